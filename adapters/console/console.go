@@ -1,0 +1,253 @@
+// Package console is the terminal adapter behind `firstline chat`: the person
+// at the keyboard is the customer, and with slash commands also the agent.
+// It speaks to the engine and the handoff flow exactly as the Slack and
+// Discord adapters do: incoming messages go to the engine, agent commands to
+// the handoff flow, and everything the product says arrives through the
+// outbox as a Sender.
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/handoff"
+)
+
+// Where the console's conversation and agent channel live.
+const (
+	Workspace    = "local"
+	Channel      = "console"
+	AgentChannel = "agents"
+	User         = "console-user"
+)
+
+// Engine is what the console needs of the conversation engine.
+type Engine interface {
+	Handle(ctx context.Context, in bot.Incoming) (bot.Accepted, error)
+}
+
+// Handoffs is what the console needs of the handoff flow.
+type Handoffs interface {
+	AgentMessage(ctx context.Context, m handoff.AgentMessage) (handoff.Result, error)
+}
+
+// Config wires a Console.
+type Config struct {
+	Engine   Engine
+	Handoffs Handoffs
+	// Flush delivers the outbox; the console calls it after every line so
+	// each turn's messages print before the next line is read.
+	Flush func(ctx context.Context) error
+	Out   io.Writer
+	// UserName is the customer's display name; Agent acts on handoffs.
+	UserName string
+	Agent    handoff.Agent
+	// RunID makes message ids unique across runs on one database.
+	RunID string
+}
+
+// Console is the terminal adapter; it is also the outbox Sender for the
+// console platform.
+type Console struct {
+	cfg Config
+
+	mu         sync.Mutex
+	lastThread string // platform id of the latest handoff announcement
+	seq        int
+}
+
+// New returns a Console.
+func New(cfg Config) (*Console, error) {
+	if cfg.Engine == nil || cfg.Handoffs == nil || cfg.Flush == nil || cfg.Out == nil {
+		return nil, errors.New("console: needs an engine, handoffs, a flush function and an output")
+	}
+	if cfg.Agent.ID == "" {
+		cfg.Agent = handoff.Agent{ID: "demo-agent", Name: "Alex"}
+	}
+	return &Console{cfg: cfg}, nil
+}
+
+// Help is printed by /help.
+const Help = `Type as the customer. Agent commands act on the latest handoff:
+  /claim          claim it as the demo agent
+  /agent TEXT     say TEXT to the customer as the agent
+  /note TEXT      an internal note (never shown to the customer)
+  /unclaim        return it to the queue
+  /resolve        resolve it (the customer is asked for a rating)
+  /help           this text
+  /quit           leave (Ctrl-D works too)`
+
+// Run reads lines from in until EOF or /quit. prompt, when not empty, is
+// printed before each line (interactive use).
+func (c *Console) Run(ctx context.Context, in io.Reader, prompt string) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for {
+		if prompt != "" {
+			fmt.Fprint(c.cfg.Out, prompt)
+		}
+		if !sc.Scan() {
+			break
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if line == "/quit" || line == "/exit" {
+			return nil
+		}
+		if err := c.line(ctx, line); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(c.cfg.Out, "error: %v\n", err)
+		}
+		if err := c.cfg.Flush(ctx); err != nil {
+			return fmt.Errorf("console: deliver messages: %w", err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("console: read input: %w", err)
+	}
+	return nil
+}
+
+func (c *Console) line(ctx context.Context, line string) error {
+	if !strings.HasPrefix(line, "/") {
+		c.mu.Lock()
+		c.seq++
+		id := c.cfg.RunID + "-" + strconv.Itoa(c.seq)
+		c.mu.Unlock()
+		_, err := c.cfg.Engine.Handle(ctx, bot.Incoming{
+			Key:       bot.ConversationKey{Platform: bot.Console, Workspace: Workspace, Channel: Channel},
+			User:      User,
+			UserName:  c.cfg.UserName,
+			Text:      line,
+			MessageID: id,
+			Private:   true,
+		})
+		return err
+	}
+	cmd, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	var text string
+	switch cmd {
+	case "/help":
+		fmt.Fprintln(c.cfg.Out, Help)
+		return nil
+	case "/claim":
+		text = "claim"
+	case "/unclaim":
+		text = "unclaim"
+	case "/resolve":
+		text = "resolve"
+	case "/agent":
+		text = arg
+	case "/note":
+		text = "// " + arg
+	default:
+		fmt.Fprintf(c.cfg.Out, "unknown command %s; /help lists them\n", cmd)
+		return nil
+	}
+	if text == "" {
+		fmt.Fprintf(c.cfg.Out, "%s needs text\n", cmd)
+		return nil
+	}
+	c.mu.Lock()
+	thread := c.lastThread
+	c.seq++
+	id := c.cfg.RunID + "-" + strconv.Itoa(c.seq)
+	c.mu.Unlock()
+	if thread == "" {
+		fmt.Fprintln(c.cfg.Out, "no handoff yet: ask for a person first (\"I want to talk to a human\")")
+		return nil
+	}
+	res, err := c.cfg.Handoffs.AgentMessage(ctx, handoff.AgentMessage{
+		Platform:  bot.Console,
+		Channel:   AgentChannel,
+		Thread:    thread,
+		Agent:     c.cfg.Agent,
+		Text:      text,
+		MessageID: id,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Outcome == handoff.Ignored {
+		fmt.Fprintln(c.cfg.Out, "no handoff to act on")
+	}
+	return nil
+}
+
+// Send implements the outbox Sender: it prints what the customer and the
+// agent channel would see.
+func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
+	id := "console-" + strconv.FormatInt(m.ID, 10)
+	var b strings.Builder
+	switch m.Kind {
+	case bot.KindReply:
+		prefixed(&b, "bot> ", m.Text)
+		if btns := labels(m.Buttons, bot.ActionRate); btns != "" {
+			prefixed(&b, "     ", btns)
+		}
+	case bot.KindRelay:
+		prefixed(&b, "agent "+m.Author+"> ", m.Text)
+	case bot.KindAnnounce:
+		text := m.Text
+		if m.Mention {
+			text = "@here " + text
+		}
+		prefixed(&b, "[agents] ", text)
+		if btns := labels(m.Buttons, bot.ActionClaim, bot.ActionResolve); btns != "" {
+			prefixed(&b, "[agents] ", btns+"  (/claim, /resolve)")
+		}
+		c.mu.Lock()
+		c.lastThread = id
+		c.mu.Unlock()
+	case bot.KindThread:
+		prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), m.Text)
+	default:
+		return "", fmt.Errorf("console: unknown message kind %q", m.Kind)
+	}
+	if _, err := io.WriteString(c.cfg.Out, b.String()); err != nil {
+		return "", fmt.Errorf("console: write: %w", err)
+	}
+	return id, nil
+}
+
+// prefixed writes text with prefix on its first line and the prefix's width
+// of indentation on the others.
+func prefixed(b *strings.Builder, prefix, text string) {
+	indent := strings.Repeat(" ", len([]rune(prefix)))
+	if strings.HasPrefix(prefix, "[agents]") {
+		indent = prefix
+	}
+	for i, l := range strings.Split(text, "\n") {
+		if i == 0 {
+			b.WriteString(prefix)
+		} else {
+			b.WriteString(indent)
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+}
+
+func labels(buttons []bot.Button, actions ...bot.Action) string {
+	var parts []string
+	for _, btn := range buttons {
+		for _, a := range actions {
+			if btn.Action == a {
+				parts = append(parts, "["+btn.Label+"]")
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,470 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firstlinehq/firstline/human"
+	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/prompts"
+)
+
+// MaxTextLen bounds the stored length of a customer message, in bytes. Longer
+// messages are cut at a rune boundary: no platform sends more, and nothing
+// downstream (model, agents) benefits from megabytes of text.
+const MaxTextLen = 16 << 10
+
+// Config wires an Engine. Store, Model, Payments, Escalator and Prompts are
+// required.
+type Config struct {
+	Store     Store
+	Model     Model
+	Payments  PaymentSource
+	Escalator Escalator
+	// Prompts returns the prompt files currently live (hot-reloaded).
+	Prompts func() *prompts.Set
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Notify is called after a commit that queued outgoing messages, to wake
+	// the outbox dispatcher.
+	Notify func()
+	// IdleTimeout closes a conversation after this long without messages.
+	IdleTimeout time.Duration
+	// MaxToolRounds bounds model→tool→model round trips in one turn.
+	MaxToolRounds int
+	// HistoryLimit is how many stored messages a turn loads; the model's
+	// own budget trims further.
+	HistoryLimit int
+}
+
+// Engine runs conversations: it stores what customers write, decides whether
+// a person is needed, runs model turns with tools, and queues the replies.
+// It is safe for concurrent use; turns of one conversation run in order.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *Metrics
+	locks   keyedMutex
+	matcher atomic.Pointer[versionedMatcher]
+}
+
+type versionedMatcher struct {
+	version string
+	m       *human.Matcher
+}
+
+// New checks cfg and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("bot: engine needs a store")
+	case cfg.Model == nil:
+		return nil, errors.New("bot: engine needs a model")
+	case cfg.Payments == nil:
+		return nil, errors.New("bot: engine needs a payment source")
+	case cfg.Escalator == nil:
+		return nil, errors.New("bot: engine needs an escalator")
+	case cfg.Prompts == nil:
+		return nil, errors.New("bot: engine needs prompts")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = func() {}
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 24 * time.Hour
+	}
+	if cfg.MaxToolRounds <= 0 {
+		cfg.MaxToolRounds = 4
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = 50
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics}
+	if _, err := e.humanMatcher(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ModelName says which model the engine uses.
+func (e *Engine) ModelName() string { return e.cfg.Model.Name() }
+
+// Accepted is the outcome of storing an incoming message.
+type Accepted struct {
+	ConversationID int64
+	MessageID      int64
+	// Duplicate is true when the platform delivered this message before:
+	// nothing was stored and nothing more is to be done.
+	Duplicate bool
+	// Pending is true when the message awaits a model turn (Process).
+	Pending bool
+}
+
+// Handle stores an incoming message and runs the turn it calls for. It is
+// Accept followed, when needed, by Process.
+func (e *Engine) Handle(ctx context.Context, in Incoming) (Accepted, error) {
+	acc, err := e.Accept(ctx, in)
+	if err != nil || !acc.Pending {
+		return acc, err
+	}
+	return acc, e.Process(ctx, acc.ConversationID)
+}
+
+// Accept stores an incoming message in one transaction, and in the same
+// transaction settles what needs no model: a duplicate is dropped, a message
+// to a conversation with an agent goes to the handoff thread, a request for a
+// person opens a handoff, a typed rating is recorded. Once Accept returns
+// nil, the message is safe: the platform may be acknowledged. When the
+// result is Pending, Process runs the model turn.
+func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
+	if err := validIncoming(in); err != nil {
+		return Accepted{}, err
+	}
+	start := e.now()
+	text, masked := mask.Text(in.Text)
+	text = truncate(strings.TrimSpace(text), MaxTextLen)
+	set := e.cfg.Prompts()
+	matcher, err := e.humanMatcher()
+	if err != nil {
+		return Accepted{}, err
+	}
+	var acc Accepted
+	var queued bool
+	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		acc, queued = Accepted{}, false
+		conv, created, err := e.conversation(ctx, tx, in, start)
+		if err != nil {
+			return err
+		}
+		acc.ConversationID = conv.ID
+		if created {
+			// The greeting comes first, so the model sees the conversation
+			// in the order the customer does.
+			greeting, err := set.Message("greeting", conv.Lang, nil)
+			if err != nil {
+				return err
+			}
+			if err := e.reply(ctx, tx, conv, greeting, set, false); err != nil {
+				return err
+			}
+			queued = true
+		}
+		msg := Message{
+			ConversationID: conv.ID,
+			Role:           RoleCustomer,
+			Author:         in.User,
+			AuthorName:     in.UserName,
+			Text:           text,
+			DedupeKey:      string(in.Key.Platform) + ":" + in.MessageID,
+			CreatedAt:      start,
+		}
+		inserted, err := tx.AddMessage(ctx, &msg)
+		if err != nil {
+			return fmt.Errorf("store message: %w", err)
+		}
+		if !inserted {
+			// Roll back: a redelivery must not open a conversation or greet.
+			return errDuplicate
+		}
+		acc.MessageID = msg.ID
+		conv.LastMessageAt = start
+
+		if m, ok := matcher.Match(text); ok && m.Lang != "" {
+			conv.Lang = m.Lang
+		}
+		pendingRating := conv.RatingHandoffID
+		conv.RatingHandoffID = 0
+
+		switch {
+		case conv.State == StateWaiting || conv.State == StateAgent:
+			if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, in.Attachments); err != nil {
+				return fmt.Errorf("relay to handoff: %w", err)
+			}
+			queued = true
+		case pendingRating != 0 && isRating(text):
+			n, _ := strconv.Atoi(strings.TrimSpace(text))
+			if err := e.rate(ctx, tx, &conv, pendingRating, n, set); err != nil {
+				return err
+			}
+			queued = true
+		case e.asksForHuman(matcher, text):
+			e.metrics.humanRequest(in.Key.Platform)
+			req := HandoffRequest{Trigger: TriggerPhrase, Reason: "The customer asked for a person."}
+			if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {
+				return fmt.Errorf("open handoff: %w", err)
+			}
+			queued = true
+		default:
+			acc.Pending = true
+		}
+		if !acc.Pending {
+			if err := tx.MarkProcessed(ctx, msg.ID); err != nil {
+				return fmt.Errorf("mark processed: %w", err)
+			}
+		}
+		return tx.UpdateConversation(ctx, conv)
+	})
+	if errors.Is(err, errDuplicate) {
+		acc, err = Accepted{ConversationID: acc.ConversationID, Duplicate: true}, nil
+	}
+	if err != nil {
+		return Accepted{}, fmt.Errorf("bot: accept message: %w", err)
+	}
+	if acc.Duplicate {
+		e.metrics.duplicate(in.Key.Platform)
+		e.log.DebugContext(ctx, "duplicate message ignored", "platform", in.Key.Platform, "conversation", acc.ConversationID)
+		return acc, nil
+	}
+	e.metrics.received(in.Key.Platform)
+	if masked > 0 {
+		e.metrics.maskedSecrets(masked)
+		e.log.InfoContext(ctx, "masked secrets in a customer message", "conversation", acc.ConversationID, "count", masked)
+	}
+	if queued {
+		e.cfg.Notify()
+	}
+	return acc, nil
+}
+
+func (e *Engine) asksForHuman(m *human.Matcher, text string) bool {
+	_, ok := m.Match(text)
+	return ok
+}
+
+// conversation returns the open conversation at in.Key, closing one that has
+// been idle too long (unless a person is involved) and creating a new one.
+func (e *Engine) conversation(ctx context.Context, tx Tx, in Incoming, now time.Time) (Conversation, bool, error) {
+	conv, err := tx.ActiveConversation(ctx, in.Key)
+	switch {
+	case err == nil:
+		idle := now.Sub(conv.LastMessageAt) > e.cfg.IdleTimeout
+		if !idle || conv.State != StateBot {
+			if err := e.linkCustomer(ctx, tx, &conv); err != nil {
+				return Conversation{}, false, err
+			}
+			return conv, false, nil
+		}
+		conv.ClosedAt = now
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return Conversation{}, false, fmt.Errorf("close idle conversation: %w", err)
+		}
+	case !errors.Is(err, ErrNotFound):
+		return Conversation{}, false, fmt.Errorf("find conversation: %w", err)
+	}
+	conv = Conversation{
+		Key:           in.Key,
+		State:         StateBot,
+		Private:       in.Private,
+		User:          in.User,
+		UserName:      in.UserName,
+		OpenedAt:      now,
+		LastMessageAt: now,
+	}
+	if err := e.linkCustomer(ctx, tx, &conv); err != nil {
+		return Conversation{}, false, err
+	}
+	if err := tx.CreateConversation(ctx, &conv); err != nil {
+		return Conversation{}, false, fmt.Errorf("create conversation: %w", err)
+	}
+	e.metrics.conversationOpened(in.Key.Platform)
+	return conv, true, nil
+}
+
+// linkCustomer refreshes the customer linked to the conversation's user: an
+// admin may link or unlink an identity while a conversation is open.
+func (e *Engine) linkCustomer(ctx context.Context, tx Tx, conv *Conversation) error {
+	id, err := tx.CustomerFor(ctx, conv.Identity())
+	switch {
+	case err == nil:
+		conv.CustomerID = id
+	case errors.Is(err, ErrNotFound):
+		conv.CustomerID = ""
+	default:
+		return fmt.Errorf("look up linked customer: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) rate(ctx context.Context, tx Tx, conv *Conversation, handoffID int64, n int, set *prompts.Set) error {
+	if err := tx.RateHandoff(ctx, handoffID, n); err != nil {
+		return fmt.Errorf("rate handoff: %w", err)
+	}
+	e.metrics.rating(n)
+	text, err := set.Message("rating_thanks", conv.Lang, map[string]any{"Rating": n})
+	if err != nil {
+		return err
+	}
+	return e.reply(ctx, tx, *conv, text, set, false)
+}
+
+// Rate records a rating given with a button. Only the conversation's own
+// customer can rate, and only the handoff they were asked about.
+func (e *Engine) Rate(ctx context.Context, conversationID int64, user string, handoffID int64, n int) error {
+	if n < 1 || n > 5 {
+		return fmt.Errorf("bot: rating %d out of range 1–5", n)
+	}
+	set := e.cfg.Prompts()
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		conv, err := tx.Conversation(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		if conv.User != user {
+			return ErrNotYours
+		}
+		if conv.RatingHandoffID != handoffID {
+			return nil // already rated, or asked about another handoff
+		}
+		conv.RatingHandoffID = 0
+		if err := e.rate(ctx, tx, &conv, handoffID, n, set); err != nil {
+			return err
+		}
+		return tx.UpdateConversation(ctx, conv)
+	})
+	if err != nil {
+		return fmt.Errorf("bot: rate conversation %d: %w", conversationID, err)
+	}
+	e.cfg.Notify()
+	return nil
+}
+
+// errDuplicate rolls back the transaction of a redelivered message.
+var errDuplicate = errors.New("duplicate message")
+
+// ErrNotYours is returned when someone presses a button on a conversation
+// that is not theirs.
+var ErrNotYours = errors.New("this conversation belongs to another customer")
+
+// TalkToPerson opens a handoff for the "Talk to a person" button. Only the
+// conversation's own customer can press it; pressing it again while a
+// handoff is open changes nothing.
+func (e *Engine) TalkToPerson(ctx context.Context, conversationID int64, user string) error {
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		conv, err := tx.Conversation(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		if conv.User != user {
+			return ErrNotYours
+		}
+		if conv.State != StateBot || !conv.ClosedAt.IsZero() {
+			return nil
+		}
+		req := HandoffRequest{Trigger: TriggerButton, Reason: "The customer pressed \"Talk to a person\"."}
+		if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {
+			return err
+		}
+		return tx.UpdateConversation(ctx, conv)
+	})
+	if err != nil {
+		return fmt.Errorf("bot: talk to a person in conversation %d: %w", conversationID, err)
+	}
+	e.metrics.humanRequest(Platform("button"))
+	e.cfg.Notify()
+	return nil
+}
+
+// Recover processes customer messages that were stored but not processed,
+// as after a crash between storing a message and answering it.
+func (e *Engine) Recover(ctx context.Context) (int, error) {
+	var pending []Message
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		var err error
+		pending, err = tx.Unprocessed(ctx, 1000)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bot: list unprocessed messages: %w", err)
+	}
+	done := map[int64]bool{}
+	n := 0
+	for _, m := range pending {
+		if done[m.ConversationID] {
+			continue
+		}
+		done[m.ConversationID] = true
+		if err := e.Process(ctx, m.ConversationID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func validIncoming(in Incoming) error {
+	switch {
+	case !in.Key.Platform.Valid():
+		return fmt.Errorf("bot: incoming message: unknown platform %q", in.Key.Platform)
+	case in.Key.Channel == "":
+		return errors.New("bot: incoming message: no channel")
+	case in.User == "":
+		return errors.New("bot: incoming message: no user")
+	case in.MessageID == "":
+		return errors.New("bot: incoming message: no message id")
+	case !utf8.ValidString(in.Text):
+		return errors.New("bot: incoming message: text is not UTF-8")
+	}
+	return nil
+}
+
+func isRating(text string) bool {
+	t := strings.TrimSpace(text)
+	return len(t) == 1 && t[0] >= '1' && t[0] <= '5'
+}
+
+// truncate cuts s to at most n bytes without splitting a rune.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (e *Engine) humanMatcher() (*human.Matcher, error) {
+	set := e.cfg.Prompts()
+	if vm := e.matcher.Load(); vm != nil && vm.version == set.Version {
+		return vm.m, nil
+	}
+	m, err := NewHumanMatcher(set)
+	if err != nil {
+		return nil, err
+	}
+	e.matcher.Store(&versionedMatcher{version: set.Version, m: m})
+	return m, nil
+}
+
+// NewHumanMatcher builds the phrase matcher of a prompt set. Prompt reloads
+// call it as an extra check, so a phrase file the matcher rejects never
+// goes live.
+func NewHumanMatcher(set *prompts.Set) (*human.Matcher, error) {
+	langs := make([]human.Lang, 0, len(set.Phrases))
+	for _, p := range set.Phrases {
+		langs = append(langs, human.Lang{
+			Code: p.Code, Phrases: p.Phrases, Alone: p.Alone,
+			Fillers: p.Fillers, Negations: p.Negations, Except: p.Except,
+		})
+	}
+	m, err := human.NewMatcher(langs)
+	if err != nil {
+		return nil, fmt.Errorf("bot: handoff phrases: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,220 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Tool names the model may call.
+const (
+	ToolPaymentStatus  = "payment_status"
+	ToolHandoffToHuman = "handoff_to_human"
+)
+
+// maxPayments bounds how many payments one tool call returns.
+const maxPayments = 5
+
+func toolDefs() []ToolDef {
+	return []ToolDef{
+		{
+			Name: ToolPaymentStatus,
+			Description: "Look up the status of the customer's own payments: the most recent ones, " +
+				"or one payment by its reference (like PAY-1001). Only the customer's own payments are ever returned.",
+			Parameters: json.RawMessage(`{"type":"object","properties":{"reference":{"type":"string","description":"a payment reference such as PAY-1001; omit to list recent payments"}},"additionalProperties":false}`),
+		},
+		{
+			Name: ToolHandoffToHuman,
+			Description: "Hand the conversation to a human support agent: when the customer asks for a person, " +
+				"when you cannot help, or when the customer is upset.",
+			Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string","description":"one sentence for the agent: why a person is needed"}},"required":["reason"],"additionalProperties":false}`),
+		},
+	}
+}
+
+// toolResult is the outcome of one tool call: content for the model, or a
+// handoff that ends the turn.
+type toolResult struct {
+	content string
+	handoff *HandoffRequest
+	outcome string // for metrics: ok, not_found, refused, invalid, error
+}
+
+// toolbox runs tools on behalf of one conversation. Authorization lives
+// here, in Go: whatever the model asks, payment data is returned only for
+// the customer linked to the conversation, and only in a private chat.
+type toolbox struct {
+	payments PaymentSource
+	customer string // linked customer id, "" when not linked
+	private  bool
+	now      func() time.Time
+}
+
+func (e *Engine) toolbox(conv Conversation, _ []Message) toolbox {
+	return toolbox{payments: e.cfg.Payments, customer: conv.CustomerID, private: conv.Private, now: e.now}
+}
+
+var referenceRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+func (tb toolbox) run(ctx context.Context, call ToolCall) toolResult {
+	switch call.Name {
+	case ToolPaymentStatus:
+		var args struct {
+			Reference *string `json:"reference"`
+		}
+		if err := decodeArgs(call.Arguments, &args); err != nil {
+			return refusal("invalid", "invalid_arguments", err.Error())
+		}
+		ref := ""
+		if args.Reference != nil {
+			ref = strings.TrimSpace(*args.Reference)
+			if ref != "" && !referenceRe.MatchString(ref) {
+				return refusal("invalid", "invalid_arguments", "reference must be letters, digits, '-' or '_' (at most 64)")
+			}
+		}
+		return tb.paymentStatus(ctx, ref)
+	case ToolHandoffToHuman:
+		var args struct {
+			Reason string `json:"reason"`
+		}
+		// A request for a person is honoured even with broken arguments:
+		// refusing it would be worse than a missing reason.
+		_ = decodeArgs(call.Arguments, &args)
+		reason := cleanReason(args.Reason)
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return toolResult{outcome: "ok", handoff: &HandoffRequest{
+			Trigger: TriggerModel,
+			Reason:  "The AI assistant handed off: " + reason,
+		}}
+	default:
+		return refusal("invalid", "unknown_tool", fmt.Sprintf("there is no tool named %q", truncate(call.Name, 64)))
+	}
+}
+
+func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
+	if tb.customer == "" {
+		return refusal("refused", "not_linked", "This chat user is not linked to a customer account, so no payments can be shown. Offer a person.")
+	}
+	if !tb.private {
+		return refusal("refused", "private_only", "Account data is shown only in a direct message. Ask the customer to continue in a direct message.")
+	}
+	if ref == "" {
+		ps, err := tb.payments.CustomerPayments(ctx, tb.customer, maxPayments)
+		if err != nil {
+			return sourceFailure(err)
+		}
+		// The source is asked for this customer's payments, and still each
+		// record is checked: a misbehaving source must not leak data.
+		out := make([]paymentView, 0, len(ps))
+		for _, p := range ps {
+			if p.CustomerID == tb.customer && len(out) < maxPayments {
+				out = append(out, viewOf(p))
+			}
+		}
+		return content("ok", map[string]any{"payments": out})
+	}
+	p, err := tb.payments.Payment(ctx, ref)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return notFound(ref)
+	case err != nil:
+		return sourceFailure(err)
+	case p.CustomerID != tb.customer:
+		// Indistinguishable from not found: the customer must not learn
+		// that the reference exists.
+		return notFound(ref)
+	}
+	return content("ok", map[string]any{"payment": viewOf(p)})
+}
+
+// paymentView is what the model sees of a payment: what an answer needs, and
+// no customer id.
+type paymentView struct {
+	Reference string `json:"reference"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Status    string `json:"status"`
+	Merchant  string `json:"merchant"`
+	Date      string `json:"date"`
+	Updated   string `json:"updated,omitempty"`
+}
+
+func viewOf(p Payment) paymentView {
+	v := paymentView{
+		Reference: p.Reference, Amount: p.Amount, Currency: p.Currency,
+		Status: string(p.Status), Merchant: p.Merchant,
+		Date: p.CreatedAt.UTC().Format(time.DateOnly),
+	}
+	if !p.UpdatedAt.IsZero() && !p.UpdatedAt.Equal(p.CreatedAt) {
+		v.Updated = p.UpdatedAt.UTC().Format(time.DateOnly)
+	}
+	return v
+}
+
+func notFound(ref string) toolResult {
+	return content("not_found", map[string]any{
+		"error":     "not_found",
+		"reference": ref,
+		"message":   "No payment with this reference was found on this customer's account.",
+	})
+}
+
+func refusal(outcome, code, msg string) toolResult {
+	return content(outcome, map[string]any{"error": code, "message": msg})
+}
+
+func sourceFailure(err error) toolResult {
+	return toolResult{outcome: "error", handoff: &HandoffRequest{
+		Trigger: TriggerFailure,
+		Reason:  "The payment lookup failed: " + cleanReason(err.Error()),
+	}}
+}
+
+func content(outcome string, v any) toolResult {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return toolResult{outcome: "error", content: `{"error":"internal"}`}
+	}
+	return toolResult{outcome: outcome, content: string(b)}
+}
+
+// decodeArgs parses a model's tool arguments strictly: one JSON object, no
+// unknown fields, nothing after it. Empty arguments mean no arguments.
+func decodeArgs(raw string, v any) error {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || raw == "null" {
+		raw = "{}"
+	}
+	if len(raw) > 4096 {
+		return errors.New("arguments too long")
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("arguments are not a valid JSON object for this tool: %w", err)
+	}
+	if dec.More() {
+		return errors.New("arguments have trailing data")
+	}
+	return nil
+}
+
+// cleanReason makes untrusted text fit for one line of an agent card.
+func cleanReason(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	return truncate(s, 300)
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/firstlinehq/firstline/adapters/console"
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/handoff"
+)
+
+func cmdChat(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	if sys.getenv("FIRSTLINE_DB") == "" {
+		cfg.DB = "firstline-demo.db" // the demo never touches a production file by accident
+	}
+	if sys.getenv("FIRSTLINE_LOG_LEVEL") == "" {
+		cfg.LogLevel = "warn" // keep the conversation readable
+	}
+	fs := newFlagSet("chat", "chat [--db FILE] [--as CUSTOMER_ID] [--prompts DIR]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (FIRSTLINE_DB); an empty one is seeded with demo data")
+	as := fs.String("as", "C-1001", "the demo customer you chat as; \"none\" for a chat user linked to no account")
+	promptsDir := fs.String("prompts", "", "prompt folder (FIRSTLINE_PROMPTS_DIR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *promptsDir != "" {
+		cfg.PromptsDir, cfg.PromptsDirSet = *promptsDir, true
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(sys.err, cfg.LogLevel, false)
+	a, err := newApp(ctx, cfg, agentSide{platform: bot.Console, workspace: console.Workspace, channel: console.AgentChannel}, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	seeded, err := seedDemo(ctx, a.store, time.Now())
+	if err != nil {
+		return err
+	}
+	who, err := linkConsole(ctx, a, *as)
+	if err != nil {
+		return err
+	}
+	con, err := console.New(console.Config{
+		Engine:   a.engine,
+		Handoffs: a.handoffs,
+		Flush: func(ctx context.Context) error {
+			_, err := a.dispatcher.Flush(ctx)
+			return err
+		},
+		Out:      sys.out,
+		UserName: who,
+		Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex"},
+		RunID:    strconv.FormatInt(time.Now().UnixNano(), 36),
+	})
+	if err != nil {
+		return err
+	}
+	a.senders[bot.Console] = con
+
+	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(a), cfg.DB, seededNote(seeded), whoLine(*as, who))
+	prompt := ""
+	if interactive(sys) {
+		fmt.Fprintln(sys.err, "Type as the customer; /help lists the agent commands; Ctrl-D leaves.")
+		prompt = "you> "
+	}
+	// Messages left from an earlier run that crashed are answered first.
+	if _, err := a.engine.Recover(ctx); err != nil {
+		return err
+	}
+	if _, err := a.dispatcher.Flush(ctx); err != nil {
+		return err
+	}
+	err = con.Run(ctx, sys.in, prompt)
+	if errors.Is(err, context.Canceled) {
+		return nil // Ctrl-C ends a chat; it is not a failure
+	}
+	return err
+}
+
+// linkConsole links the console user to the demo customer chosen with --as
+// and returns the name to chat under.
+func linkConsole(ctx context.Context, a *app, as string) (string, error) {
+	id := bot.NewIdentity(bot.Console, console.Workspace, console.User)
+	if as == "none" || as == "" {
+		if err := a.store.Unlink(ctx, id); err != nil && !errors.Is(err, bot.ErrNotFound) {
+			return "", err
+		}
+		return "Guest", nil
+	}
+	var c bot.Customer
+	err := a.store.WithTx(ctx, func(tx bot.Tx) error {
+		var err error
+		c, err = tx.Customer(ctx, as)
+		return err
+	})
+	if errors.Is(err, bot.ErrNotFound) {
+		return "", fmt.Errorf("%w: --as %s: no such customer (the demo has C-1001 and C-1002)", errUsage, as)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := a.store.Link(ctx, bot.Link{Identity: id, CustomerID: c.ID, CreatedAt: time.Now()}); err != nil {
+		return "", err
+	}
+	return c.Name, nil
+}
+
+func modelLine(a *app) string {
+	if a.cfg.UsesLLM() {
+		return "model " + a.model.Name()
+	}
+	return "the offline rules model (set OPENAI_BASE_URL or OPENAI_API_KEY for an LLM)"
+}
+
+func seededNote(seeded bool) string {
+	if seeded {
+		return " (new, seeded with demo customers C-1001 and C-1002)"
+	}
+	return ""
+}
+
+func whoLine(as, name string) string {
+	if as == "none" || as == "" {
+		return "you are a chat user linked to no customer"
+	}
+	return fmt.Sprintf("you are customer %s (%s)", as, name)
+}
+
+// interactive reports whether stdin is a terminal, so the prompt is shown
+// to people and not to scripts.
+func interactive(sys stdio) bool {
+	if sys.interactive != nil {
+		return *sys.interactive
+	}
+	f, ok := sys.in.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

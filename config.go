@@ -1,0 +1,265 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting, read from the environment and overridden by
+// flags. Validate checks it once, with messages that name the variable.
+type Config struct {
+	DB         string
+	PromptsDir string
+	// PromptsDirSet is true when FIRSTLINE_PROMPTS_DIR or --prompts named
+	// the folder: then it must exist. The default folder is optional.
+	PromptsDirSet bool
+	HTTPAddr      string
+
+	OpenAIKey     string
+	OpenAIBaseURL string
+	Model         string
+
+	SlackBotToken      string
+	SlackAppToken      string
+	SlackSigningSecret string
+	SlackAPIURL        string
+	SlackAgentChannel  string
+	SlackAgentMention  string
+	SlackLinkByEmail   bool
+
+	DiscordBotToken     string
+	DiscordAPIURL       string
+	DiscordAgentChannel string
+	DiscordAgentRole    string
+
+	AgentPlatform  string
+	HandoffReping  time.Duration
+	HandoffRepings int
+	IdleTimeout    time.Duration
+	Retention      time.Duration
+
+	PaymentsURL   string
+	PaymentsToken string
+	AdminToken    string
+	Shadow        bool
+
+	LogLevel string
+}
+
+// DefaultModel is the model used with an OpenAI-compatible endpoint when
+// FIRSTLINE_MODEL is not set.
+const DefaultModel = "gpt-4o-mini"
+
+// LoadConfig reads the environment through getenv. Malformed values are
+// errors naming the variable; missing ones take the defaults of the spec.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		DB:                  or(getenv("FIRSTLINE_DB"), "firstline.db"),
+		PromptsDir:          or(getenv("FIRSTLINE_PROMPTS_DIR"), "prompts"),
+		PromptsDirSet:       getenv("FIRSTLINE_PROMPTS_DIR") != "",
+		HTTPAddr:            or(getenv("FIRSTLINE_HTTP_ADDR"), ":8080"),
+		OpenAIKey:           getenv("OPENAI_API_KEY"),
+		OpenAIBaseURL:       getenv("OPENAI_BASE_URL"),
+		Model:               or(getenv("FIRSTLINE_MODEL"), DefaultModel),
+		SlackBotToken:       getenv("SLACK_BOT_TOKEN"),
+		SlackAppToken:       getenv("SLACK_APP_TOKEN"),
+		SlackSigningSecret:  getenv("SLACK_SIGNING_SECRET"),
+		SlackAPIURL:         getenv("SLACK_API_URL"),
+		SlackAgentChannel:   getenv("SLACK_AGENT_CHANNEL"),
+		SlackAgentMention:   or(getenv("SLACK_AGENT_MENTION"), "here"),
+		DiscordBotToken:     getenv("DISCORD_BOT_TOKEN"),
+		DiscordAPIURL:       getenv("DISCORD_API_URL"),
+		DiscordAgentChannel: getenv("DISCORD_AGENT_CHANNEL"),
+		DiscordAgentRole:    getenv("DISCORD_AGENT_ROLE"),
+		AgentPlatform:       getenv("FIRSTLINE_AGENT_PLATFORM"),
+		PaymentsURL:         getenv("FIRSTLINE_PAYMENTS_URL"),
+		PaymentsToken:       getenv("FIRSTLINE_PAYMENTS_TOKEN"),
+		AdminToken:          getenv("FIRSTLINE_ADMIN_TOKEN"),
+		LogLevel:            or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
+	}
+	var errs []error
+	c.SlackLinkByEmail = envBool(getenv, "SLACK_LINK_BY_EMAIL", false, &errs)
+	c.Shadow = envBool(getenv, "FIRSTLINE_SHADOW", false, &errs)
+	c.HandoffReping = envDuration(getenv, "FIRSTLINE_HANDOFF_REPING", 5*time.Minute, &errs)
+	c.IdleTimeout = envDuration(getenv, "FIRSTLINE_IDLE_TIMEOUT", 24*time.Hour, &errs)
+	c.Retention = envDuration(getenv, "FIRSTLINE_RETENTION", 90*24*time.Hour, &errs)
+	c.HandoffRepings = envInt(getenv, "FIRSTLINE_HANDOFF_REPINGS", 3, &errs)
+	return c, errors.Join(errs...)
+}
+
+// UsesLLM reports whether an OpenAI-compatible model is configured: a key,
+// a base URL, or both. Neither selects the offline rules model.
+func (c Config) UsesLLM() bool { return c.OpenAIKey != "" || c.OpenAIBaseURL != "" }
+
+// Validate checks settings that do not depend on the command.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if strings.TrimSpace(c.DB) == "" {
+		add("FIRSTLINE_DB: must name a SQLite file or a postgres:// URL")
+	}
+	for name, v := range map[string]string{
+		"OPENAI_BASE_URL":        c.OpenAIBaseURL,
+		"SLACK_API_URL":          c.SlackAPIURL,
+		"DISCORD_API_URL":        c.DiscordAPIURL,
+		"FIRSTLINE_PAYMENTS_URL": c.PaymentsURL,
+	} {
+		if v != "" {
+			if err := checkURL(v); err != nil {
+				add("%s: %v", name, err)
+			}
+		}
+	}
+	if c.UsesLLM() && strings.TrimSpace(c.Model) == "" {
+		add("FIRSTLINE_MODEL: must not be empty")
+	}
+	if c.HandoffReping < time.Second {
+		add("FIRSTLINE_HANDOFF_REPING: must be at least 1s, got %s", c.HandoffReping)
+	}
+	if c.HandoffRepings < 0 {
+		add("FIRSTLINE_HANDOFF_REPINGS: must not be negative, got %d", c.HandoffRepings)
+	}
+	if c.IdleTimeout < time.Minute {
+		add("FIRSTLINE_IDLE_TIMEOUT: must be at least 1m, got %s", c.IdleTimeout)
+	}
+	if c.Retention < 24*time.Hour {
+		add("FIRSTLINE_RETENTION: must be at least 1d, got %s", c.Retention)
+	}
+	if c.PaymentsToken != "" && c.PaymentsURL == "" {
+		add("FIRSTLINE_PAYMENTS_TOKEN: set, but FIRSTLINE_PAYMENTS_URL is not")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		add("FIRSTLINE_LOG_LEVEL: want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateServe adds the checks of `firstline serve`: every customer-facing
+// adapter needs somewhere to send people (promise 1).
+func (c Config) ValidateServe() error {
+	errs := []error{c.Validate()}
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	slack, discord := c.SlackBotToken != "", c.DiscordBotToken != ""
+	if slack && c.SlackAppToken == "" && c.SlackSigningSecret == "" {
+		add("SLACK_SIGNING_SECRET: required for the Events API over HTTP (or set SLACK_APP_TOKEN for Socket Mode)")
+	}
+	if c.SlackAppToken != "" && !slack {
+		add("SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set")
+	}
+	if c.SlackAgentChannel != "" && !slack {
+		add("SLACK_BOT_TOKEN: required when SLACK_AGENT_CHANNEL is set")
+	}
+	if c.DiscordAgentChannel != "" && !discord {
+		add("DISCORD_BOT_TOKEN: required when DISCORD_AGENT_CHANNEL is set")
+	}
+	if (slack || discord) && c.SlackAgentChannel == "" && c.DiscordAgentChannel == "" {
+		add("SLACK_AGENT_CHANNEL or DISCORD_AGENT_CHANNEL: required, so that customers asking for a person reach someone")
+	}
+	if c.SlackAgentChannel != "" && c.DiscordAgentChannel != "" && c.AgentPlatform == "" {
+		add("FIRSTLINE_AGENT_PLATFORM: required (slack or discord) when both agent channels are set")
+	}
+	switch c.AgentPlatform {
+	case "":
+	case "slack":
+		if c.SlackAgentChannel == "" {
+			add("FIRSTLINE_AGENT_PLATFORM: slack, but SLACK_AGENT_CHANNEL is not set")
+		}
+	case "discord":
+		if c.DiscordAgentChannel == "" {
+			add("FIRSTLINE_AGENT_PLATFORM: discord, but DISCORD_AGENT_CHANNEL is not set")
+		}
+	default:
+		add("FIRSTLINE_AGENT_PLATFORM: want slack or discord, got %q", c.AgentPlatform)
+	}
+	m := c.SlackAgentMention
+	if !(m == "here" || m == "channel" || strings.HasPrefix(m, "S") || strings.HasPrefix(m, "U") || strings.HasPrefix(m, "W")) {
+		add("SLACK_AGENT_MENTION: want here, channel, a user group ID (S…) or a user ID (U…), got %q", m)
+	}
+	if c.HTTPAddr == "" {
+		add("FIRSTLINE_HTTP_ADDR: must not be empty")
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("want an http:// or https:// URL, got %q", u.Scheme+"://…")
+	}
+	if u.Host == "" {
+		return errors.New("URL has no host")
+	}
+	return nil
+}
+
+func or(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
+}
+
+func envBool(getenv func(string) string, name string, def bool, errs *[]error) bool {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: want true or false, got %q", name, v))
+		return def
+	}
+	return b
+}
+
+func envInt(getenv func(string) string, name string, def int, errs *[]error) int {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: want a whole number, got %q", name, v))
+		return def
+	}
+	return n
+}
+
+func envDuration(getenv func(string) string, name string, def time.Duration, errs *[]error) time.Duration {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %v", name, err))
+		return def
+	}
+	return d
+}
+
+// parseDuration is time.ParseDuration plus whole days ("90d"), which is how
+// people write retention periods.
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("want a duration such as 90d, 24h or 5m, got %q", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("want a duration such as 90d, 24h or 5m, got %q", v)
+	}
+	return d, nil
+}

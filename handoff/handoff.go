@@ -1,0 +1,229 @@
+// Package handoff runs escalation to human agents: it opens a handoff
+// (stored before it is announced), announces it in the agent channel, lets
+// exactly one agent claim it, relays messages both ways, and resolves it with
+// a rating request. It builds on bot's types and implements bot.Escalator;
+// like bot, it talks to platforms only through the outbox.
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/prompts"
+)
+
+// Config wires a Service.
+type Config struct {
+	Store   bot.Store
+	Prompts func() *prompts.Set
+	// AgentPlatform, AgentWorkspace and AgentChannel say where handoffs are
+	// announced and agents work.
+	AgentPlatform  bot.Platform
+	AgentWorkspace string
+	AgentChannel   string
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	// Notify wakes the outbox dispatcher after a commit that queued messages.
+	Notify func()
+	// SummaryMessages is how many recent messages the card shows.
+	SummaryMessages int
+}
+
+// Service is the handoff flow. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	now func() time.Time
+	log *slog.Logger
+	met *Metrics
+}
+
+var _ bot.Escalator = (*Service)(nil)
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("handoff: needs a store")
+	case cfg.Prompts == nil:
+		return nil, errors.New("handoff: needs prompts")
+	case !cfg.AgentPlatform.Valid():
+		return nil, fmt.Errorf("handoff: unknown agent platform %q", cfg.AgentPlatform)
+	case cfg.AgentChannel == "":
+		return nil, errors.New("handoff: needs an agent channel")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = func() {}
+	}
+	if cfg.SummaryMessages <= 0 {
+		cfg.SummaryMessages = 6
+	}
+	return &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, met: cfg.Metrics}, nil
+}
+
+// Stream is the outbox stream of a handoff's agent-channel messages: the
+// announcement first, then its thread, in order.
+func Stream(handoffID int64) string {
+	return "handoff:" + strconv.FormatInt(handoffID, 10)
+}
+
+// Open implements bot.Escalator: it stores the handoff, queues the
+// announcement for the agents and the acknowledgement for the customer, and
+// moves the conversation to waiting, all in the caller's transaction.
+func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, req bot.HandoffRequest) error {
+	if _, err := tx.OpenHandoff(ctx, conv.ID); err == nil {
+		return nil // already with a person
+	} else if !errors.Is(err, bot.ErrNotFound) {
+		return fmt.Errorf("handoff: find open handoff: %w", err)
+	}
+	now := s.now()
+	set := s.cfg.Prompts()
+	h := bot.Handoff{
+		ConversationID: conv.ID,
+		State:          bot.HandoffWaiting,
+		Trigger:        req.Trigger,
+		Reason:         req.Reason,
+		AgentPlatform:  s.cfg.AgentPlatform,
+		AgentChannel:   s.cfg.AgentChannel,
+		CreatedAt:      now,
+	}
+	if err := tx.CreateHandoff(ctx, &h); err != nil {
+		return fmt.Errorf("handoff: store: %w", err)
+	}
+	card, err := s.card(ctx, tx, h, *conv, set)
+	if err != nil {
+		return err
+	}
+	announce := bot.Outgoing{
+		Platform:       s.cfg.AgentPlatform,
+		Workspace:      s.cfg.AgentWorkspace,
+		Channel:        s.cfg.AgentChannel,
+		Stream:         Stream(h.ID),
+		Kind:           bot.KindAnnounce,
+		Text:           card,
+		Mention:        true,
+		Buttons:        agentButtons(h.ID),
+		ConversationID: conv.ID,
+		HandoffID:      h.ID,
+		CreatedAt:      now,
+	}
+	if err := tx.Enqueue(ctx, &announce); err != nil {
+		return fmt.Errorf("handoff: queue announcement: %w", err)
+	}
+	if err := tx.SetAnnounce(ctx, h.ID, announce.ID); err != nil {
+		return fmt.Errorf("handoff: record announcement: %w", err)
+	}
+	pos, err := tx.QueuePosition(ctx, h.ID)
+	if err != nil {
+		return fmt.Errorf("handoff: queue position: %w", err)
+	}
+	ack, err := set.Message("handoff_ack", conv.Lang, map[string]any{"Position": pos})
+	if err != nil {
+		return err
+	}
+	if err := bot.Reply(ctx, tx, *conv, ack, set.Version, now, nil); err != nil {
+		return err
+	}
+	conv.State = bot.StateWaiting
+	s.met.opened(req.Trigger)
+	s.log.InfoContext(ctx, "handoff opened", "handoff", h.ID, "conversation", conv.ID, "trigger", req.Trigger)
+	return nil
+}
+
+// card renders the announcement agents see.
+func (s *Service) card(ctx context.Context, tx bot.Tx, h bot.Handoff, conv bot.Conversation, set *prompts.Set) (string, error) {
+	recent, err := tx.RecentMessages(ctx, conv.ID, s.cfg.SummaryMessages)
+	if err != nil {
+		return "", fmt.Errorf("handoff: load recent messages: %w", err)
+	}
+	msgs := make([]map[string]any, 0, len(recent))
+	for _, m := range recent {
+		if m.Role == bot.RoleCustomer || m.Role == bot.RoleBot || m.Role == bot.RoleAgent {
+			msgs = append(msgs, map[string]any{"Role": string(m.Role), "Text": oneLine(m.Text, 200)})
+		}
+	}
+	return set.Summary(map[string]any{
+		"ID":       h.ID,
+		"Customer": conv.CustomerID,
+		"User":     conv.UserName,
+		"Platform": string(conv.Key.Platform),
+		"Reason":   h.Reason,
+		"Messages": msgs,
+	})
+}
+
+func agentButtons(handoffID int64) []bot.Button {
+	v := strconv.FormatInt(handoffID, 10)
+	return []bot.Button{
+		{Action: bot.ActionClaim, Label: "Claim", Value: v},
+		{Action: bot.ActionResolve, Label: "Resolve", Value: v},
+	}
+}
+
+// CustomerMessage implements bot.Escalator: a customer message of a
+// conversation with an open handoff goes to the handoff's agent thread.
+func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conversation, msg bot.Message, attachments []bot.Attachment) error {
+	h, err := tx.OpenHandoff(ctx, conv.ID)
+	if err != nil {
+		return fmt.Errorf("handoff: find open handoff of conversation %d: %w", conv.ID, err)
+	}
+	name := conv.UserName
+	if name == "" {
+		name = "Customer"
+	}
+	text := name + ": " + msg.Text
+	for _, a := range attachments {
+		text += "\n" + attachmentLine(a)
+	}
+	return s.toThread(ctx, tx, h, text)
+}
+
+func attachmentLine(a bot.Attachment) string {
+	name := a.Name
+	if name == "" {
+		name = "attachment"
+	}
+	return "📎 " + oneLine(name, 100) + ": " + a.URL
+}
+
+// toThread queues a post in a handoff's agent thread.
+func (s *Service) toThread(ctx context.Context, tx bot.Tx, h bot.Handoff, text string) error {
+	out := bot.Outgoing{
+		Platform:       h.AgentPlatform,
+		Workspace:      s.cfg.AgentWorkspace,
+		Channel:        h.AgentChannel,
+		ParentID:       h.AnnounceID,
+		Stream:         Stream(h.ID),
+		Kind:           bot.KindThread,
+		Text:           text,
+		ConversationID: h.ConversationID,
+		HandoffID:      h.ID,
+		CreatedAt:      s.now(),
+	}
+	if err := tx.Enqueue(ctx, &out); err != nil {
+		return fmt.Errorf("handoff: queue thread post: %w", err)
+	}
+	return nil
+}
+
+// oneLine flattens text for a card line and bounds its length.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,207 @@
+// Package rules is the offline model: deterministic rules that answer
+// payment questions through the same tools an LLM would call, answer FAQ
+// entries by keyword, and offer a person otherwise, handing off on the second
+// miss in a row. It needs no network, so `firstline chat` works anywhere, and
+// it keeps the engine's tool path exercised when no LLM is configured.
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/prompts"
+)
+
+// Model is the offline rules model.
+type Model struct {
+	prompts func() *prompts.Set
+}
+
+var _ bot.Model = (*Model)(nil)
+
+// New returns the rules model; it reads the FAQ and message texts from the
+// live prompt files.
+func New(p func() *prompts.Set) *Model { return &Model{prompts: p} }
+
+// Name implements bot.Model.
+func (m *Model) Name() string { return "offline rules model" }
+
+var (
+	referenceRe  = regexp.MustCompile(`(?i)\bPAY-\d{1,12}\b`)
+	paymentWords = []string{
+		"payment", "payments", "paid", "charge", "charged", "charges", "transaction",
+		"transactions", "transfer", "invoice", "betalning", "betalningar", "zahlung", "zahlungen",
+		"pago", "pagos", "paiement", "paiements",
+	}
+	greetingWords = []string{"hi", "hello", "hey", "hej", "hallo", "hola", "bonjour", "salut", "morning", "evening", "tjena"}
+)
+
+// Complete implements bot.Model.
+func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.ModelResponse{}, err
+	}
+	set := m.prompts()
+	if len(req.Messages) == 0 {
+		return bot.ModelResponse{}, errors.New("rules: no messages")
+	}
+	last := req.Messages[len(req.Messages)-1]
+	if last.Role == bot.ChatTool {
+		return m.fromTool(set, req.Lang, last.Content)
+	}
+	if last.Role != bot.ChatUser {
+		return bot.ModelResponse{}, errors.New("rules: the last message is not the customer's")
+	}
+	// Several customer messages may be answered in one turn: read them all.
+	text := recentCustomerText(req.Messages)
+	words := wordsOf(text)
+
+	if ref := referenceRe.FindString(text); ref != "" {
+		return call(bot.ToolPaymentStatus, map[string]string{"reference": strings.ToUpper(ref)}), nil
+	}
+	if hasAny(words, paymentWords) {
+		return call(bot.ToolPaymentStatus, map[string]string{}), nil
+	}
+	for _, e := range set.FAQ {
+		if matchesKeyword(words, e.Keywords) {
+			return text2(e.Answer), nil
+		}
+	}
+	if hasAny(words, greetingWords) && len(words) <= 4 {
+		return render(set, "greeting", req.Lang, nil)
+	}
+	offer, err := set.Message("offer_person", req.Lang, nil)
+	if err != nil {
+		return bot.ModelResponse{}, err
+	}
+	if prev := lastAssistant(req.Messages); prev == offer {
+		return call(bot.ToolHandoffToHuman, map[string]string{
+			"reason": "The offline assistant could not answer twice in a row.",
+		}), nil
+	}
+	return text2(offer), nil
+}
+
+// fromTool turns a payment_status result into a reply.
+func (m *Model) fromTool(set *prompts.Set, lang, content string) (bot.ModelResponse, error) {
+	var res struct {
+		Error     string           `json:"error"`
+		Reference string           `json:"reference"`
+		Payments  []map[string]any `json:"payments"`
+		Payment   map[string]any   `json:"payment"`
+	}
+	if err := json.Unmarshal([]byte(content), &res); err != nil {
+		return bot.ModelResponse{}, errors.New("rules: unreadable tool result")
+	}
+	switch {
+	case res.Error == "not_found":
+		return render(set, "payment_unknown", lang, map[string]any{"Reference": res.Reference})
+	case res.Error == "not_linked":
+		return render(set, "not_linked", lang, nil)
+	case res.Error == "private_only":
+		return render(set, "private_only", lang, nil)
+	case res.Error != "":
+		return render(set, "fallback", lang, nil)
+	case res.Payment != nil:
+		return render(set, "payment", lang, map[string]any{"Payment": view(res.Payment)})
+	case len(res.Payments) == 0:
+		return render(set, "no_payments", lang, nil)
+	}
+	list := make([]map[string]any, len(res.Payments))
+	for i, p := range res.Payments {
+		list[i] = view(p)
+	}
+	return render(set, "payments", lang, map[string]any{"Payments": list})
+}
+
+// view maps a tool result's payment to the variables messages.yaml documents.
+func view(p map[string]any) map[string]any {
+	get := func(k string) string {
+		s, _ := p[k].(string)
+		return s
+	}
+	return map[string]any{
+		"Reference": get("reference"), "Amount": get("amount"), "Currency": get("currency"),
+		"Status": get("status"), "Merchant": get("merchant"), "Date": get("date"),
+	}
+}
+
+func render(set *prompts.Set, name, lang string, data map[string]any) (bot.ModelResponse, error) {
+	s, err := set.Message(name, lang, data)
+	if err != nil {
+		return bot.ModelResponse{}, err
+	}
+	return text2(s), nil
+}
+
+func text2(s string) bot.ModelResponse { return bot.ModelResponse{Text: s} }
+
+func call(name string, args map[string]string) bot.ModelResponse {
+	b, _ := json.Marshal(args)
+	return bot.ModelResponse{ToolCalls: []bot.ToolCall{{ID: "rules-" + name, Name: name, Arguments: string(b)}}}
+}
+
+// recentCustomerText joins the customer messages after the last assistant
+// message.
+func recentCustomerText(msgs []bot.ChatMessage) string {
+	var parts []string
+	for i := len(msgs) - 1; i >= 0 && msgs[i].Role == bot.ChatUser; i-- {
+		parts = append([]string{msgs[i].Content}, parts...)
+	}
+	return strings.Join(parts, "\n")
+}
+
+func lastAssistant(msgs []bot.ChatMessage) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == bot.ChatAssistant && len(msgs[i].ToolCalls) == 0 {
+			return msgs[i].Content
+		}
+	}
+	return ""
+}
+
+func wordsOf(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
+	})
+}
+
+func hasAny(words, set []string) bool {
+	for _, w := range words {
+		for _, s := range set {
+			if w == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchesKeyword reports whether any keyword (one or more words) occurs in
+// words as whole, consecutive words.
+func matchesKeyword(words, keywords []string) bool {
+	for _, k := range keywords {
+		kw := wordsOf(k)
+		if len(kw) == 0 {
+			continue
+		}
+		for i := 0; i+len(kw) <= len(words); i++ {
+			match := true
+			for j := range kw {
+				if words[i+j] != kw[j] {
+					match = false
+					break
+				}
+			}
+			if match {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,264 @@
+// Package outbox delivers the messages the engine and the handoff flow store
+// in the outbox: each row goes to the Sender of its own platform, in order
+// within its stream, and is marked sent only after the platform took it. A
+// row that cannot be delivered stays pending and is retried, so a crash or an
+// outage loses nothing.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Sender delivers one outgoing message to a platform and returns the
+// platform's id for it. Errors are retried unless marked Permanent; a
+// RetryAfter error says when to try again.
+type Sender interface {
+	Send(ctx context.Context, m bot.Outgoing) (string, error)
+}
+
+// SendError classifies a delivery failure.
+type SendError struct {
+	Err error
+	// Permanent failures are not retried: the message can never be
+	// delivered as it is (channel gone, bot removed, invalid payload).
+	Permanent bool
+	// RetryAfter is the platform's own back-off (HTTP 429 Retry-After).
+	RetryAfter time.Duration
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error { return &SendError{Err: err, Permanent: true} }
+
+// RetryAfter marks err as retryable after d.
+func RetryAfter(err error, d time.Duration) error { return &SendError{Err: err, RetryAfter: d} }
+
+// Config wires a Dispatcher.
+type Config struct {
+	Store   Store
+	Senders map[bot.Platform]Sender
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// MaxAttempts is how many failed sends make a row dead.
+	MaxAttempts int
+	// Poll is how often the dispatcher looks for due rows without being
+	// notified (retries come due; other replicas queue rows).
+	Poll time.Duration
+	// BaseBackoff and MaxBackoff bound the exponential back-off.
+	BaseBackoff, MaxBackoff time.Duration
+	// Batch is how many rows one pass fetches.
+	Batch int
+}
+
+// Dispatcher delivers outbox rows.
+type Dispatcher struct {
+	cfg  Config
+	wake chan struct{}
+}
+
+// New returns a Dispatcher.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("outbox: dispatcher needs a store")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 100
+	}
+	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// Notify wakes the dispatcher: rows were queued. It never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers rows as they come due until ctx is done.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := d.Flush(ctx); err != nil && ctx.Err() == nil {
+			d.cfg.Logger.ErrorContext(ctx, "outbox pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Flush delivers every row that is due, pass after pass, until none is left
+// (rows that fail are rescheduled and stop counting as due). It returns how
+// many rows were sent.
+func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
+	sent := 0
+	for {
+		rows, err := d.cfg.Store.Due(ctx, d.cfg.Now(), d.cfg.Batch)
+		if err != nil {
+			return sent, fmt.Errorf("outbox: list due rows: %w", err)
+		}
+		if len(rows) == 0 {
+			return sent, nil
+		}
+		progress := false
+		for _, m := range rows {
+			if ctx.Err() != nil {
+				return sent, ctx.Err()
+			}
+			ok, err := d.deliver(ctx, m)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
+			progress = true
+		}
+		if !progress {
+			return sent, nil
+		}
+	}
+}
+
+// deliver sends one row and records the outcome. It reports whether the row
+// was sent; the error is only for failures to record.
+func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) {
+	log := d.cfg.Logger.With("outbox", m.ID, "platform", m.Platform, "kind", m.Kind)
+	sender, ok := d.cfg.Senders[m.Platform]
+	var platformID string
+	var err error
+	start := d.cfg.Now()
+	if !ok {
+		err = fmt.Errorf("no adapter for platform %q is running", m.Platform)
+	} else {
+		platformID, err = sender.Send(ctx, m)
+	}
+	if err == nil {
+		if err := d.cfg.Store.MarkSent(ctx, m.ID, platformID, d.cfg.Now()); err != nil {
+			return false, fmt.Errorf("outbox: mark row %d sent: %w", m.ID, err)
+		}
+		d.cfg.Metrics.sent(m.Platform, d.cfg.Now().Sub(start))
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err() // shutting down: the row stays pending as it was
+	}
+	attempts := m.Attempts + 1
+	var se *SendError
+	permanent := errors.As(err, &se) && se.Permanent
+	if permanent || attempts >= d.cfg.MaxAttempts {
+		if err := d.cfg.Store.MarkDead(ctx, m.ID, err.Error()); err != nil {
+			return false, fmt.Errorf("outbox: mark row %d dead: %w", m.ID, err)
+		}
+		d.cfg.Metrics.dead(m.Platform)
+		log.ErrorContext(ctx, "outgoing message given up", "attempts", attempts, "err", err)
+		return false, nil
+	}
+	next := d.cfg.Now().Add(d.backoff(attempts, se))
+	if err := d.cfg.Store.MarkRetry(ctx, m.ID, err.Error(), next); err != nil {
+		return false, fmt.Errorf("outbox: reschedule row %d: %w", m.ID, err)
+	}
+	d.cfg.Metrics.failed(m.Platform)
+	log.WarnContext(ctx, "outgoing message failed, will retry", "attempts", attempts, "next", next, "err", err)
+	return false, nil
+}
+
+// backoff is exponential with full jitter, at least the platform's
+// Retry-After.
+func (d *Dispatcher) backoff(attempts int, se *SendError) time.Duration {
+	ceil := d.cfg.BaseBackoff << min(attempts-1, 20)
+	if ceil > d.cfg.MaxBackoff || ceil <= 0 {
+		ceil = d.cfg.MaxBackoff
+	}
+	wait := ceil/2 + rand.N(ceil/2+1)
+	if se != nil && se.RetryAfter > wait {
+		wait = se.RetryAfter
+	}
+	return wait
+}
+
+// Metrics are the dispatcher's Prometheus collectors; nil records nothing.
+type Metrics struct {
+	sentTotal   *prometheus.CounterVec
+	failedTotal *prometheus.CounterVec
+	deadTotal   *prometheus.CounterVec
+	sendSeconds *prometheus.HistogramVec
+}
+
+// NewMetrics creates the collectors and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		sentTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "firstline", Name: "outbox_sent_total",
+			Help: "Outgoing messages delivered, by platform.",
+		}, []string{"platform"}),
+		failedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "firstline", Name: "outbox_failed_total",
+			Help: "Failed delivery attempts that will be retried, by platform.",
+		}, []string{"platform"}),
+		deadTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "firstline", Name: "outbox_dead_total",
+			Help: "Outgoing messages given up after repeated failures, by platform.",
+		}, []string{"platform"}),
+		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "firstline", Name: "outbox_send_duration_seconds",
+			Help:    "Time a platform took to accept a message.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 3, 8),
+		}, []string{"platform"}),
+	}
+	reg.MustRegister(m.sentTotal, m.failedTotal, m.deadTotal, m.sendSeconds)
+	return m
+}
+
+func (m *Metrics) sent(p bot.Platform, d time.Duration) {
+	if m != nil {
+		m.sentTotal.WithLabelValues(string(p)).Inc()
+		m.sendSeconds.WithLabelValues(string(p)).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) failed(p bot.Platform) {
+	if m != nil {
+		m.failedTotal.WithLabelValues(string(p)).Inc()
+	}
+}
+
+func (m *Metrics) dead(p bot.Platform) {
+	if m != nil {
+		m.deadTotal.WithLabelValues(string(p)).Inc()
+	}
+}

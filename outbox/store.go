@@ -1,0 +1,24 @@
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+)
+
+// Store is the outbox persistence the dispatcher needs.
+type Store interface {
+	// Due returns pending rows whose next attempt is at or before now: for
+	// each stream only its oldest pending row, and only when that row has no
+	// parent or its parent is sent or dead (ParentRef is then filled with the
+	// parent's platform message id, "" for a dead parent). Oldest first, at
+	// most limit rows.
+	Due(ctx context.Context, now time.Time, limit int) ([]bot.Outgoing, error)
+	// MarkSent records a delivery and the platform's id for the message.
+	MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error
+	// MarkRetry counts a failed attempt and schedules the next one.
+	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
+	// MarkDead gives up on a row after repeated failures.
+	MarkDead(ctx context.Context, id int64, errText string) error
+}
