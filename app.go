@@ -8,13 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/handoff"
+	"github.com/firstlinehq/firstline/llm/openai"
 	"github.com/firstlinehq/firstline/llm/rules"
 	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/payments"
 	"github.com/firstlinehq/firstline/prompts"
 	"github.com/firstlinehq/firstline/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +29,8 @@ type app struct {
 	cfg        Config
 	log        *slog.Logger
 	store      *sqlite.Store
-	prompts    *livePrompts
+	prompts    func() *prompts.Set
+	watcher    *prompts.Watcher // nil when the embedded defaults are used
 	model      bot.Model
 	engine     *bot.Engine
 	handoffs   *handoff.Service
@@ -51,7 +53,9 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger)
 	if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
 		return nil, errors.New("FIRSTLINE_DB: PostgreSQL is not supported by this build yet; use a SQLite file path")
 	}
-	set, err := loadPrompts(cfg)
+	registry := prometheus.NewRegistry()
+	pm := newPromptMetrics(registry)
+	live, watcher, err := loadPrompts(cfg, log, pm)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +67,11 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger)
 		cfg:      cfg,
 		log:      log,
 		store:    st,
-		prompts:  &livePrompts{},
+		prompts:  live,
+		watcher:  watcher,
 		senders:  map[bot.Platform]outbox.Sender{},
-		registry: prometheus.NewRegistry(),
+		registry: registry,
 	}
-	a.prompts.set.Store(set)
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	a.dispatcher, err = outbox.New(outbox.Config{
@@ -82,7 +86,7 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger)
 	}
 	a.handoffs, err = handoff.New(handoff.Config{
 		Store:          st,
-		Prompts:        a.prompts.Current,
+		Prompts:        a.prompts,
 		AgentPlatform:  agents.platform,
 		AgentWorkspace: agents.workspace,
 		AgentChannel:   agents.channel,
@@ -94,13 +98,25 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger)
 		st.Close()
 		return nil, err
 	}
-	a.model = rules.New(a.prompts.Current)
+	a.model, err = newModel(cfg, a.prompts, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var source bot.PaymentSource = st
+	if cfg.PaymentsURL != "" {
+		source, err = payments.New(payments.Config{BaseURL: cfg.PaymentsURL, Token: cfg.PaymentsToken})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("FIRSTLINE_PAYMENTS_URL: %w", err)
+		}
+	}
 	a.engine, err = bot.New(bot.Config{
 		Store:       st,
 		Model:       a.model,
-		Payments:    st,
+		Payments:    source,
 		Escalator:   a.handoffs,
-		Prompts:     a.prompts.Current,
+		Prompts:     a.prompts,
 		Logger:      log,
 		Metrics:     bot.NewMetrics(a.registry),
 		Notify:      a.dispatcher.Notify,
@@ -126,34 +142,72 @@ func (a *app) flush(timeout time.Duration) {
 	}
 }
 
-// livePrompts holds the prompt set in use; reloads swap it atomically.
-type livePrompts struct {
-	set atomic.Pointer[prompts.Set]
+// newModel selects the model: an OpenAI-compatible endpoint when a key or a
+// base URL is set, the offline rules model otherwise.
+func newModel(cfg Config, current func() *prompts.Set, log *slog.Logger) (bot.Model, error) {
+	if !cfg.UsesLLM() {
+		return rules.New(current), nil
+	}
+	m, err := openai.New(openai.Config{
+		BaseURL: cfg.OpenAIBaseURL,
+		APIKey:  cfg.OpenAIKey,
+		Model:   cfg.Model,
+		Logger:  log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("OPENAI_BASE_URL / FIRSTLINE_MODEL: %w", err)
+	}
+	return m, nil
 }
 
-// Current returns the prompt set in use.
-func (l *livePrompts) Current() *prompts.Set { return l.set.Load() }
-
-// loadPrompts loads the prompt folder, or the embedded defaults when the
-// default folder does not exist.
-func loadPrompts(cfg Config) (*prompts.Set, error) {
+// loadPrompts returns the live prompt set: a watched folder, or the
+// embedded defaults when the default folder does not exist. An invalid
+// folder stops start-up: better than running with prompts nobody checked.
+func loadPrompts(cfg Config, log *slog.Logger, pm *promptMetrics) (func() *prompts.Set, *prompts.Watcher, error) {
 	info, err := os.Stat(cfg.PromptsDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !cfg.PromptsDirSet:
-		return prompts.Default(), nil
+		set := prompts.Default()
+		return func() *prompts.Set { return set }, nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("FIRSTLINE_PROMPTS_DIR: %w", err)
+		return nil, nil, fmt.Errorf("FIRSTLINE_PROMPTS_DIR: %w", err)
 	case !info.IsDir():
-		return nil, fmt.Errorf("FIRSTLINE_PROMPTS_DIR: %s is not a folder", cfg.PromptsDir)
+		return nil, nil, fmt.Errorf("FIRSTLINE_PROMPTS_DIR: %s is not a folder", cfg.PromptsDir)
 	}
-	set, err := prompts.Load(os.DirFS(cfg.PromptsDir))
+	w, err := prompts.NewWatcher(prompts.WatchConfig{
+		Dir:    cfg.PromptsDir,
+		Check:  checkPrompts,
+		Logger: log,
+		OnReload: func(s *prompts.Set) {
+			pm.reloads.WithLabelValues("ok").Inc()
+			log.Info("prompt files reloaded", "dir", cfg.PromptsDir, "version", s.Version)
+		},
+		OnReject: func(error) { pm.reloads.WithLabelValues("rejected").Inc() },
+	})
 	if err != nil {
-		return nil, fmt.Errorf("prompt files in %s are invalid: %w", cfg.PromptsDir, err)
+		return nil, nil, fmt.Errorf("prompt files in %s are invalid: %w", cfg.PromptsDir, err)
 	}
-	if _, err := bot.NewHumanMatcher(set); err != nil {
-		return nil, fmt.Errorf("prompt files in %s are invalid: %w", cfg.PromptsDir, err)
-	}
-	return set, nil
+	return w.Current, w, nil
+}
+
+// checkPrompts is the check beyond the prompts package's own: the phrase
+// lists must build the matcher that guards the human path.
+func checkPrompts(s *prompts.Set) error {
+	_, err := bot.NewHumanMatcher(s)
+	return err
+}
+
+type promptMetrics struct {
+	reloads *prometheus.CounterVec
+}
+
+func newPromptMetrics(reg prometheus.Registerer) *promptMetrics {
+	m := &promptMetrics{reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "firstline", Name: "prompt_reloads_total",
+		Help: "Reloads of the prompt files, by result (ok, rejected: the last good version stays live).",
+	}, []string{"result"})}
+	reg.MustRegister(m.reloads)
+	return m
 }
 
 // newLogger returns a logger writing to w at the configured level.

@@ -68,6 +68,12 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	a.senders[bot.Console] = con
+	if a.watcher != nil {
+		// Prompt edits are live in the chat too, which is how admins try them.
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go a.watcher.Run(watchCtx)
+	}
 
 	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(a), cfg.DB, seededNote(seeded), whoLine(*as, who))
 	prompt := ""

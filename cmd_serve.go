@@ -44,7 +44,7 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	defer a.Close()
-	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", "none")
+	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", "none", "prompts", promptsSource(a))
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -70,6 +70,13 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		defer wg.Done()
 		_ = a.dispatcher.Run(runCtx)
 	}()
+	if a.watcher != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = a.watcher.Run(runCtx)
+		}()
+	}
 	if n, err := a.engine.Recover(runCtx); err != nil {
 		log.Error("recovering unprocessed messages", "err", err)
 	} else if n > 0 {
@@ -120,4 +127,12 @@ func (a *app) httpHandler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	return mux
+}
+
+// promptsSource says where the live prompts come from, for the start-up log.
+func promptsSource(a *app) string {
+	if a.watcher == nil {
+		return "embedded defaults"
+	}
+	return a.cfg.PromptsDir + " (watched)"
 }

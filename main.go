@@ -45,6 +45,7 @@ Commands:
   serve     run the configured adapters, the HTTP server and the handoff timers
   chat      a local customer conversation in the terminal (zero configuration)
   link      link a chat identity to a customer; --list, --unlink
+  prompts   "prompts check [DIR]" validates the prompt files (exit 1 on errors)
 
 Run "firstline <command> -h" for a command's flags. Configuration comes from
 the environment (see README.md); flags override it.
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdChat(ctx, args[1:], sys)
 	case "link":
 		err = cmdLink(ctx, args[1:], sys)
+	case "prompts":
+		err = cmdPrompts(ctx, args[1:], sys)
 	default:
 		fmt.Fprintf(sys.err, "firstline: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firstlinehq/firstline/human"
+	"github.com/firstlinehq/firstline/lang"
 	"github.com/firstlinehq/firstline/mask"
 	"github.com/firstlinehq/firstline/prompts"
 )
@@ -143,6 +144,16 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 	if err != nil {
 		return Accepted{}, err
 	}
+	// Canned messages follow the customer's own words: the language of a
+	// matched phrase, else a confident guess; otherwise it stays as it was.
+	asksHuman := false
+	detected := ""
+	if m, ok := matcher.Match(text); ok {
+		asksHuman, detected = true, m.Lang
+	}
+	if l, ok := lang.Detect(text); ok && detected == "" {
+		detected = l
+	}
 	var acc Accepted
 	var queued bool
 	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
@@ -152,6 +163,9 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 			return err
 		}
 		acc.ConversationID = conv.ID
+		if detected != "" {
+			conv.Lang = detected
+		}
 		if created {
 			// The greeting comes first, so the model sees the conversation
 			// in the order the customer does.
@@ -184,9 +198,6 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 		acc.MessageID = msg.ID
 		conv.LastMessageAt = start
 
-		if m, ok := matcher.Match(text); ok && m.Lang != "" {
-			conv.Lang = m.Lang
-		}
 		pendingRating := conv.RatingHandoffID
 		conv.RatingHandoffID = 0
 
@@ -202,7 +213,7 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 				return err
 			}
 			queued = true
-		case e.asksForHuman(matcher, text):
+		case asksHuman:
 			e.metrics.humanRequest(in.Key.Platform)
 			req := HandoffRequest{Trigger: TriggerPhrase, Reason: "The customer asked for a person."}
 			if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {
@@ -239,11 +250,6 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 		e.cfg.Notify()
 	}
 	return acc, nil
-}
-
-func (e *Engine) asksForHuman(m *human.Matcher, text string) bool {
-	_, ok := m.Match(text)
-	return ok
 }
 
 // conversation returns the open conversation at in.Key, closing one that has

@@ -107,7 +107,12 @@ func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 		return refusal("refused", "private_only", "Account data is shown only in a direct message. Ask the customer to continue in a direct message.")
 	}
 	if ref == "" {
-		ps, err := tb.payments.CustomerPayments(ctx, tb.customer, maxPayments)
+		var ps []Payment
+		err := retryOnce(ctx, func() error {
+			var err error
+			ps, err = tb.payments.CustomerPayments(ctx, tb.customer, maxPayments)
+			return err
+		})
 		if err != nil {
 			return sourceFailure(err)
 		}
@@ -121,7 +126,12 @@ func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 		}
 		return content("ok", map[string]any{"payments": out})
 	}
-	p, err := tb.payments.Payment(ctx, ref)
+	var p Payment
+	err := retryOnce(ctx, func() error {
+		var err error
+		p, err = tb.payments.Payment(ctx, ref)
+		return err
+	})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return notFound(ref)
@@ -131,6 +141,11 @@ func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 		// Indistinguishable from not found: the customer must not learn
 		// that the reference exists.
 		return notFound(ref)
+	case !strings.EqualFold(p.Reference, ref):
+		// A source that answers with another record than the one asked
+		// for is broken; an answer about the wrong payment is worse than
+		// none.
+		return sourceFailure(fmt.Errorf("asked for payment %s, the source returned another one", ref))
 	}
 	return content("ok", map[string]any{"payment": viewOf(p)})
 }
@@ -157,6 +172,17 @@ func viewOf(p Payment) paymentView {
 		v.Updated = p.UpdatedAt.UTC().Format(time.DateOnly)
 	}
 	return v
+}
+
+// retryOnce runs fn again, once, when it fails with anything but not found:
+// a lookup that fails on a network blip should not send a customer to the
+// queue.
+func retryOnce(ctx context.Context, fn func() error) error {
+	err := fn()
+	if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+		return err
+	}
+	return fn()
 }
 
 func notFound(ref string) toolResult {

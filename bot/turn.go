@@ -49,6 +49,11 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	if conv.State == StateBot {
 		t = e.runTurn(ctx, conv, history, set)
 	}
+	if err := ctx.Err(); err != nil {
+		// Stopped mid-turn: the messages stay unprocessed, and recovery
+		// answers them at the next start.
+		return fmt.Errorf("bot: turn in conversation %d: %w", conversationID, err)
+	}
 	e.metrics.turnDone(conv.Key.Platform, t, e.now().Sub(start))
 
 	queued := false
@@ -122,9 +127,10 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 	for round := 0; round <= e.cfg.MaxToolRounds; round++ {
 		resp, err := e.cfg.Model.Complete(ctx, req)
 		if err != nil {
-			if ctx.Err() != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				// Shutting down: leave the messages for recovery rather than
-				// hand off a customer because we were stopped.
+				// hand off a customer because we were stopped. A deadline is
+				// different: the customer waited, and a person takes over.
 				return turn{}
 			}
 			e.log.WarnContext(ctx, "model failed", "conversation", conv.ID, "model", e.cfg.Model.Name(), "err", err)
@@ -141,6 +147,12 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 		for _, call := range resp.ToolCalls {
 			res := tools.run(ctx, call)
 			e.metrics.toolCall(call.Name, res.outcome)
+			if res.outcome == "error" && res.handoff != nil {
+				// The reason carries the source's error (never secrets:
+				// sources keep tokens out of their errors); operators need
+				// it, not only the agents who read the card.
+				e.log.ErrorContext(ctx, "tool failed", "conversation", conv.ID, "tool", call.Name, "reason", res.handoff.Reason)
+			}
 			if res.handoff != nil {
 				return turn{handoff: res.handoff}
 			}
@@ -168,7 +180,9 @@ type ModelError struct {
 	Err    error
 }
 
-func (e *ModelError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *ModelError) Error() string {
+	return strings.TrimSuffix(e.Reason, ".") + ": " + e.Err.Error()
+}
 func (e *ModelError) Unwrap() error { return e.Err }
 
 func modelFailureReason(err error) string {

@@ -1,6 +1,9 @@
 package human
 
-import "unicode/utf8"
+import (
+	"math/bits"
+	"unicode/utf8"
+)
 
 // tolerance is how many typos a phrase word of n letters (runes, after
 // normalizing) absorbs: none below 4 letters, where one edit turns most words
@@ -19,30 +22,37 @@ func tolerance(n int) uint8 {
 
 // vocabulary holds every distinct normalized word of a phrase file, so that a
 // message word is compared with each of them once, not once per phrase.
+//
+// Comparing a message word with all of them would be slow, so candidates are
+// found through two indexes and only those are measured with distance:
+//
+//   - Words that absorb one typo (4–7 letters) are found by the "symmetric
+//     delete" method: dels maps each such word, and each string obtained by
+//     deleting one of its runes, to the word. Two words within
+//     Damerau–Levenshtein distance 1 share such a string (a substitution or
+//     an adjacent transposition is one deletion on each side), so a message
+//     word of n runes needs n+1 lookups.
+//   - Words that absorb two (8 letters or more) are fewer, and deleting two
+//     runes of a long word makes too many strings; they are listed by length
+//     with a bit set of their letters, and a message word scans those within
+//     two letters of its length, skipping any with more than two letters the
+//     other lacks (each edit adds at most one to either side).
 type vocabulary struct {
 	index map[string]int32 // normalized word → id
 	words []vword
-
-	// dels maps every word that allows typos, and each string obtained by
-	// deleting up to maxDist of its runes, to the ids it came from. Two words
-	// within Damerau–Levenshtein distance k share such a string when both are
-	// reduced by at most k deletions (a substitution or an adjacent
-	// transposition is one deletion on each side), so a message word need
-	// only generate its own deletions and look them up: the "symmetric
-	// delete" method, which avoids comparing a message word with the whole
-	// vocabulary.
-	dels map[string][]int32
-
-	// depth[n] is how many deletions a message word of n runes must try: the
-	// largest tolerance among fuzzy words it could be within reach of.
-	depth []uint8
+	dels  map[string][]int32
+	// depth1[n] reports whether a message word of n runes may be within one
+	// edit of a one-typo word.
+	depth1 []bool
+	long   [][]int32 // by length in runes: the ids of two-typo words
 }
 
 type vword struct {
 	runes    []rune
-	maxDist  uint8 // typos absorbed; 0: exact match only
-	filler   bool  // a filler in some language
-	negation bool  // a negation in some language
+	letters  uint64 // letterSet(runes)
+	maxDist  uint8  // typos absorbed; 0: exact match only
+	filler   bool   // a filler in some language
+	negation bool   // a negation in some language
 }
 
 func newVocabulary() *vocabulary {
@@ -56,7 +66,8 @@ func (v *vocabulary) add(w string, fuzzy bool) int32 {
 	if !ok {
 		id = int32(len(v.words))
 		v.index[w] = id
-		v.words = append(v.words, vword{runes: []rune(w)})
+		r := []rune(w)
+		v.words = append(v.words, vword{runes: r, letters: letterSet(r)})
 	}
 	if fuzzy {
 		v.words[id].maxDist = tolerance(len(v.words[id].runes))
@@ -64,46 +75,48 @@ func (v *vocabulary) add(w string, fuzzy bool) int32 {
 	return id
 }
 
-// finish builds the deletion index once every word is in.
+// finish builds the indexes once every word is in.
 func (v *vocabulary) finish() {
 	v.dels = make(map[string][]int32)
-	maxLen := 0
-	for id := range v.words {
-		w := &v.words[id]
-		if w.maxDist == 0 {
-			continue
-		}
-		maxLen = max(maxLen, len(w.runes))
-		seen := make(map[string]bool)
-		var walk func(r []rune, left uint8)
-		walk = func(r []rune, left uint8) {
-			k := string(r)
-			if seen[k] {
-				return
+	for id, w := range v.words {
+		switch w.maxDist {
+		case 1:
+			n := len(w.runes)
+			v.addDel(string(w.runes), int32(id))
+			for i := range w.runes {
+				v.addDel(string(appendWithout(nil, w.runes, i)), int32(id))
 			}
-			seen[k] = true
-			v.dels[k] = append(v.dels[k], int32(id))
-			if left == 0 || len(r) <= 1 {
-				return
+			for len(v.depth1) <= n+1 {
+				v.depth1 = append(v.depth1, false)
 			}
-			for i := range r {
-				d := make([]rune, 0, len(r)-1)
-				d = append(append(d, r[:i]...), r[i+1:]...)
-				walk(d, left-1)
+			v.depth1[n-1], v.depth1[n], v.depth1[n+1] = true, true, true
+		case 2:
+			n := len(w.runes)
+			for len(v.long) <= n {
+				v.long = append(v.long, nil)
 			}
-		}
-		walk(w.runes, w.maxDist)
-	}
-	v.depth = make([]uint8, maxLen+3)
-	for _, w := range v.words {
-		if w.maxDist == 0 {
-			continue
-		}
-		k := int(w.maxDist)
-		for n := max(1, len(w.runes)-k); n <= len(w.runes)+k; n++ {
-			v.depth[n] = max(v.depth[n], w.maxDist)
+			v.long[n] = append(v.long[n], int32(id))
 		}
 	}
+}
+
+func (v *vocabulary) addDel(key string, id int32) {
+	ids := v.dels[key]
+	if len(ids) > 0 && ids[len(ids)-1] == id { // "aab" minus either "a"
+		return
+	}
+	v.dels[key] = append(ids, id)
+}
+
+// letterSet returns the set of r's letters, one bit per rune modulo 64: a-z
+// get bits of their own; other runes may share one, which only lets more
+// candidates through.
+func letterSet(r []rune) uint64 {
+	var s uint64
+	for _, c := range r {
+		s |= 1 << (uint32(c) % 64)
+	}
+	return s
 }
 
 // lookup appends to sc.hits the vocabulary words that the message word w
@@ -117,41 +130,39 @@ func (v *vocabulary) lookup(sc *scratch, w []byte, exact int32, fuzzy bool) {
 	if !fuzzy {
 		return
 	}
-	n := utf8.RuneCount(w)
-	if n >= len(v.depth) || v.depth[n] == 0 {
-		return
-	}
 	sc.runes = sc.runes[:0]
 	for _, r := range string(w) {
 		sc.runes = append(sc.runes, r)
 	}
-	sc.tried = sc.tried[:0]
 	r := sc.runes
-	v.probe(sc, w, lo)
-	if v.depth[n] >= 1 {
+	n := len(r)
+	sc.tried = sc.tried[:0]
+	if n < len(v.depth1) && v.depth1[n] {
+		v.verify(sc, v.dels[string(w)], lo)
 		for i := range r {
-			sc.key = appendWithout(sc.key[:0], r, i, -1)
-			v.probe(sc, sc.key, lo)
+			sc.key = appendWithout(sc.key[:0], r, i)
+			v.verify(sc, v.dels[string(sc.key)], lo)
 		}
 	}
-	if v.depth[n] >= 2 {
-		for i := range r {
-			for j := i + 1; j < len(r); j++ {
-				sc.key = appendWithout(sc.key[:0], r, i, j)
-				v.probe(sc, sc.key, lo)
+	if n+2 >= 8 && n-2 < len(v.long) {
+		set := letterSet(r)
+		for l := max(8, n-2); l <= n+2 && l < len(v.long); l++ {
+			for _, id := range v.long[l] {
+				// Each edit adds at most one letter to either side's
+				// difference.
+				vs := v.words[id].letters
+				if bits.OnesCount64(set&^vs) <= 2 && bits.OnesCount64(vs&^set) <= 2 {
+					v.verify(sc, []int32{id}, lo)
+				}
 			}
 		}
 	}
 }
 
-// probe verifies the words that share deletion key with the message word in
-// sc.runes and appends those within tolerance to sc.hits (from index lo on,
-// the hits of this message word, so none is added twice).
-func (v *vocabulary) probe(sc *scratch, key []byte, lo int) {
-	ids, ok := v.dels[string(key)]
-	if !ok {
-		return
-	}
+// verify measures the candidates ids against the message word in sc.runes
+// and appends those within tolerance to sc.hits (from index lo on: the hits
+// of this message word, so none is added twice).
+func (v *vocabulary) verify(sc *scratch, ids []int32, lo int) {
 next:
 	for _, id := range ids {
 		for _, h := range sc.hits[lo:] {
@@ -166,16 +177,16 @@ next:
 		}
 		sc.tried = append(sc.tried, id)
 		w := &v.words[id]
-		if d := distance(sc.runes, w.runes, int(w.maxDist)); d <= int(w.maxDist) {
+		if d := distance(sc.runes, w.runes, int(w.maxDist), sc.rows); d <= int(w.maxDist) {
 			sc.hits = append(sc.hits, hit{id: id, dist: uint8(d)})
 		}
 	}
 }
 
-// appendWithout appends r without the runes at indexes i and j (j < 0: only i).
-func appendWithout(b []byte, r []rune, i, j int) []byte {
+// appendWithout appends r without the rune at index i.
+func appendWithout(b []byte, r []rune, i int) []byte {
 	for k, c := range r {
-		if k != i && k != j {
+		if k != i {
 			b = utf8.AppendRune(b, c)
 		}
 	}
@@ -184,28 +195,33 @@ func appendWithout(b []byte, r []rune, i, j int) []byte {
 
 // distance returns the optimal-string-alignment distance between a and b:
 // Damerau–Levenshtein where an adjacent transposition costs one edit ("humna"
-// is one from "human"). Once the result is certain to exceed limit it stops
-// and returns limit+1.
-func distance(a, b []rune, limit int) int {
+// is one from "human"). It only computes the band of cells within limit of
+// the diagonal, and once the result is certain to exceed limit it stops and
+// returns limit+1. buf is reused for the three rows when large enough.
+func distance(a, b []rune, limit int, buf []int32) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
 	}
-	const stackCols = 48
-	var stack [3][stackCols]int
-	var prev2, prev, cur []int
-	if len(b)+1 <= stackCols {
-		prev2, prev, cur = stack[0][:len(b)+1], stack[1][:len(b)+1], stack[2][:len(b)+1]
-	} else {
-		prev2, prev, cur = make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	w := len(b) + 1
+	if len(buf) < 3*w {
+		buf = make([]int32, 3*w)
 	}
+	prev2, prev, cur := buf[:w], buf[w:2*w], buf[2*w:3*w]
+	far := int32(limit + 1) // stands for every value above limit
 	for j := range prev {
-		prev[j] = j
+		prev[j] = int32(j)
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
+		lo, hi := max(1, i-limit), min(len(b), i+limit)
+		rowMin := far
+		if lo == 1 {
+			cur[0] = int32(i)
+			rowMin = min(rowMin, cur[0])
+		} else {
+			cur[lo-1] = far
+		}
+		for j := lo; j <= hi; j++ {
+			cost := int32(1)
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
@@ -213,13 +229,17 @@ func distance(a, b []rune, limit int) int {
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				d = min(d, prev2[j-2]+1)
 			}
+			d = min(d, far)
 			cur[j] = d
 			rowMin = min(rowMin, d)
 		}
-		if rowMin > limit {
+		if hi+1 < w {
+			cur[hi+1] = far // the next row reads one cell beyond this band
+		}
+		if rowMin >= far {
 			return limit + 1
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return min(prev[len(b)], limit+1)
+	return int(min(prev[len(b)], far))
 }

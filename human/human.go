@@ -35,16 +35,18 @@
 //     filler words between ("I don't want to talk to a human", "no quiero
 //     hablar con una persona"). Requiring the words between to be fillers
 //     keeps "this is not working get me an agent" a request.
-//   - Except phrases of the match's language, matched exactly, veto any match
-//     they overlap ("humane society", "human resources", "are you a real
-//     person").
-//   - Long messages: only the first and last 2,000 runes are read (see
-//     windowRunes), so the cost is bounded whatever a customer pastes.
+//   - Except phrases, matched exactly, veto any match they overlap, whatever
+//     the languages of both ("humane society", "human resources", "are you a
+//     real person", and French "est-ce un humain" against English "human").
+//   - Long messages: a message of up to 4,000 runes is read whole, a longer
+//     one only as its first and its last 2,000 runes (see windowRunes), so
+//     the cost is bounded whatever a customer pastes.
 package human
 
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
 )
@@ -71,17 +73,22 @@ type Matcher struct {
 	// first word, so a message word only tries the phrases it can begin.
 	starts      [][]ref
 	aloneStarts [][]ref
-	pool        sync.Pool // of *scratch: Match allocates nothing in the steady state
+	// except holds the Except phrases of every language, indexed by first
+	// word. They veto matches of any language: a customer writing French
+	// "est-ce un humain ?" must not pass for an English Alone "human"
+	// because "humain" is one letter from it.
+	except      [][]int32
+	exceptFirst map[int32][]int32
+	seed        maphash.Seed // for scratch.seen
+	pool        sync.Pool    // of *scratch: Match allocates nothing in the steady state
 }
 
 // language is a Lang compiled against the Matcher's vocabulary.
 type language struct {
-	code        string
-	phrases     []phrase
-	alone       []phrase
-	except      []phrase
-	exceptFirst map[int32][]int32 // first word id → indexes into except
-	negation    map[int32]bool
+	code     string
+	phrases  []phrase
+	alone    []phrase
+	negation map[int32]bool
 	// member holds every word of the language's lists; counting a message's
 	// members tells which language it is in when several match.
 	member map[int32]bool
@@ -187,6 +194,8 @@ func NewMatcher(langs []Lang) (*Matcher, error) {
 		vocab:       v,
 		starts:      make([][]ref, len(v.words)),
 		aloneStarts: make([][]ref, len(v.words)),
+		exceptFirst: make(map[int32][]int32),
+		seed:        maphash.MakeSeed(),
 	}
 	m.pool.New = func() any { return new(scratch) }
 	ids := func(ws []string) []int32 {
@@ -199,7 +208,6 @@ func NewMatcher(langs []Lang) (*Matcher, error) {
 	for li, c := range comp {
 		l := &m.langs[li]
 		l.code = strings.TrimSpace(langs[li].Code)
-		l.exceptFirst = make(map[int32][]int32)
 		l.negation = make(map[int32]bool)
 		l.member = make(map[int32]bool)
 		for i, ws := range c.phrases {
@@ -212,10 +220,13 @@ func NewMatcher(langs []Lang) (*Matcher, error) {
 			m.aloneStarts[p.words[0]] = append(m.aloneStarts[p.words[0]], ref{int32(li), int32(len(l.alone))})
 			l.alone = append(l.alone, p)
 		}
-		for i, ws := range c.except {
-			p := phrase{text: langs[li].Except[i], words: ids(ws)}
-			l.exceptFirst[p.words[0]] = append(l.exceptFirst[p.words[0]], int32(len(l.except)))
-			l.except = append(l.except, p)
+		for _, ws := range c.except {
+			words := ids(ws)
+			m.exceptFirst[words[0]] = append(m.exceptFirst[words[0]], int32(len(m.except)))
+			m.except = append(m.except, words)
+			for _, id := range words {
+				l.member[id] = true
+			}
 		}
 		for _, w := range c.fillers {
 			v.words[v.index[w]].filler = true
@@ -225,7 +236,7 @@ func NewMatcher(langs []Lang) (*Matcher, error) {
 			v.words[id].negation = true
 			l.negation[id] = true
 		}
-		for _, list := range [][]phrase{l.phrases, l.alone, l.except} {
+		for _, list := range [][]phrase{l.phrases, l.alone} {
 			for _, p := range list {
 				for _, id := range p.words {
 					l.member[id] = true

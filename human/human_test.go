@@ -3,10 +3,13 @@ package human
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -79,6 +82,16 @@ func TestDefaultsFile(t *testing.T) {
 	// YAML 1.1 reads bare no/yes/y/on as booleans; make sure the words
 	// arrive as words.
 	for _, l := range langs {
+		switch l.Code {
+		case "es":
+			if !slices.Contains(l.Negations, "no") {
+				t.Errorf("es negations %q lack \"no\"", l.Negations)
+			}
+		case "fr":
+			if !slices.Contains(l.Fillers, "y") {
+				t.Errorf("fr fillers %q lack \"y\"", l.Fillers)
+			}
+		}
 		for _, w := range append(append([]string{}, l.Negations...), l.Fillers...) {
 			if w == "true" || w == "false" {
 				t.Errorf("language %q: a word decoded as %q: quote it in the file", l.Code, w)
@@ -141,6 +154,9 @@ func TestMatchRequests(t *testing.T) {
 		{"Human, please!", "en"},
 		{"i need a real person asap", "en"},
 		{"<@U0123ABC> can I talk to someone", "en"},
+		{"i need human help", "en"},
+		{"Why can't I talk to a human?", "en"},
+		{"Is there someone I can talk to?", "en"},
 		// Swedish.
 		{"jag vill prata med en människa", "sv"},
 		{"prata med en manniska", "sv"},
@@ -150,6 +166,8 @@ func TestMatchRequests(t *testing.T) {
 		{"koppla mig till en handläggare", "sv"},
 		{"jag vill inte prata med en bot, jag vill prata med en människa", "sv"},
 		{"MÄNNISKA", "sv"},
+		{"Finns det någon där?", "sv"},
+		{"Jag vill ha hjälp av en människa", "sv"},
 		// German.
 		{"echter Mensch bitte", "de"},
 		{"Ich möchte mit einem Menschen sprechen", "de"},
@@ -161,6 +179,8 @@ func TestMatchRequests(t *testing.T) {
 		{"Ich will nicht mit einem Bot reden, sondern mit einem Menschen", "de"},
 		{"Bitte einen echten Menschen!", "de"},
 		{"ECHTER MENSCH", "de"},
+		{"Gibt es hier einen Menschen?", "de"},
+		{"Ich hätte gerne einen Menschen", "de"},
 		// Spanish.
 		{"quiero hablar con una persona", "es"},
 		{"Hablar con un agente por favor", "es"},
@@ -180,6 +200,8 @@ func TestMatchRequests(t *testing.T) {
 		{"Mettez-moi en relation avec un conseiller", "fr"},
 		{"une vraie personne svp", "fr"},
 		{"J’aimerais parler à un être humain", "fr"},
+		{"Il y a quelqu'un ?", "fr"},
+		{"parler à l'humain", "fr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -287,25 +309,24 @@ func TestMatchRules(t *testing.T) {
 	}{
 		{"talk to a human", true},
 		{"TALK TO A HUMAN", true},
-		{"talk, to: a human", true},           // punctuation separates words only
-		{"talk to a hum\u0061n", true},        // plain
-		{"talk to a hu\u00ADman", true},       // soft hyphen inside a word
-		{"tlak to a humna", true},             // transpositions, one per word
-		{"talk ot a human", false},            // two-letter words must be exact
-		{"talk to a hmn", false},              // two edits in a five-letter word
-		{"real persn", true},                  // one edit in "person"
-		{"i want a human", true},              // Alone with fillers
-		{"human human!", true},                // Alone, repeated
-		{"human agent", true},                 // Alone phrases in a row
-		{"the human", false},                  // "the" is no filler here
-		{"humane", false},                     // Except, even though one edit from "human"
-		{"talk to a humane person", false},    // Except overlaps the match
+		{"talk, to: a human", true},        // punctuation separates words only
+		{"talk to a hu\u00ADman", true},    // soft hyphen inside a word
+		{"tlak to a humna", true},          // transpositions, one per word
+		{"talk ot a human", false},         // two-letter words must be exact
+		{"talk to a hmn", false},           // two edits in a five-letter word
+		{"real persn", true},               // one edit in "person"
+		{"i want a human", true},           // Alone with fillers
+		{"human human!", true},             // Alone, repeated
+		{"human agent", true},              // Alone phrases in a row
+		{"the human", false},               // "the" is no filler here
+		{"humane", false},                  // Except, even though one edit from "human"
+		{"talk to a humane person", false}, // Except overlaps the match
 		{"talk to a human resources guy", false},
-		{"not talk to a human", false},        // negation right before
-		{"don't want to talk to a human", false}, // two fillers between
+		{"not talk to a human", false},            // negation right before
+		{"don't want to talk to a human", false},  // two fillers between
 		{"don't want to x talk to a human", true}, // a non-filler ends its reach
-		{"dont, talk to a human", true},       // the comma ends the clause
-		{"not. human", true},                  // a lone negation is an answer
+		{"dont, talk to a human", true},           // the comma ends the clause
+		{"not. human", true},                      // a lone negation is an answer
 		{"not human", false},
 		{"I want a human. Not a bot", true},
 		{"my payment failed. Human please", true}, // Alone as a sentence of its own
@@ -325,8 +346,8 @@ func TestNormalize(t *testing.T) {
 		{"Människa Über Straße", "manniska uber strasse"},
 		{"àáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ", "aaaaaaaeceeeeiiiidnoooooouuuuythy"},
 		{"ĀāĂăĄąĆćČčĎďĐđĒēĘęĚěĞğĢģĪīĮįİıĶķĹĺĻļĽľŁłŃńŅņŇňŌōŐőŒœŔŕŘřŚśŞşŠšŢţŤťŪūŮůŰűŲųŸŹźŻżŽžſ",
-			"aaaaaaccccddddeeeeeegggglllliiiiiikkllllllllnnnnnnoooooeoerrrrssssssssttttuuuuuuuuyzzzzzzs"},
-		{"a\u0308", "a"},            // decomposed diacritic
+			"aaaaaaccccddddeeeeeeggggiiiiiikkllllllllnnnnnnoooooeoerrrrssssssttttuuuuuuuuyzzzzzzs"},
+		{"a\u0308", "a"}, // decomposed diacritic
 		{"e-mail,x", "e mail x"},
 		{"ПРИВЕТ мир", "привет мир"}, // other scripts: lower-cased only
 	}
@@ -358,45 +379,149 @@ func TestDistance(t *testing.T) {
 		{"", "abc", 3},
 	}
 	for _, tt := range tests {
-		if got := distance([]rune(tt.a), []rune(tt.b), 5); got != tt.want {
+		if got := distance([]rune(tt.a), []rune(tt.b), 5, nil); got != tt.want {
 			t.Errorf("distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
-	if got := distance([]rune("abcdef"), []rune("ghijkl"), 1); got != 2 {
+	if got := distance([]rune("abcdef"), []rune("ghijkl"), 1, nil); got != 2 {
 		t.Errorf("distance beyond the limit = %d, want limit+1 = 2", got)
+	}
+}
+
+// TestDistanceReference checks the banded, early-exiting distance against a
+// plain full-matrix one, reusing one buffer so that stale cells would show.
+func TestDistanceReference(t *testing.T) {
+	ref := func(a, b []rune) int {
+		d := make([][]int, len(a)+1)
+		for i := range d {
+			d[i] = make([]int, len(b)+1)
+			d[i][0] = i
+		}
+		for j := range d[0] {
+			d[0][j] = j
+		}
+		for i := 1; i <= len(a); i++ {
+			for j := 1; j <= len(b); j++ {
+				cost := 1
+				if a[i-1] == b[j-1] {
+					cost = 0
+				}
+				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+				if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+					d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				}
+			}
+		}
+		return d[len(a)][len(b)]
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() []rune {
+		r := make([]rune, rng.IntN(9))
+		for i := range r {
+			r[i] = rune('a' + rng.IntN(3))
+		}
+		return r
+	}
+	buf := make([]int32, 3*64)
+	for range 20000 {
+		a, b, limit := word(), word(), rng.IntN(4)
+		want := min(ref(a, b), limit+1)
+		if got := distance(a, b, limit, buf); got != want {
+			t.Fatalf("distance(%q, %q, %d) = %d, want %d", string(a), string(b), limit, got, want)
+		}
+	}
+}
+
+// TestLookupComplete checks that the vocabulary indexes find exactly the
+// words a comparison with every vocabulary word would find, for typo'd
+// versions of the default phrase file's words.
+func TestLookupComplete(t *testing.T) {
+	m := mustDefaultMatcher(t)
+	v := m.vocab
+	rng := rand.New(rand.NewPCG(3, 4))
+	edit := func(r []rune) []rune {
+		r = append([]rune(nil), r...)
+		for range rng.IntN(4) {
+			i := rng.IntN(len(r) + 1)
+			c := rune('a' + rng.IntN(26))
+			switch op := rng.IntN(4); {
+			case op == 0: // insert
+				r = append(r[:i], append([]rune{c}, r[i:]...)...)
+			case op == 1 && i < len(r): // delete
+				r = append(r[:i], r[i+1:]...)
+			case op == 2 && i < len(r): // substitute
+				r[i] = c
+			case op == 3 && i+1 < len(r): // transpose
+				r[i], r[i+1] = r[i+1], r[i]
+			}
+		}
+		return r
+	}
+	sc := new(scratch)
+	for range 20 {
+		for _, w := range v.words {
+			typo := edit(w.runes)
+			var want []int32
+			for id, x := range v.words {
+				if x.maxDist > 0 && distance(typo, x.runes, int(x.maxDist), nil) <= int(x.maxDist) {
+					want = append(want, int32(id))
+				}
+			}
+			exact, ok := v.index[string(typo)]
+			if ok && v.words[exact].maxDist == 0 {
+				want = append(want, exact)
+			}
+			if !ok {
+				exact = -1
+			}
+			sc.hits = sc.hits[:0]
+			v.lookup(sc, []byte(string(typo)), exact, true)
+			var got []int32
+			for _, h := range sc.hits {
+				got = append(got, h.id)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("lookup(%q) = %v, want %v", string(typo), got, want)
+			}
+		}
 	}
 }
 
 func TestLongMessages(t *testing.T) {
 	m := mustDefaultMatcher(t)
 	filler := strings.Repeat("my payment PAY-1001 is still pending since monday and ", 200) // ~10,000 runes
+	// The request sits where the head is cut, and the cut falls inside
+	// "humanitarian": read as "talk to a human", half a word would match.
+	cut := strings.Repeat("x ", 991) + "xx talk to a humanitarian" + strings.Repeat(" b", 2100)
 	tests := []struct {
+		name string
 		text string
 		want bool
 	}{
-		{"can I talk to a human? " + filler, true},
-		{filler + " can I talk to a human?", true},
-		{filler + " human please", true},
-		// The middle of a very long message is not read.
-		{filler + " can I talk to a human? " + filler, false},
-		// A cut never leaves a partial word that is a typo away from a phrase:
-		// "talk to a humanitarian" must not become "talk to a human|".
-		{strings.Repeat("x", 2*windowRunes+10) + " talk to a humanitarian", false},
+		{"request first", "can I talk to a human? " + filler, true},
+		{"request last", filler + " can I talk to a human?", true},
+		{"alone last", filler + " human please", true},
+		{"request in the unread middle", filler + " can I talk to a human? " + filler, false},
+		{"no half words", cut, false},
 	}
-	for i, tt := range tests {
+	for _, tt := range tests {
 		if _, got := m.Match(tt.text); got != tt.want {
-			t.Errorf("case %d: Match = %v, want %v", i, got, tt.want)
+			t.Errorf("%s: Match = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-
-	// A cut inside a word drops that word rather than reading half of it.
-	text := strings.Repeat("a ", windowRunes-3) + "talk to a humanity" + strings.Repeat(" b", windowRunes)
-	head, tail := window(text)
-	if strings.HasSuffix(head, "human") || !strings.HasSuffix(strings.TrimSpace(head), "a") {
-		t.Errorf("head ends %q; want the cut word left out", head[len(head)-20:])
+	if head, _ := window(cut, windowRunes); !strings.HasSuffix(head, "talk to a ") {
+		t.Errorf("head ends %q, want the cut word left out", head[len(head)-20:])
 	}
-	if tail == "" || len([]rune(tail)) > windowRunes {
-		t.Errorf("tail has %d runes, want 1..%d", len([]rune(tail)), windowRunes)
+	cutTail := strings.Repeat("b ", 2100) + "humanitarian" + strings.Repeat(" a", 996)
+	if _, tail := window(cutTail, windowRunes); strings.Contains(tail, "itarian") {
+		t.Errorf("tail starts %q, want the cut word left out", tail[:20])
+	}
+	for _, s := range []string{"", "short", "talk to a humanitarian today", "one. two, three four'five six\u0308 seven"} {
+		for size := 1; size < 12; size++ {
+			checkWindow(t, s, size)
+		}
 	}
 }
 
@@ -457,43 +582,85 @@ func TestMatchConcurrent(t *testing.T) {
 
 func FuzzMatch(f *testing.F) {
 	m := mustDefaultMatcher(f)
+	// Seeds stay short: the fuzzer minimizes every interesting input, and
+	// long ones make it stall.
 	for _, s := range []string{
 		"can i talk to a human??", "tlak to a humna", "I don't want to talk to a human",
 		"No, human please", "humane society", "jag vill prata med en människa",
 		"echter Mensch bitte", "je ne veux pas parler à un humain", "¿Puedo hablar con alguien?",
-		"a\u0308\u00ad'’", "\xff\xfe human", strings.Repeat("agent ", 900),
+		"a\u0308\u00ad'’", "\xff\xfe human", "agent. agent, not agent",
 	} {
 		f.Add(s)
 	}
-	codes := make(map[string]map[string]bool)
+	phrases := make(map[string]map[string]bool) // by language code
 	for _, l := range mustLoadDefaults(f) {
 		set := make(map[string]bool)
 		for _, p := range append(append([]string{}, l.Phrases...), l.Alone...) {
 			set[p] = true
 		}
-		codes[l.Code] = set
+		phrases[l.Code] = set
 	}
-	f.Fuzz(func(t *testing.T, text string) {
+	check := func(t *testing.T, text string) {
 		got, ok := m.Match(text)
 		again, okAgain := m.Match(text)
 		if got != again || ok != okAgain {
 			t.Fatalf("Match(%q) not deterministic: %+v,%v then %+v,%v", text, got, ok, again, okAgain)
 		}
-		if !ok {
-			if got != (Match{}) {
-				t.Fatalf("Match(%q) = %+v with no match", text, got)
-			}
-			return
+		if !ok && got != (Match{}) {
+			t.Fatalf("Match(%q) = %+v with no match", text, got)
 		}
-		if !codes[got.Lang][got.Phrase] {
+		if ok && !phrases[got.Lang][got.Phrase] {
 			t.Fatalf("Match(%q) = %+v: not a phrase of that language", text, got)
 		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		check(t, text)
+		// The long-message cut, with a window small enough for the fuzzer's
+		// inputs to be cut at positions it chooses (windowRunes itself
+		// would need inputs over 4,000 runes, which make it crawl).
+		checkWindow(t, text, 8)
 	})
 }
 
+// checkWindow checks the invariants of window(s, size): s read whole when it
+// is at most 2*size runes; otherwise head a prefix and tail a suffix of s, each
+// at most size runes, neither ending or starting inside a word of s (so both
+// are empty when s is one long word).
+func checkWindow(t *testing.T, s string, size int) {
+	head, tail := window(s, size)
+	if utf8.RuneCountInString(s) <= 2*size {
+		if head != s || tail != "" {
+			t.Fatalf("window(%q, %d) = %q, %q; want it read whole", s, size, head, tail)
+		}
+		return
+	}
+	if !strings.HasPrefix(s, head) || !strings.HasSuffix(s, tail) || len(head)+len(tail) > len(s) {
+		t.Fatalf("window(%q, %d) = %q, %q: not a prefix and a suffix", s, size, head, tail)
+	}
+	if n := utf8.RuneCountInString(head); n > size {
+		t.Fatalf("window(%q, %d): head has %d runes", s, size, n)
+	}
+	if n := utf8.RuneCountInString(tail); n > size {
+		t.Fatalf("window(%q, %d): tail has %d runes", s, size, n)
+	}
+	before, _ := utf8.DecodeLastRuneInString(head)
+	after, _ := utf8.DecodeRuneInString(s[len(head):])
+	if head != "" && isWordish(before) && isWordish(after) {
+		t.Fatalf("window: head ends inside a word (%q|%q)", before, after)
+	}
+	before, _ = utf8.DecodeLastRuneInString(s[:len(s)-len(tail)])
+	after, _ = utf8.DecodeRuneInString(tail)
+	if tail != "" && isWordish(before) && isWordish(after) {
+		t.Fatalf("window: tail starts inside a word (%q|%q)", before, after)
+	}
+}
+
+// benchText is a long, ordinary support message that asks for nobody.
+const benchText = `Hello, I am writing because something strange happened with my account this week and I could not find an answer in the help pages. On Monday I paid my electricity bill with the card ending in 4421, and the payment showed as pending for two days before it disappeared from the list entirely. The money left my bank account, I checked with my bank and they confirmed the transfer went through on their side, so I do not understand where it went. Then on Wednesday I tried to pay the same bill again, thinking the first attempt had failed, and now the supplier says they received nothing at all, while my statement shows two debits of 120 euros each. I attached a screenshot of the statement and of the confirmation e-mail I got, which has the reference PAY-1001 on it. Could you tell me what the status of these payments is, whether one of them will be refunded, and how long that usually takes? I also noticed that the app logged me out three times yesterday evening and asked me to verify my phone number again, which never happened before. Is that related, or is it a separate problem? My colleague had something similar last month and she said it was fixed after an update, but I am already on the latest version. I would really appreciate a clear explanation, because the supplier is threatening to charge a late fee and I do not want to pay twice for the same thing. Thank you in advance for looking into it, and sorry for the long message, I just wanted to give you all the details at once so we do not have to go back and forth too many times. Best regards, and have a nice day, Maria from Uppsala. PS: the first payment was made around 9 in the morning from my laptop, the second one in the evening from my phone, in case that helps you find them in your system. PPS: my husband also has a card on the same account, but he has not used it since the summer, so neither of these payments can be his, and he has not received any notification either. Please let me know if you need anything else from me.`
+
 func BenchmarkMatch(b *testing.B) {
 	m := mustDefaultMatcher(b)
-	long := strings.Repeat("My card payment to the shop failed twice, the app says pending. ", 32)[:2000]
+	long := benchText[:2000]
 	for _, bm := range []struct{ name, text string }{
 		{"short", "can i talk to a human??"},
 		{"miss", "what is the status of payment PAY-1001?"},

@@ -1,6 +1,10 @@
 package human
 
-import "math"
+import (
+	"bytes"
+	"hash/maphash"
+	"math"
+)
 
 // hit is a vocabulary word that a message word matches, and at what distance.
 type hit struct {
@@ -33,12 +37,17 @@ type scratch struct {
 	runes  []rune
 	key    []byte
 	tried  []int32
+	rows   []int32 // for distance
 	cands  []candidate
 	places []placement
-	// Per language, computed on first need in a call.
-	exceptDone  []bool
-	exceptSpans [][]span
-	evidence    []int32
+	// Computed on first need in a call.
+	exceptDone  bool
+	exceptSpans []span
+	evidence    []int32 // by language; -1: not computed
+	// seen is an open-addressing set of the message's distinct words (token
+	// index + 1; 0 is empty), so a repeated word ("the", "payment") is looked
+	// up in the vocabulary once.
+	seen []int32
 	// The Alone dynamic programme, by words covered and "has an Alone phrase".
 	dpCost  [][2]int32
 	dpFirst [][2]int32
@@ -46,27 +55,26 @@ type scratch struct {
 
 func (sc *scratch) reset(nlangs int) {
 	sc.tk.reset()
+	if sc.rows == nil {
+		sc.rows = make([]int32, 3*64)
+	}
 	sc.hits = sc.hits[:0]
 	sc.cands = sc.cands[:0]
-	if cap(sc.exceptDone) < nlangs {
-		sc.exceptDone = make([]bool, nlangs)
-		sc.exceptSpans = make([][]span, nlangs)
+	sc.exceptDone = false
+	sc.exceptSpans = sc.exceptSpans[:0]
+	if cap(sc.evidence) < nlangs {
 		sc.evidence = make([]int32, nlangs)
 	}
-	sc.exceptDone = sc.exceptDone[:nlangs]
-	sc.exceptSpans = sc.exceptSpans[:nlangs]
 	sc.evidence = sc.evidence[:nlangs]
-	for i := range nlangs {
-		sc.exceptDone[i] = false
-		sc.exceptSpans[i] = sc.exceptSpans[i][:0]
+	for i := range sc.evidence {
 		sc.evidence[i] = -1
 	}
 }
 
 // Match reports whether text explicitly asks for a person, and which
 // language's phrase it matched. When several match, it prefers the language
-// most of the message's words belong to, then the closest match, then the
-// longest phrase, then the earliest language and phrase in the file; so the
+// most of the message's words belong to, then the longest phrase, then the
+// one with fewer typos, then the earliest language and phrase in the file; so the
 // result depends only on text and the phrase lists. It is safe for
 // concurrent use.
 func (m *Matcher) Match(text string) (Match, bool) {
@@ -74,7 +82,7 @@ func (m *Matcher) Match(text string) (Match, bool) {
 	defer m.pool.Put(sc)
 	sc.reset(len(m.langs))
 
-	head, tail := window(text)
+	head, tail := window(text, windowRunes)
 	sc.tk.run(head, 0)
 	if tail != "" {
 		sc.tk.run(tail, 1)
@@ -99,34 +107,67 @@ func (m *Matcher) Match(text string) (Match, bool) {
 
 // annotate looks every message word up in the vocabulary.
 func (m *Matcher) annotate(sc *scratch) {
-	v := m.vocab
-	for i := range sc.tk.toks {
+	toks := sc.tk.toks
+	size := 16
+	for size < 2*len(toks) {
+		size *= 2
+	}
+	if cap(sc.seen) < size {
+		sc.seen = make([]int32, size)
+	}
+	sc.seen = sc.seen[:size]
+	clear(sc.seen)
+	mask := uint64(size - 1)
+
+	for i := range toks {
 		w := sc.tk.word(i)
-		t := &sc.tk.toks[i]
-		exact, ok := v.index[string(w)]
-		if !ok {
-			exact = -1
+		slot := maphash.Bytes(m.seed, w) & mask
+		for sc.seen[slot] != 0 {
+			if j := int(sc.seen[slot] - 1); bytes.Equal(sc.tk.word(j), w) {
+				break
+			}
+			slot = (slot + 1) & mask
 		}
-		// A negation only ever matches itself: "keinen" is one edit from
-		// "einen", "nicht" from "nich", and neither may pass for a filler
-		// or a phrase word.
-		neg := exact >= 0 && v.words[exact].negation
-		t.hitLo = int32(len(sc.hits))
-		v.lookup(sc, w, exact, !neg)
-		t.hitHi = int32(len(sc.hits))
-		t.exact, t.negation = exact, neg
-		switch {
-		case neg:
-		case exact >= 0:
-			// A known word is what it is, not a typo of a filler: "pratat"
-			// (an Except word) is not "prata".
-			t.filler = v.words[exact].filler
-		default:
-			for _, h := range sc.hits[t.hitLo:t.hitHi] {
-				if v.words[h.id].filler {
-					t.filler = true
-					break
-				}
+		if j := sc.seen[slot]; j != 0 {
+			// Seen before: same word, same hits.
+			prev := &toks[j-1]
+			t := &toks[i]
+			t.exact, t.negation, t.filler = prev.exact, prev.negation, prev.filler
+			t.hitLo, t.hitHi = prev.hitLo, prev.hitHi
+			continue
+		}
+		sc.seen[slot] = int32(i + 1)
+		m.annotateWord(sc, i, w)
+	}
+}
+
+// annotateWord looks message word i, w, up in the vocabulary.
+func (m *Matcher) annotateWord(sc *scratch, i int, w []byte) {
+	v := m.vocab
+	t := &sc.tk.toks[i]
+	exact, ok := v.index[string(w)]
+	if !ok {
+		exact = -1
+	}
+	// A negation only ever matches itself: "keinen" is one edit from
+	// "einen", "nicht" from "nich", and neither may pass for a filler or a
+	// phrase word.
+	neg := exact >= 0 && v.words[exact].negation
+	t.hitLo = int32(len(sc.hits))
+	v.lookup(sc, w, exact, !neg)
+	t.hitHi = int32(len(sc.hits))
+	t.exact, t.negation = exact, neg
+	switch {
+	case neg:
+	case exact >= 0:
+		// A known word is what it is, not a typo of a filler: "pratat" (an
+		// Except word) is not "prata".
+		t.filler = v.words[exact].filler
+	default:
+		for _, h := range sc.hits[t.hitLo:t.hitHi] {
+			if v.words[h.id].filler {
+				t.filler = true
+				break
 			}
 		}
 	}
@@ -177,7 +218,7 @@ func (m *Matcher) findPhrases(sc *scratch) {
 					continue
 				}
 				end := i + len(p.words)
-				if m.negated(sc, l, i) || m.excepted(sc, r.lang, i, end) {
+				if m.negated(sc, l, i) || m.excepted(sc, i, end) {
 					continue
 				}
 				sc.cands = append(sc.cands, candidate{
@@ -212,27 +253,23 @@ func (m *Matcher) negated(sc *scratch, l *language, s int) bool {
 	return false
 }
 
-// excepted reports whether an Except phrase of language li overlaps the
+// excepted reports whether an Except phrase (of any language) overlaps the
 // message words [s, e).
-func (m *Matcher) excepted(sc *scratch, li int32, s, e int) bool {
-	if !sc.exceptDone[li] {
-		sc.exceptDone[li] = true
-		l := &m.langs[li]
-		toks := sc.tk.toks
-		if len(l.except) > 0 {
-			for i := range toks {
-				if toks[i].exact < 0 {
-					continue
-				}
-				for _, x := range l.exceptFirst[toks[i].exact] {
-					if sc.matchExact(l.except[x].words, i) {
-						sc.exceptSpans[li] = append(sc.exceptSpans[li], span{int32(i), int32(i + len(l.except[x].words))})
-					}
+func (m *Matcher) excepted(sc *scratch, s, e int) bool {
+	if !sc.exceptDone {
+		sc.exceptDone = true
+		for i, t := range sc.tk.toks {
+			if t.exact < 0 {
+				continue
+			}
+			for _, x := range m.exceptFirst[t.exact] {
+				if words := m.except[x]; sc.matchExact(words, i) {
+					sc.exceptSpans = append(sc.exceptSpans, span{int32(i), int32(i + len(words))})
 				}
 			}
 		}
 	}
-	for _, sp := range sc.exceptSpans[li] {
+	for _, sp := range sc.exceptSpans {
 		if int(sp.start) < e && s < int(sp.end) {
 			return true
 		}
@@ -293,7 +330,7 @@ func (m *Matcher) aloneIn(sc *scratch, a, b int) {
 			for _, r := range m.aloneStarts[h.id] {
 				p := &m.langs[r.lang].alone[r.idx]
 				d, ok := sc.matchAt(p.words, i, b)
-				if !ok || m.excepted(sc, r.lang, i, i+len(p.words)) {
+				if !ok || m.excepted(sc, i, i+len(p.words)) {
 					continue
 				}
 				sc.places = append(sc.places, placement{
@@ -413,11 +450,11 @@ func better(a, b candidate, evidence []int32) bool {
 	if ea, eb := evidence[a.lang], evidence[b.lang]; ea != eb {
 		return ea > eb
 	}
-	if a.dist != b.dist {
-		return a.dist < b.dist
-	}
 	if a.words != b.words {
 		return a.words > b.words
+	}
+	if a.dist != b.dist {
+		return a.dist < b.dist
 	}
 	if a.lang != b.lang {
 		return a.lang < b.lang

@@ -60,6 +60,18 @@ func (t *tokenizer) run(s string, seg int32) {
 	inWord := false
 	start := 0
 	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf && isASCIIWordByte(c) {
+			// Fast path for the common case, ASCII letters and digits.
+			if !inWord {
+				inWord, start = true, len(t.buf)
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			t.buf = append(t.buf, c)
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
@@ -106,24 +118,24 @@ func (t *tokenizer) add(start int, seg int32) {
 	})
 }
 
-// window returns the parts of s that Match reads: all of s when it is at most
-// 2*windowRunes runes long; otherwise its first and its last windowRunes runes
-// (head and tail), each cut back to a word boundary so that half a word, which
-// could be one typo away from a phrase word, is never read. The work is
-// proportional to the window, not to len(s).
-func window(s string) (head, tail string) {
-	if len(s) <= 2*windowRunes { // bytes >= runes
+// window returns the parts of s that Match reads (with size windowRunes): all
+// of s when it is at most 2*size runes long; otherwise its first and its last
+// size runes (head and tail), each cut back to a word boundary so that half a
+// word, which could be one typo away from a phrase word, is never read. The
+// work is proportional to size, not to len(s).
+func window(s string, size int) (head, tail string) {
+	if len(s) <= 2*size { // bytes >= runes
 		return s, ""
 	}
 	h := 0
-	for n := 0; n < windowRunes && h < len(s); n++ {
-		_, size := utf8.DecodeRuneInString(s[h:])
-		h += size
+	for n := 0; n < size && h < len(s); n++ {
+		_, w := utf8.DecodeRuneInString(s[h:])
+		h += w
 	}
 	t := len(s)
-	for n := 0; n < windowRunes && t > h; n++ {
-		_, size := utf8.DecodeLastRuneInString(s[:t])
-		t -= size
+	for n := 0; n < size && t > h; n++ {
+		_, w := utf8.DecodeLastRuneInString(s[:t])
+		t -= w
 	}
 	if t <= h {
 		return s, ""
@@ -131,27 +143,31 @@ func window(s string) (head, tail string) {
 	// If the cut falls inside a word, leave that word out of the head ...
 	if r, _ := utf8.DecodeRuneInString(s[h:]); isWordish(r) {
 		for h > 0 {
-			r, size := utf8.DecodeLastRuneInString(s[:h])
+			r, w := utf8.DecodeLastRuneInString(s[:h])
 			if !isWordish(r) {
 				break
 			}
-			h -= size
+			h -= w
 		}
 	}
 	// ... and out of the tail.
 	if r, _ := utf8.DecodeLastRuneInString(s[:t]); isWordish(r) {
 		for t < len(s) {
-			r, size := utf8.DecodeRuneInString(s[t:])
+			r, w := utf8.DecodeRuneInString(s[t:])
 			if !isWordish(r) {
 				break
 			}
-			t += size
+			t += w
 		}
 	}
 	return s[:h], s[t:]
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+func isASCIIWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // isIgnorable reports runes that belong to the word they appear in but carry
 // nothing to match on: combining marks and invisible format characters.

@@ -1,14 +1,12 @@
 package prompts
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"text/template"
-	"text/template/parse"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -46,6 +44,21 @@ func MessageNames() []string {
 	return names
 }
 
+// MessageSample returns sample values of the variables message name takes,
+// as documented in messages.yaml (nil for an unknown message). Every message
+// of a loaded Set renders with them. The map is new on each call.
+func MessageSample(name string) map[string]any {
+	vars, ok := messageVars[name]
+	if !ok {
+		return nil
+	}
+	out := make(map[string]any, len(vars))
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
+}
+
 func samplePayment() map[string]any {
 	return map[string]any{
 		"Reference": "PAY-1001", "Amount": "120.00", "Currency": "EUR",
@@ -55,7 +68,7 @@ func samplePayment() map[string]any {
 
 func systemSample() any {
 	return SystemData{Linked: true, Private: true, Today: "2026-01-02",
-		FAQ: []FAQEntry{{ID: "x", Question: "Q?", Answer: "A."}}}
+		FAQ: []FAQEntry{{ID: "x", Question: "Q?", Keywords: []string{"q"}, Answer: "A."}}}
 }
 
 func summarySample() any {
@@ -66,156 +79,32 @@ func summarySample() any {
 	}
 }
 
-// tmplErrRe picks the line (and column) out of text/template's errors,
-// which read "template: NAME:LINE:COL: message" or "template: NAME:LINE: message".
-var tmplErrRe = regexp.MustCompile(`^template: [^:]*:(\d+)(?::\d+)?: (.*)$`)
-
-// parseTemplate parses a template whose first line is at file line base,
-// rejects variables its sample data does not have, and test-executes it.
-func parseTemplate(file string, text []byte, base int, sample any) (*template.Template, error) {
-	return parseNamed(file, file, string(text), base, sample)
-}
-
-func parseNamed(file, name, text string, base int, sample any) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, templateError(file, base, err)
-	}
-	if err := checkFields(file, name, text, base, t, sample); err != nil {
-		return nil, err
-	}
-	if _, err := execute(t, sample); err != nil {
-		return nil, templateError(file, base, errors.Unwrap(err))
-	}
-	return t, nil
-}
-
-func templateError(file string, base int, err error) Error {
-	if err == nil {
-		return Error{File: file, Line: base, Msg: "invalid template"}
-	}
-	msg := err.Error()
-	if m := tmplErrRe.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return Error{File: file, Line: base + n - 1, Msg: m[2]}
-	}
-	return Error{File: file, Line: base, Msg: msg}
-}
-
-// checkFields finds references to top-level variables ({{.Name}}) that the
-// sample does not have, including in branches a test execution would not
-// reach. References inside range and with blocks, where dot changes, are
-// left to the test execution.
-func checkFields(file, name, text string, base int, t *template.Template, sample any) error {
-	known := fieldsOf(sample)
-	var bad *parse.FieldNode
-	var walk func(n parse.Node, rebound bool)
-	walkPipe := func(p *parse.PipeNode, rebound bool) {
-		if p == nil {
-			return
-		}
-		for _, c := range p.Cmds {
-			for _, a := range c.Args {
-				walk(a, rebound)
-			}
-		}
-	}
-	walk = func(n parse.Node, rebound bool) {
-		if n == nil || bad != nil {
-			return
-		}
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c, rebound)
-			}
-		case *parse.ActionNode:
-			walkPipe(n.Pipe, rebound)
-		case *parse.PipeNode:
-			walkPipe(n, rebound)
-		case *parse.IfNode:
-			walkPipe(n.Pipe, rebound)
-			walk(n.List, rebound)
-			walk(n.ElseList, rebound)
-		case *parse.RangeNode:
-			walkPipe(n.Pipe, rebound)
-			walk(n.List, true)
-			walk(n.ElseList, rebound)
-		case *parse.WithNode:
-			walkPipe(n.Pipe, rebound)
-			walk(n.List, true)
-			walk(n.ElseList, rebound)
-		case *parse.FieldNode:
-			if !rebound && !known[n.Ident[0]] {
-				bad = n
-			}
-		case *parse.ChainNode:
-			walk(n.Node, rebound)
-		}
-	}
-	walk(t.Tree.Root, false)
-	if bad == nil {
-		return nil
-	}
-	line := base + strings.Count(text[:int(bad.Pos)], "\n")
-	return Error{File: file, Line: line, Msg: fmt.Sprintf("%s: unknown variable .%s (known: %s)", name, bad.Ident[0], knownList(known))}
-}
-
-func fieldsOf(sample any) map[string]bool {
-	known := map[string]bool{}
-	switch s := sample.(type) {
-	case map[string]any:
-		for k := range s {
-			known[k] = true
-		}
-	case SystemData:
-		for _, k := range []string{"Linked", "Private", "FAQ", "Today"} {
-			known[k] = true
-		}
-	}
-	return known
-}
-
-func knownList(known map[string]bool) string {
-	if len(known) == 0 {
-		return "none"
-	}
-	names := make([]string, 0, len(known))
-	for k := range known {
-		names = append(names, "."+k)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}
-
 // parseYAML parses a YAML document into its root mapping node.
 func parseYAML(file string, b []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, b, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, Error{File: file, Line: 1, Msg: "file is empty"}
 	}
 	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, Error{File: file, Line: 1, Msg: "file is empty"}
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, Error{File: file, Line: root.Line, Msg: "expected a mapping at the top level"}
 	}
 	return root, nil
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
-
-func yamlError(file string, err error) Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return Error{File: file, Line: n, Msg: m[2]}
+// yamlError reports a YAML syntax error at the line of the mistake.
+func yamlError(file string, src []byte, err error) Error {
+	line, problem := splitYAMLError(err)
+	if l := locateYAMLError(src, problem, line); l > 0 {
+		line = l
 	}
-	return Error{File: file, Line: 1, Msg: msg}
+	return Error{File: file, Line: max(line, 1), Msg: problem}
 }
 
 // pairs returns a mapping node's key/value pairs in order.
@@ -225,6 +114,37 @@ func pairs(n *yaml.Node) [][2]*yaml.Node {
 		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
 	}
 	return out
+}
+
+// uniquePairs returns a mapping node's key/value pairs in order, and an
+// error for each key given twice (the YAML library keeps both silently).
+// what names the keys in the message ("message", "language"); fold compares
+// keys without regard to case.
+func uniquePairs(file string, n *yaml.Node, what string, fold bool) ([][2]*yaml.Node, Errors) {
+	kvs := pairs(n)
+	var errs Errors
+	first := make(map[string]int, len(kvs))
+	for _, kv := range kvs {
+		k := kv[0].Value
+		if fold {
+			k = strings.ToLower(k)
+		}
+		if line, dup := first[k]; dup {
+			errs = append(errs, Error{File: file, Line: kv[0].Line, Msg: fmt.Sprintf("%s %q is given twice (first at line %d)", what, kv[0].Value, line)})
+			continue
+		}
+		first[k] = kv[0].Line
+	}
+	return kvs, errs
+}
+
+// scalarText returns the value of a scalar node that holds text, or false for a
+// list, a mapping, an alias or null.
+func scalarText(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", false
+	}
+	return n.Value, true
 }
 
 func stringList(file string, n *yaml.Node, what string) ([]string, Errors) {
@@ -241,8 +161,8 @@ func stringList(file string, n *yaml.Node, what string) ([]string, Errors) {
 			errs = append(errs, Error{File: file, Line: item.Line, Msg: what + ": each item must be text"})
 			continue
 		}
-		v := strings.TrimSpace(item.Value)
-		if v == "" {
+		v, _ := scalarText(item) // null is an empty item
+		if v = strings.TrimSpace(v); v == "" {
 			errs = append(errs, Error{File: file, Line: item.Line, Msg: what + ": empty item"})
 			continue
 		}
@@ -256,9 +176,9 @@ func parseFAQ(b []byte) ([]FAQEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var errs Errors
+	kvs, errs := uniquePairs(FileFAQ, root, "key", false)
 	var entries *yaml.Node
-	for _, kv := range pairs(root) {
+	for _, kv := range kvs {
 		switch kv[0].Value {
 		case "entries":
 			entries = kv[1]
@@ -268,6 +188,9 @@ func parseFAQ(b []byte) ([]FAQEntry, error) {
 	}
 	if entries == nil {
 		return nil, append(errs, Error{File: FileFAQ, Line: root.Line, Msg: "missing entries"})
+	}
+	if entries.Kind == yaml.ScalarNode && entries.Tag == "!!null" {
+		return nil, append(errs, Error{File: FileFAQ, Line: entries.Line, Msg: "entries is empty (write entries: [] for no FAQ)"})
 	}
 	if entries.Kind != yaml.SequenceNode {
 		return nil, append(errs, Error{File: FileFAQ, Line: entries.Line, Msg: "entries must be a list"})
@@ -280,15 +203,18 @@ func parseFAQ(b []byte) ([]FAQEntry, error) {
 			continue
 		}
 		var e FAQEntry
-		for _, kv := range pairs(item) {
+		kvs, kerrs := uniquePairs(FileFAQ, item, "key", false)
+		errs = append(errs, kerrs...)
+		for _, kv := range kvs {
 			k, v := kv[0], kv[1]
 			switch k.Value {
 			case "id", "question", "answer":
-				if v.Kind != yaml.ScalarNode {
+				s, ok := scalarText(v)
+				if !ok {
 					errs = append(errs, Error{File: FileFAQ, Line: v.Line, Msg: k.Value + " must be text"})
 					continue
 				}
-				s := strings.TrimSpace(v.Value)
+				s = strings.TrimSpace(s)
 				switch k.Value {
 				case "id":
 					e.ID = s
@@ -335,9 +261,9 @@ func parsePhrases(b []byte) ([]PhraseLang, error) {
 	if err != nil {
 		return nil, err
 	}
-	var errs Errors
+	kvs, errs := uniquePairs(FilePhrases, root, "key", false)
 	var langs *yaml.Node
-	for _, kv := range pairs(root) {
+	for _, kv := range kvs {
 		if kv[0].Value == "languages" {
 			langs = kv[1]
 			continue
@@ -352,17 +278,26 @@ func parsePhrases(b []byte) ([]PhraseLang, error) {
 		return nil, append(errs, Error{File: FilePhrases, Line: line, Msg: "languages must list at least one language"})
 	}
 	var out []PhraseLang
-	for _, kv := range pairs(langs) {
-		code, body := kv[0].Value, kv[1]
+	lkvs, lerrs := uniquePairs(FilePhrases, langs, "language", true)
+	errs = append(errs, lerrs...)
+	for _, kv := range lkvs {
+		code, body := strings.TrimSpace(kv[0].Value), kv[1]
+		if code == "" {
+			errs = append(errs, Error{File: FilePhrases, Line: kv[0].Line, Msg: "a language needs a code (en, sv, ...)"})
+			continue
+		}
 		if body.Kind != yaml.MappingNode {
 			errs = append(errs, Error{File: FilePhrases, Line: body.Line, Msg: fmt.Sprintf("language %q: expected phrases, alone, fillers, negations, except", code)})
 			continue
 		}
 		l := PhraseLang{Code: code}
-		for _, f := range pairs(body) {
+		fkvs, ferrs := uniquePairs(FilePhrases, body, fmt.Sprintf("language %q: list", code), false)
+		errs = append(errs, ferrs...)
+		for _, f := range fkvs {
 			what := code + "." + f[0].Value
 			list, lerrs := stringList(FilePhrases, f[1], what)
 			errs = append(errs, lerrs...)
+			errs = append(errs, phraseWords(f[1], what, f[0].Value == "negations")...)
 			switch f[0].Value {
 			case "phrases":
 				l.Phrases = list
@@ -389,43 +324,95 @@ func parsePhrases(b []byte) ([]PhraseLang, error) {
 	return out, nil
 }
 
+// phraseWords checks the entries of one phrase list the way the matcher
+// reads them: an entry needs a word (letters or digits; punctuation is
+// ignored), and a negation is exactly one word. The matcher rejects such a
+// file too, but without the line.
+func phraseWords(list *yaml.Node, what string, single bool) Errors {
+	if list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var errs Errors
+	for _, item := range list.Content {
+		s, ok := scalarText(item)
+		if !ok || strings.TrimSpace(s) == "" {
+			continue // reported by stringList
+		}
+		switch n := countWords(s); {
+		case n == 0:
+			errs = append(errs, Error{File: FilePhrases, Line: item.Line, Msg: fmt.Sprintf("%s: %q has no words, only punctuation", what, s)})
+		case single && n > 1:
+			errs = append(errs, Error{File: FilePhrases, Line: item.Line, Msg: fmt.Sprintf("%s: %q must be a single word", what, s)})
+		}
+	}
+	return errs
+}
+
+// countWords counts the words of s as the phrase matcher splits them:
+// letters and digits, with apostrophes inside a word ("don't") and combining
+// marks kept in it; anything else separates words.
+func countWords(s string) int {
+	n, inWord := 0, false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if !inWord {
+				n++
+			}
+			inWord = true
+		case inWord && (isApostrophe(r) || unicode.IsMark(r) || unicode.Is(unicode.Cf, r)):
+		default:
+			inWord = false
+		}
+	}
+	return n
+}
+
+func isApostrophe(r rune) bool {
+	switch r {
+	case '\'', '’', 'ʼ', '`', '´', '‘':
+		return true
+	}
+	return false
+}
+
 func parseMessages(b []byte, fromFolder bool) (map[string]map[string]*template.Template, error) {
 	root, err := parseYAML(FileMessages, b)
 	if err != nil {
 		return nil, err
 	}
-	var errs Errors
+	kvs, errs := uniquePairs(FileMessages, root, "message", false)
 	out := map[string]map[string]*template.Template{}
-	for _, kv := range pairs(root) {
+	for _, kv := range kvs {
 		name, body := kv[0].Value, kv[1]
 		sample, ok := messageVars[name]
 		if !ok {
-			errs = append(errs, Error{File: FileMessages, Line: kv[0].Line, Msg: fmt.Sprintf("unknown message %q", name)})
+			errs = append(errs, Error{File: FileMessages, Line: kv[0].Line, Msg: fmt.Sprintf("unknown message %q (known: %s)", name, strings.Join(MessageNames(), ", "))})
 			continue
 		}
 		if body.Kind != yaml.MappingNode {
 			errs = append(errs, Error{File: FileMessages, Line: body.Line, Msg: fmt.Sprintf("message %q: expected one entry per language (en: ...)", name)})
 			continue
 		}
+		lkvs, lerrs := uniquePairs(FileMessages, body, fmt.Sprintf("message %q: language", name), false)
+		errs = append(errs, lerrs...)
 		byLang := map[string]*template.Template{}
-		for _, lv := range pairs(body) {
+		for _, lv := range lkvs {
 			lang, v := lv[0].Value, lv[1]
-			if v.Kind != yaml.ScalarNode || strings.TrimSpace(v.Value) == "" {
+			s, ok := scalarText(v)
+			if !ok || strings.TrimSpace(s) == "" {
 				errs = append(errs, Error{File: FileMessages, Line: v.Line, Msg: fmt.Sprintf("message %q, language %q: expected text", name, lang)})
 				continue
 			}
-			base := v.Line
-			if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-				base++ // block scalars start on the line after the indicator
-			}
-			t, err := parseNamed(FileMessages, name+"."+lang, v.Value, base, sample)
+			lines := sync.OnceValue(func() []int { return scalarLines(b, v) })
+			t, err := parseNamed(FileMessages, name+"."+lang, s, lines, sample)
 			if err != nil {
 				errs = appendErr(errs, FileMessages, err)
 				continue
 			}
 			byLang[lang] = t
 		}
-		if _, ok := byLang["en"]; !ok && len(byLang) > 0 {
+		if !slices.ContainsFunc(lkvs, func(lv [2]*yaml.Node) bool { return lv[0].Value == "en" }) {
 			errs = append(errs, Error{File: FileMessages, Line: kv[0].Line, Msg: fmt.Sprintf("message %q has no \"en\" text, the fallback for other languages", name)})
 		}
 		out[name] = byLang
@@ -446,7 +433,7 @@ func parseMessages(b []byte, fromFolder bool) (map[string]map[string]*template.T
 			}
 		}
 	}
-	for name := range messageVars {
+	for _, name := range MessageNames() {
 		if _, ok := out[name]; !ok {
 			errs = append(errs, Error{File: FileMessages, Msg: fmt.Sprintf("missing message %q", name)})
 		}
@@ -457,10 +444,21 @@ func parseMessages(b []byte, fromFolder bool) (map[string]map[string]*template.T
 	return out, nil
 }
 
+// defaultMessages parses the embedded messages once; the templates are
+// immutable and shared by every Set that falls back to them.
 func defaultMessages() (map[string]map[string]*template.Template, error) {
-	b, err := defaultFiles.ReadFile("defaults/" + FileMessages)
-	if err != nil {
-		return nil, err
-	}
-	return parseMessages(b, false)
+	defaults.once.Do(func() {
+		b, err := defaultFiles.ReadFile("defaults/" + FileMessages)
+		if err == nil {
+			defaults.messages, err = parseMessages(b, false)
+		}
+		defaults.err = err
+	})
+	return defaults.messages, defaults.err
+}
+
+var defaults struct {
+	once     sync.Once
+	messages map[string]map[string]*template.Template
+	err      error
 }

@@ -2,19 +2,22 @@
 // prompt, the FAQ, the customer-facing messages, the handoff phrases and the
 // agent-channel summary. Defaults are embedded in the binary; a folder
 // overrides them file by file. Every file is validated as a whole, and errors
-// carry file:line so an admin can fix them. The package imports nothing of the
-// project.
+// carry file:line so an admin can fix them. A Watcher keeps the set of a
+// folder live while admins edit it: a valid change goes live without a
+// restart, an invalid one is rejected and the last good set stays. The
+// package imports nothing of the project.
 package prompts
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -115,8 +118,18 @@ func Default() *Set {
 // (or every file, when dir is nil) come from the embedded defaults. The error,
 // when not nil, is an Errors listing every problem with file:line.
 func Load(dir fs.FS) (*Set, error) {
-	contents := make(map[string][]byte, len(Files))
-	sources := make(map[string]string, len(Files))
+	contents, sources, err := readAll(dir)
+	if err != nil {
+		return nil, err
+	}
+	return build(contents, sources)
+}
+
+// readAll reads every prompt file from dir or the embedded defaults, and
+// says where each came from.
+func readAll(dir fs.FS) (contents map[string][]byte, sources map[string]string, err error) {
+	contents = make(map[string][]byte, len(Files))
+	sources = make(map[string]string, len(Files))
 	var errs Errors
 	for _, name := range Files {
 		b, src, err := readFile(dir, name)
@@ -128,10 +141,15 @@ func Load(dir fs.FS) (*Set, error) {
 		sources[name] = src
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
+	return contents, sources, nil
+}
 
+// build parses and validates the files readAll read.
+func build(contents map[string][]byte, sources map[string]string) (*Set, error) {
 	s := &Set{Version: version(contents), sources: sources}
+	var errs Errors
 	var err error
 	if s.FAQ, err = parseFAQ(contents[FileFAQ]); err != nil {
 		errs = appendErr(errs, FileFAQ, err)
@@ -142,18 +160,20 @@ func Load(dir fs.FS) (*Set, error) {
 	if s.messages, err = parseMessages(contents[FileMessages], sources[FileMessages] != "default"); err != nil {
 		errs = appendErr(errs, FileMessages, err)
 	}
-	if s.system, err = parseTemplate(FileSystem, contents[FileSystem], 1, systemSample()); err != nil {
+	if s.system, err = parseTemplate(FileSystem, contents[FileSystem], systemSample()); err != nil {
 		errs = appendErr(errs, FileSystem, err)
 	}
-	if s.summary, err = parseTemplate(FileSummary, contents[FileSummary], 1, summarySample()); err != nil {
+	if s.summary, err = parseTemplate(FileSummary, contents[FileSummary], summarySample()); err != nil {
 		errs = appendErr(errs, FileSummary, err)
 	}
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			if errs[i].File != errs[j].File {
-				return errs[i].File < errs[j].File
-			}
-			return errs[i].Line < errs[j].Line
+		for i, e := range errs {
+			// The YAML library puts an empty value at the end of a file that
+			// lacks a final line break on the line after the last one.
+			errs[i].Line = min(e.Line, countLines(contents[e.File]))
+		}
+		slices.SortStableFunc(errs, func(a, b Error) int {
+			return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 		})
 		return nil, errs
 	}
@@ -192,6 +212,21 @@ func (s *Set) Message(name, lang string, data map[string]any) (string, error) {
 	return execute(t, data)
 }
 
+// Languages lists the languages message name has, sorted; nil for an
+// unknown message.
+func (s *Set) Languages(name string) []string {
+	byLang := s.messages[name]
+	if byLang == nil {
+		return nil
+	}
+	langs := make([]string, 0, len(byLang))
+	for l := range byLang {
+		langs = append(langs, l)
+	}
+	slices.Sort(langs)
+	return langs
+}
+
 // HasLanguage reports whether the message file has any message in lang.
 func (s *Set) HasLanguage(lang string) bool {
 	for _, byLang := range s.messages {
@@ -203,6 +238,9 @@ func (s *Set) HasLanguage(lang string) bool {
 }
 
 func execute(t *template.Template, data any) (string, error) {
+	if t == nil { // not from Load, which guarantees every template
+		return "", errors.New("prompts: no template (use Load or Default)")
+	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("prompts: render %s: %w", t.Name(), err)

@@ -81,7 +81,7 @@ var _ bot.Model = ModelFunc(nil)
 
 // Harness is a wired engine with its parts exposed.
 type Harness struct {
-	T        *testing.T
+	T        testing.TB
 	Ctx      context.Context
 	Store    *sqlite.Store
 	Engine   *bot.Engine
@@ -98,8 +98,14 @@ type Option func(*bot.Config)
 // WithModel replaces the offline rules model.
 func WithModel(m bot.Model) Option { return func(c *bot.Config) { c.Model = m } }
 
+// WithPayments replaces the store's payments table as the payment source.
+func WithPayments(p bot.PaymentSource) Option { return func(c *bot.Config) { c.Payments = p } }
+
+// WithPrompts replaces the embedded default prompts for the engine.
+func WithPrompts(p func() *prompts.Set) Option { return func(c *bot.Config) { c.Prompts = p } }
+
 // New returns a harness on a fresh database seeded by MustSeed.
-func New(t *testing.T, opts ...Option) *Harness {
+func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
@@ -143,7 +149,7 @@ func New(t *testing.T, opts ...Option) *Harness {
 
 // MustSeed adds customers C-1 (Ada, U-ada) and C-2 (Grace, U-grace), linked
 // on Slack, and payments PAY-1001 and PAY-1002 (C-1) and PAY-2001 (C-2).
-func MustSeed(t *testing.T, st *sqlite.Store) {
+func MustSeed(t testing.TB, st *sqlite.Store) {
 	t.Helper()
 	ctx := context.Background()
 	for _, c := range []bot.Customer{{ID: "C-1", Name: "Ada"}, {ID: "C-2", Name: "Grace"}} {
@@ -253,7 +259,7 @@ func Replies(msgs []bot.Outgoing) []string {
 }
 
 // MustOne returns the only element of xs.
-func MustOne[T any](t *testing.T, xs []T, what string) T {
+func MustOne[T any](t testing.TB, xs []T, what string) T {
 	t.Helper()
 	if len(xs) != 1 {
 		t.Fatalf("want exactly one %s, got %d: %+v", what, len(xs), xs)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// The chat binary answers through an OpenAI-compatible server when only
+// OPENAI_BASE_URL is set (as for Ollama), tools included: the server asks
+// for payment_status, and its second answer quotes the tool result.
+func TestChatThroughOpenAICompatibleServer(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.Error(w, "unexpected request "+r.URL.Path, http.StatusBadRequest)
+			return
+		}
+		var req struct {
+			Model    string `json:"model"`
+			Messages []struct {
+				Role       string `json:"role"`
+				Content    string `json:"content"`
+				ToolCallID string `json:"tool_call_id"`
+			} `json:"messages"`
+			Tools []struct {
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			} `json:"tools"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model != "local-model" || len(req.Tools) != 2 {
+			http.Error(w, "bad request body", http.StatusBadRequest)
+			return
+		}
+		calls.Add(1)
+		last := req.Messages[len(req.Messages)-1]
+		var msg map[string]any
+		if last.Role == "tool" {
+			msg = map[string]any{"role": "assistant", "content": "From the tool: " + last.Content}
+		} else {
+			msg = map[string]any{"role": "assistant", "content": nil, "tool_calls": []map[string]any{{
+				"id": "call_1", "type": "function",
+				"function": map[string]any{"name": "payment_status", "arguments": `{"reference":"PAY-1002"}`},
+			}}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": req.Model,
+			"choices": []map[string]any{{"index": 0, "message": msg, "finish_reason": "stop"}},
+			"usage":   map[string]int{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+		})
+	}))
+	defer srv.Close()
+
+	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "FIRSTLINE_MODEL=local-model"}
+	out, errOut, code := runBinaryEnv(t, t.TempDir(), env, "is PAY-1002 through yet?\n", "chat")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "local-model at "+srv.URL) {
+		t.Errorf("start-up does not name the model: %q", errOut)
+	}
+	if !strings.Contains(out, `From the tool: {"payment":{"reference":"PAY-1002"`) || !strings.Contains(out, `"status":"pending"`) {
+		t.Errorf("answer did not come through the model and the tool:\n%s", out)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("%d model calls; want 2 (tool call, then answer)", calls.Load())
+	}
+}
