@@ -149,7 +149,12 @@ func (s *Service) card(ctx context.Context, tx bot.Tx, h bot.Handoff, conv bot.C
 		return "", fmt.Errorf("handoff: load recent messages: %w", err)
 	}
 	msgs := make([]map[string]any, 0, len(recent))
+	seenCustomer := false
 	for _, m := range recent {
+		seenCustomer = seenCustomer || m.Role == bot.RoleCustomer
+		if m.Role == bot.RoleBot && !seenCustomer {
+			continue // the greeting tells agents nothing
+		}
 		if m.Role == bot.RoleCustomer || m.Role == bot.RoleBot || m.Role == bot.RoleAgent {
 			msgs = append(msgs, map[string]any{"Role": string(m.Role), "Text": oneLine(m.Text, 200)})
 		}

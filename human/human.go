@@ -11,7 +11,7 @@
 // or that a negation governs ("I don't want to talk to a human").
 //
 // The phrases come from the admin-edited phrase file
-// (prompts/defaults/phrases.yaml), one Lang per language. The rules:
+// (prompts/phrases.yaml), one Lang per language. The rules:
 //
 //   - Normalizing: Unicode lower-case; Latin diacritics folded ("människa" =
 //     "manniska", "über" = "uber", "ß" = "ss"); apostrophes inside a word

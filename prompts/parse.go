@@ -448,7 +448,7 @@ func parseMessages(b []byte, fromFolder bool) (map[string]map[string]*template.T
 // immutable and shared by every Set that falls back to them.
 func defaultMessages() (map[string]map[string]*template.Template, error) {
 	defaults.once.Do(func() {
-		b, err := defaultFiles.ReadFile("defaults/" + FileMessages)
+		b, err := defaultFiles.ReadFile(FileMessages)
 		if err == nil {
 			defaults.messages, err = parseMessages(b, false)
 		}

@@ -22,7 +22,7 @@ import (
 	"text/template"
 )
 
-//go:embed defaults/*
+//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md
 var defaultFiles embed.FS
 
 // The files a prompt folder may hold. A file missing from the folder keeps
@@ -258,7 +258,7 @@ func readFile(dir fs.FS, name string) ([]byte, string, error) {
 			return nil, "", err
 		}
 	}
-	b, err := defaultFiles.ReadFile("defaults/" + name)
+	b, err := defaultFiles.ReadFile(name)
 	if err != nil {
 		return nil, "", err
 	}

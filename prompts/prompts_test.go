@@ -25,7 +25,7 @@ func mustLoad(t *testing.T, dir fs.FS) *Set {
 
 func mustReadDefault(t testing.TB, name string) string {
 	t.Helper()
-	b, err := defaultFiles.ReadFile("defaults/" + name)
+	b, err := defaultFiles.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
