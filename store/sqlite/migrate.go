@@ -57,7 +57,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`
-	if _, err := s.db.ExecContext(ctx, create); err != nil {
+	// In a BEGIN IMMEDIATE transaction, not as a bare statement: a bare
+	// CREATE ... IF NOT EXISTS reads the schema first and then upgrades to
+	// a write, and in WAL mode that upgrade fails at once (SQLITE_BUSY, no
+	// busy wait) when another process starting on the same file wrote in
+	// between.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("sqlite: migrate: create schema_migrations: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate: create schema_migrations: %w", err)
 	}
 	ms, err := migrations()
