@@ -1,8 +1,10 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -246,7 +248,11 @@ func TestIdleConversationCloses(t *testing.T) {
 
 func TestCardNumbersMaskedBeforeStorage(t *testing.T) {
 	var seen []string
-	h := testkit.New(t, testkit.WithModel(testkit.ModelFunc(func(_ context.Context, req bot.ModelRequest) (bot.ModelResponse, error) {
+	var logs bytes.Buffer
+	debugLog := func(c *bot.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := testkit.New(t, debugLog, testkit.WithModel(testkit.ModelFunc(func(_ context.Context, req bot.ModelRequest) (bot.ModelResponse, error) {
 		for _, m := range req.Messages {
 			seen = append(seen, m.Content)
 		}
@@ -273,6 +279,9 @@ func TestCardNumbersMaskedBeforeStorage(t *testing.T) {
 		if strings.Contains(s, "4111 1111 1111 1111") {
 			t.Errorf("the model saw the card number: %q", s)
 		}
+	}
+	if strings.Contains(logs.String(), "4111") || !strings.Contains(logs.String(), "masked secrets") {
+		t.Errorf("logs: want the masking noted and no card digits:\n%s", logs.String())
 	}
 }
 

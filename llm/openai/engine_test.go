@@ -291,3 +291,48 @@ func TestEngineRetriesAfter429(t *testing.T) {
 		}
 	}
 }
+
+// Promise 1 with a real endpoint in every failure mode: an explicit request
+// for a person reaches the agents without the model being asked at all.
+func TestEngineHumanPathWithModelDown(t *testing.T) {
+	modes := []struct {
+		name   string
+		handle handlerFunc
+	}{
+		{"HTTP 500", always(http.StatusInternalServerError, apiError("server_error", "down"))},
+		{"hangs", hang},
+		{"malformed JSON", func(w http.ResponseWriter, _ *http.Request, _ call) {
+			_, _ = w.Write([]byte(`{"choices":[`))
+		}},
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFakeAPI(t, m.handle)
+			h := testkit.New(t, testkit.WithModel(mustModel(t, f, func(c *Config) { c.Timeout = 200 * time.Millisecond })))
+			msgs := h.Say("U-ada", "I want to talk to a real person")
+			if n := len(f.Calls()); n != 0 {
+				t.Errorf("the model was asked %d times for an explicit request", n)
+			}
+			ann := testkit.MustOne(t, testkit.Only(msgs, bot.KindAnnounce), "announcement")
+			if !ann.Mention || !strings.Contains(ann.Text, "asked for a person") {
+				t.Errorf("announcement = %+v", ann)
+			}
+		})
+	}
+}
+
+// An implicit case: the model itself decides a person is needed.
+func TestEngineModelHandsOff(t *testing.T) {
+	f := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request, _ call) {
+		writeJSON(w, http.StatusOK, toolAnswer(toolCall("call_h", "handoff_to_human", `{"reason":"customer disputes a charge"}`)))
+	})
+	h := testkit.New(t, testkit.WithModel(mustModel(t, f)))
+	msgs := h.Say("U-ada", "this charge is fraud, I never bought this")
+	ann := testkit.MustOne(t, testkit.Only(msgs, bot.KindAnnounce), "announcement")
+	if !strings.Contains(ann.Text, "customer disputes a charge") {
+		t.Errorf("announcement %q lacks the model's reason", ann.Text)
+	}
+	if len(f.Calls()) != 1 {
+		t.Errorf("%d model calls; the handoff ends the turn after 1", len(f.Calls()))
+	}
+}
