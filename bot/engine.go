@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -44,6 +45,9 @@ type Config struct {
 	// HistoryLimit is how many stored messages a turn loads; the model's
 	// own budget trims further.
 	HistoryLimit int
+	// MaxConcurrentTurns bounds the turns Submit runs at once, default 16:
+	// a slow model must not pile up unbounded goroutines.
+	MaxConcurrentTurns int
 }
 
 // Engine runs conversations: it stores what customers write, decides whether
@@ -56,6 +60,14 @@ type Engine struct {
 	metrics *Metrics
 	locks   keyedMutex
 	matcher atomic.Pointer[versionedMatcher]
+
+	// Background turns (Submit): slots bounds how many run at once;
+	// stopped and draining stop new ones at shutdown.
+	slots    chan struct{}
+	inflight sync.WaitGroup
+	submitMu sync.Mutex
+	stopped  bool
+	draining chan struct{}
 }
 
 type versionedMatcher struct {
@@ -95,7 +107,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.HistoryLimit <= 0 {
 		cfg.HistoryLimit = 50
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics}
+	if cfg.MaxConcurrentTurns <= 0 {
+		cfg.MaxConcurrentTurns = 16
+	}
+	e := &Engine{
+		cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics,
+		slots:    make(chan struct{}, cfg.MaxConcurrentTurns),
+		draining: make(chan struct{}),
+	}
 	if _, err := e.humanMatcher(); err != nil {
 		return nil, err
 	}

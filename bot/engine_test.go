@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -358,5 +359,104 @@ func TestRecoverProcessesStoredMessages(t *testing.T) {
 	h.Flush()
 	if r := testkit.Replies(h.Platform.All()); len(r) != 1 || !strings.Contains(r[0], "PAY-1001") {
 		t.Errorf("replies after recovery = %q", r)
+	}
+}
+
+func TestSubmitBoundsAndDrains(t *testing.T) {
+	var running, peak atomic.Int32
+	release := make(chan struct{})
+	h := testkit.New(t, func(c *bot.Config) { c.MaxConcurrentTurns = 2 }, testkit.WithModel(testkit.ModelFunc(func(context.Context, bot.ModelRequest) (bot.ModelResponse, error) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		running.Add(-1)
+		return bot.ModelResponse{Text: "done"}, nil
+	})))
+	for i := range 5 {
+		acc, err := h.Engine.Accept(h.Ctx, h.DM(fmt.Sprintf("U-%d", i), "question"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Engine.Submit(h.Ctx, acc.ConversationID)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(h.Ctx, 10*time.Second)
+	defer cancel()
+	if err := h.Engine.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 2 {
+		t.Errorf("%d turns ran at once; the bound is 2", p)
+	}
+	// After Drain nothing new starts: turns that were still queued, and a
+	// message submitted now, wait for Recover, which answers each once.
+	acc, err := h.Engine.Accept(h.Ctx, h.DM("U-late", "question"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Submit(h.Ctx, acc.ConversationID)
+	if _, err := h.Engine.Recover(h.Ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Flush()
+	done := 0
+	for _, r := range testkit.Replies(h.Platform.All()) {
+		if r == "done" {
+			done++
+		}
+	}
+	if done != 6 {
+		t.Errorf("%d turns answered; want 6, each message once", done)
+	}
+}
+
+func TestActiveCursorsAndLinkByEmail(t *testing.T) {
+	h := testkit.New(t)
+	key := h.DM("U-ada", "x").Key
+	if ok, err := h.Engine.Active(h.Ctx, key); err != nil || ok {
+		t.Fatalf("Active before any message = %v, %v", ok, err)
+	}
+	in := h.DM("U-ada", "status of PAY-1001")
+	h.Send(in)
+	if ok, _ := h.Engine.Active(h.Ctx, key); !ok {
+		t.Error("conversation not active after a message")
+	}
+	cursors, err := h.Engine.Cursors(h.Ctx, bot.Slack)
+	if err != nil || len(cursors) != 1 || cursors[0].LastMessageID != in.MessageID || cursors[0].Key != key {
+		t.Errorf("cursors = %+v, %v; want %q", cursors, err, in.MessageID)
+	}
+	h.Clock.Advance(2 * time.Hour)
+	if ok, _ := h.Engine.Active(h.Ctx, key); ok {
+		t.Error("idle conversation still active")
+	}
+
+	if err := h.Store.PutCustomer(h.Ctx, bot.Customer{ID: "C-9", Name: "Nine", Email: "nine@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := bot.NewIdentity(bot.Slack, testkit.Team, "U-nine")
+	for _, tc := range []struct {
+		id    bot.Identity
+		email string
+		want  bool
+	}{
+		{newcomer, "NINE@example.com", true},
+		{newcomer, "nine@example.com", false},                                          // already linked
+		{bot.NewIdentity(bot.Slack, testkit.Team, "U-ada"), "nine@example.com", false}, // linked by an admin: kept
+		{bot.NewIdentity(bot.Slack, testkit.Team, "U-x"), "nobody@example.com", false},
+		{bot.NewIdentity(bot.Slack, testkit.Team, "U-y"), "", false},
+	} {
+		got, err := h.Engine.LinkByEmail(h.Ctx, tc.id, tc.email)
+		if err != nil || got != tc.want {
+			t.Errorf("LinkByEmail(%s, %q) = %v, %v; want %v", tc.id.User, tc.email, got, err, tc.want)
+		}
+	}
+	reply := testkit.MustOne(t, testkit.Replies(h.Say("U-nine", "my payments")), "reply")
+	if !strings.Contains(reply, "couldn't find any payments") {
+		t.Errorf("a user linked by email got %q; want their (empty) payment list", reply)
 	}
 }

@@ -39,6 +39,9 @@ type Conversations interface {
 	// UpdateConversation saves State, Lang, RatingHandoffID, Misses,
 	// CustomerID, LastMessageAt and ClosedAt.
 	UpdateConversation(ctx context.Context, c Conversation) error
+	// OpenConversations returns the open conversations on a platform,
+	// oldest first (an adapter backfills them after a reconnect).
+	OpenConversations(ctx context.Context, p Platform) ([]Conversation, error)
 }
 
 // Messages stores conversation messages.
@@ -54,6 +57,10 @@ type Messages interface {
 	// Unprocessed returns customer messages stored but not yet processed,
 	// oldest first, for recovery after a crash.
 	Unprocessed(ctx context.Context, limit int) ([]Message, error)
+	// LastDedupeKey returns the dedupe key of the newest message of a
+	// conversation with one of roles that came from a platform, or "" when
+	// there is none.
+	LastDedupeKey(ctx context.Context, conversationID int64, roles ...Role) (string, error)
 }
 
 // Handoffs stores handoffs.
@@ -84,6 +91,16 @@ type Handoffs interface {
 	// QueuePosition is the 1-based place of a waiting handoff among all
 	// waiting handoffs, oldest first; 0 when it is not waiting.
 	QueuePosition(ctx context.Context, id int64) (int, error)
+	// OpenHandoffs returns the waiting and claimed handoffs announced on a
+	// platform whose announcement was delivered, with the platform id of
+	// the announcement (the handoff's thread), oldest first.
+	OpenHandoffs(ctx context.Context, agentPlatform Platform) ([]HandoffThread, error)
+}
+
+// HandoffThread is an open handoff and the platform id of its announcement.
+type HandoffThread struct {
+	Handoff Handoff
+	Ref     string
 }
 
 // Outbox enqueues outgoing messages.
@@ -98,4 +115,10 @@ type Identities interface {
 	// ErrNotFound.
 	CustomerFor(ctx context.Context, id Identity) (string, error)
 	Customer(ctx context.Context, id string) (Customer, error)
+	// CustomerByEmail returns the id of the customer with this email,
+	// compared case-insensitively, or ErrNotFound.
+	CustomerByEmail(ctx context.Context, email string) (string, error)
+	// LinkIdentity links an identity to an existing customer (ErrNotFound
+	// when there is no such customer), replacing an earlier link.
+	LinkIdentity(ctx context.Context, l Link) error
 }

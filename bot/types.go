@@ -176,6 +176,9 @@ const (
 	KindRelay    OutKind = "relay"    // an agent to a customer, via the bot
 	KindAnnounce OutKind = "announce" // a new handoff in the agent channel
 	KindThread   OutKind = "thread"   // a post in a handoff's agent thread
+	// KindUpdate replaces the delivered message ParentID refers to (a
+	// handoff card) with Text and Buttons; ParentRef is its platform id.
+	KindUpdate OutKind = "update"
 )
 
 // OutStatus is the delivery state of an outbox row.

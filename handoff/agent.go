@@ -231,6 +231,9 @@ func (s *Service) claim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Age
 	if err := s.toThread(ctx, tx, h, msg); err != nil {
 		return Result{}, err
 	}
+	if err := s.updateCard(ctx, tx, h.ID); err != nil {
+		return Result{}, err
+	}
 	s.log.InfoContext(ctx, "handoff claimed", "handoff", h.ID)
 	return Result{Outcome: Claimed, Feedback: "You claimed this handoff."}, nil
 }
@@ -280,6 +283,9 @@ func (s *Service) unclaim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent A
 	if err := s.toThread(ctx, tx, h, agent.display()+" returned this handoff to the queue. Write claim to take it."); err != nil {
 		return Result{}, err
 	}
+	if err := s.updateCard(ctx, tx, h.ID); err != nil {
+		return Result{}, err
+	}
 	return Result{Outcome: Unclaimed, Feedback: "Returned to the queue."}, nil
 }
 
@@ -304,6 +310,9 @@ func (s *Service) transfer(ctx context.Context, tx bot.Tx, h bot.Handoff, from A
 		return Result{}, err
 	}
 	if err := s.toThread(ctx, tx, h, fmt.Sprintf("%s transferred this handoff to %s.", from.display(), to.display())); err != nil {
+		return Result{}, err
+	}
+	if err := s.updateCard(ctx, tx, h.ID); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Transferred, Feedback: "Transferred to " + to.display() + "."}, nil
@@ -338,6 +347,9 @@ func (s *Service) resolve(ctx context.Context, tx bot.Tx, h bot.Handoff, agent A
 		return Result{}, err
 	}
 	if err := s.toThread(ctx, tx, h, "Resolved by "+agent.display()+". The customer was asked for a rating."); err != nil {
+		return Result{}, err
+	}
+	if err := s.updateCard(ctx, tx, h.ID, "resolved by "+agent.display()); err != nil {
 		return Result{}, err
 	}
 	s.log.InfoContext(ctx, "handoff resolved", "handoff", h.ID)

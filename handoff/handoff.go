@@ -232,3 +232,92 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// updateCard queues an edit of the handoff's announcement so the card shows
+// where the handoff stands (waiting, claimed by whom, resolved) and only the
+// buttons that still make sense.
+func (s *Service) updateCard(ctx context.Context, tx bot.Tx, handoffID int64, resolvedBy ...string) error {
+	h, err := tx.Handoff(ctx, handoffID)
+	if err != nil {
+		return err
+	}
+	if h.AnnounceID == 0 {
+		return nil
+	}
+	conv, err := tx.Conversation(ctx, h.ConversationID)
+	if err != nil {
+		return err
+	}
+	card, err := s.card(ctx, tx, h, conv, s.cfg.Prompts())
+	if err != nil {
+		return err
+	}
+	var status string
+	var buttons []bot.Button
+	switch h.State {
+	case bot.HandoffWaiting:
+		status, buttons = "waiting for an agent", agentButtons(h.ID)
+	case bot.HandoffClaimed:
+		status, buttons = "claimed by "+nameOr(h.AgentName), agentButtons(h.ID)[1:]
+	default:
+		status = "resolved"
+		if len(resolvedBy) > 0 {
+			status = resolvedBy[0]
+		}
+	}
+	out := bot.Outgoing{
+		Platform:       h.AgentPlatform,
+		Workspace:      s.cfg.AgentWorkspace,
+		Channel:        h.AgentChannel,
+		ParentID:       h.AnnounceID,
+		Stream:         Stream(h.ID),
+		Kind:           bot.KindUpdate,
+		Text:           card + "\n**Status:** " + status,
+		Buttons:        buttons,
+		ConversationID: h.ConversationID,
+		HandoffID:      h.ID,
+		CreatedAt:      s.now(),
+	}
+	if err := tx.Enqueue(ctx, &out); err != nil {
+		return fmt.Errorf("handoff: queue card update: %w", err)
+	}
+	return nil
+}
+
+// ThreadCursor is where an open handoff's agent thread stands: the platform
+// id of the newest agent message stored from it, for fetching back what was
+// missed after a reconnect.
+type ThreadCursor struct {
+	Channel string
+	// Thread is the platform id of the announcement the thread hangs under.
+	Thread        string
+	LastMessageID string
+}
+
+// Threads returns a cursor for each open handoff announced on a platform.
+func (s *Service) Threads(ctx context.Context, p bot.Platform) ([]ThreadCursor, error) {
+	var out []ThreadCursor
+	err := s.cfg.Store.WithTx(ctx, func(tx bot.Tx) error {
+		out = nil
+		open, err := tx.OpenHandoffs(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, ht := range open {
+			key, err := tx.LastDedupeKey(ctx, ht.Handoff.ConversationID, bot.RoleAgent, bot.RoleNote)
+			if err != nil {
+				return err
+			}
+			out = append(out, ThreadCursor{
+				Channel:       ht.Handoff.AgentChannel,
+				Thread:        ht.Ref,
+				LastMessageID: strings.TrimPrefix(key, string(p)+":"),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handoff: open threads on %s: %w", p, err)
+	}
+	return out, nil
+}

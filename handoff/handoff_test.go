@@ -272,3 +272,40 @@ func TestParseRating(t *testing.T) {
 		}
 	}
 }
+
+func TestCardShowsWhereTheHandoffStands(t *testing.T) {
+	h := testkit.New(t)
+	ann := openHandoff(t, h)
+	ref := fmt.Sprintf("ts-%d", ann.ID)
+	_, msgs := h.Agent(ann, "A1", "claim")
+	upd := testkit.MustOne(t, testkit.Only(msgs, bot.KindUpdate), "card update")
+	if upd.ParentRef != ref || !strings.Contains(upd.Text, "claimed by Agent A1") {
+		t.Errorf("card after claim = %+v", upd)
+	}
+	if len(upd.Buttons) != 1 || upd.Buttons[0].Action != bot.ActionResolve {
+		t.Errorf("buttons after claim = %+v; want Resolve only", upd.Buttons)
+	}
+	_, msgs = h.Agent(ann, "A1", "resolve")
+	upd = testkit.MustOne(t, testkit.Only(msgs, bot.KindUpdate), "card update")
+	if !strings.Contains(upd.Text, "resolved by Agent A1") || len(upd.Buttons) != 0 {
+		t.Errorf("card after resolve = %+v", upd)
+	}
+}
+
+func TestThreadsForBackfill(t *testing.T) {
+	h := testkit.New(t)
+	ann := openHandoff(t, h)
+	h.Agent(ann, "A1", "claim")
+	h.Agent(ann, "A1", "hello")
+	threads, err := h.Handoffs.Threads(h.Ctx, bot.Slack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(threads) != 1 || threads[0].Thread != fmt.Sprintf("ts-%d", ann.ID) || threads[0].Channel != testkit.AgentChannel || threads[0].LastMessageID == "" {
+		t.Errorf("threads = %+v", threads)
+	}
+	h.Agent(ann, "A1", "resolve")
+	if threads, _ := h.Handoffs.Threads(h.Ctx, bot.Slack); len(threads) != 0 {
+		t.Errorf("resolved handoff still listed: %+v", threads)
+	}
+}

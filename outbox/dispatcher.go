@@ -30,7 +30,9 @@ type SendError struct {
 	// Permanent failures are not retried: the message can never be
 	// delivered as it is (channel gone, bot removed, invalid payload).
 	Permanent bool
-	// RetryAfter is the platform's own back-off (HTTP 429 Retry-After).
+	// RetryAfter, when positive, marks a rate limit (HTTP 429 Retry-After,
+	// or the adapter's own shaper): the row waits that long and no attempt
+	// is counted.
 	RetryAfter time.Duration
 }
 
@@ -40,8 +42,11 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Permanent marks err as not worth retrying.
 func Permanent(err error) error { return &SendError{Err: err, Permanent: true} }
 
-// RetryAfter marks err as retryable after d.
-func RetryAfter(err error, d time.Duration) error { return &SendError{Err: err, RetryAfter: d} }
+// RetryAfter marks err as a rate limit: the row is tried again after d, and
+// the delay does not count as a failed attempt.
+func RetryAfter(err error, d time.Duration) error {
+	return &SendError{Err: err, RetryAfter: max(d, time.Millisecond)}
+}
 
 // Config wires a Dispatcher.
 type Config struct {
@@ -177,9 +182,20 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 	if ctx.Err() != nil {
 		return false, ctx.Err() // shutting down: the row stays pending as it was
 	}
-	attempts := m.Attempts + 1
 	var se *SendError
-	permanent := errors.As(err, &se) && se.Permanent
+	if errors.As(err, &se) && !se.Permanent && se.RetryAfter > 0 {
+		// The platform asked to slow down (HTTP 429, or our own per-channel
+		// shaper): not a failure, and no attempt is counted.
+		next := d.cfg.Now().Add(se.RetryAfter)
+		if err := d.cfg.Store.Defer(ctx, m.ID, next); err != nil {
+			return false, fmt.Errorf("outbox: defer row %d: %w", m.ID, err)
+		}
+		d.cfg.Metrics.throttled(m.Platform)
+		log.DebugContext(ctx, "outgoing message deferred by rate limit", "until", next)
+		return false, nil
+	}
+	attempts := m.Attempts + 1
+	permanent := se != nil && se.Permanent
 	if permanent || attempts >= d.cfg.MaxAttempts {
 		if err := d.cfg.Store.MarkDead(ctx, m.ID, err.Error()); err != nil {
 			return false, fmt.Errorf("outbox: mark row %d dead: %w", m.ID, err)
@@ -188,7 +204,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 		log.ErrorContext(ctx, "outgoing message given up", "attempts", attempts, "err", err)
 		return false, nil
 	}
-	next := d.cfg.Now().Add(d.backoff(attempts, se))
+	next := d.cfg.Now().Add(d.backoff(attempts))
 	if err := d.cfg.Store.MarkRetry(ctx, m.ID, err.Error(), next); err != nil {
 		return false, fmt.Errorf("outbox: reschedule row %d: %w", m.ID, err)
 	}
@@ -197,17 +213,13 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 	return false, nil
 }
 
-// backoff is exponential with full jitter, at least the platform's
-// Retry-After.
-func (d *Dispatcher) backoff(attempts int, se *SendError) time.Duration {
+// backoff is exponential with jitter: half the ceiling, plus a random part.
+func (d *Dispatcher) backoff(attempts int) time.Duration {
 	ceil := d.cfg.BaseBackoff << min(attempts-1, 20)
 	if ceil > d.cfg.MaxBackoff || ceil <= 0 {
 		ceil = d.cfg.MaxBackoff
 	}
 	wait := ceil/2 + rand.N(ceil/2+1)
-	if se != nil && se.RetryAfter > wait {
-		wait = se.RetryAfter
-	}
 	return wait
 }
 
@@ -216,6 +228,7 @@ type Metrics struct {
 	sentTotal   *prometheus.CounterVec
 	failedTotal *prometheus.CounterVec
 	deadTotal   *prometheus.CounterVec
+	throttledC  *prometheus.CounterVec
 	sendSeconds *prometheus.HistogramVec
 }
 
@@ -234,13 +247,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "firstline", Name: "outbox_dead_total",
 			Help: "Outgoing messages given up after repeated failures, by platform.",
 		}, []string{"platform"}),
+		throttledC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "firstline", Name: "outbox_throttled_total",
+			Help: "Sends deferred by a platform rate limit or the per-channel shaper, by platform.",
+		}, []string{"platform"}),
 		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "firstline", Name: "outbox_send_duration_seconds",
 			Help:    "Time a platform took to accept a message.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 3, 8),
 		}, []string{"platform"}),
 	}
-	reg.MustRegister(m.sentTotal, m.failedTotal, m.deadTotal, m.sendSeconds)
+	reg.MustRegister(m.sentTotal, m.failedTotal, m.deadTotal, m.throttledC, m.sendSeconds)
 	return m
 }
 
@@ -260,5 +277,11 @@ func (m *Metrics) failed(p bot.Platform) {
 func (m *Metrics) dead(p bot.Platform) {
 	if m != nil {
 		m.deadTotal.WithLabelValues(string(p)).Inc()
+	}
+}
+
+func (m *Metrics) throttled(p bot.Platform) {
+	if m != nil {
+		m.throttledC.WithLabelValues(string(p)).Inc()
 	}
 }

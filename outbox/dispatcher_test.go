@@ -192,8 +192,12 @@ func TestRetryAfterIsRespected(t *testing.T) {
 	if rows := f.due(t, 29*time.Minute); len(rows) != 0 {
 		t.Errorf("row due before Retry-After: %+v", rows)
 	}
-	if rows := f.due(t, 31*time.Minute); len(rows) != 1 {
-		t.Errorf("row not due after Retry-After")
+	rows := f.due(t, 31*time.Minute)
+	if len(rows) != 1 {
+		t.Fatalf("row not due after Retry-After")
+	}
+	if rows[0].Attempts != 0 {
+		t.Errorf("a rate limit counted as %d failed attempts; want 0", rows[0].Attempts)
 	}
 }
 

@@ -19,6 +19,9 @@ type Store interface {
 	MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error
 	// MarkRetry counts a failed attempt and schedules the next one.
 	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
+	// Defer reschedules a row without counting an attempt: the platform
+	// asked to slow down (rate limit), which is not a failure.
+	Defer(ctx context.Context, id int64, next time.Time) error
 	// MarkDead gives up on a row after repeated failures.
 	MarkDead(ctx context.Context, id int64, errText string) error
 }

@@ -213,13 +213,26 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 		c.mu.Unlock()
 	case bot.KindThread:
 		prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), m.Text)
+	case bot.KindUpdate:
+		// A terminal cannot edit what it printed: show the card's new
+		// status line only.
+		status := m.Text
+		if i := strings.LastIndex(status, "**Status:** "); i >= 0 {
+			status = status[i+len("**Status:** "):]
+		}
+		prefixed(&b, fmt.Sprintf("[agents] #%d card: ", m.HandoffID), status)
+		return m.ParentRef, writeOut(c.cfg.Out, b.String())
 	default:
 		return "", fmt.Errorf("console: unknown message kind %q", m.Kind)
 	}
-	if _, err := io.WriteString(c.cfg.Out, b.String()); err != nil {
-		return "", fmt.Errorf("console: write: %w", err)
+	return id, writeOut(c.cfg.Out, b.String())
+}
+
+func writeOut(w io.Writer, s string) error {
+	if _, err := io.WriteString(w, s); err != nil {
+		return fmt.Errorf("console: write: %w", err)
 	}
-	return id, nil
+	return nil
 }
 
 // prefixed writes text with prefix on its first line and the prefix's width

@@ -92,3 +92,15 @@ func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
 	}
 	return nil
 }
+
+// Defer implements outbox.Store.
+func (s *Store) Defer(ctx context.Context, id int64, next time.Time) error {
+	ok, err := execOne(ctx, s.db, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, nanos(next), id)
+	if err == nil && !ok {
+		err = bot.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: defer outbox %d: %w", id, err)
+	}
+	return nil
+}

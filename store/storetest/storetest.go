@@ -89,6 +89,12 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Tx/ReadThenWrite", testReadThenWrite},
 		{"Tx/ConcurrentReadersAndWriters", testConcurrentReadersAndWriters},
 		{"Times", testTimes},
+		{"Conversations/Open", testOpenConversations},
+		{"Messages/LastDedupeKey", testLastDedupeKey},
+		{"Handoffs/OpenHandoffs", testOpenHandoffs},
+		{"Identities/ByEmail", testCustomerByEmail},
+		{"Identities/LinkIdentity", testLinkIdentity},
+		{"Outbox/Defer", testOutboxDefer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
