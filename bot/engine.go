@@ -337,15 +337,23 @@ func (e *Engine) rate(ctx context.Context, tx Tx, conv *Conversation, handoffID 
 	return e.reply(ctx, tx, *conv, text, set, false)
 }
 
-// Rate records a rating given with a button. Only the conversation's own
-// customer can rate, and only the handoff they were asked about.
-func (e *Engine) Rate(ctx context.Context, conversationID int64, user string, handoffID int64, n int) error {
+// Rate records a rating given with a button (see handoff.ParseRating for
+// the button's value). Only the customer of the handoff's conversation can
+// rate, and only the handoff they were last asked about; pressing again
+// changes nothing.
+func (e *Engine) Rate(ctx context.Context, user string, handoffID int64, n int) error {
 	if n < 1 || n > 5 {
 		return fmt.Errorf("bot: rating %d out of range 1–5", n)
 	}
 	set := e.cfg.Prompts()
+	queued := false
 	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		conv, err := tx.Conversation(ctx, conversationID)
+		queued = false
+		h, err := tx.Handoff(ctx, handoffID)
+		if err != nil {
+			return err
+		}
+		conv, err := tx.Conversation(ctx, h.ConversationID)
 		if err != nil {
 			return err
 		}
@@ -359,12 +367,15 @@ func (e *Engine) Rate(ctx context.Context, conversationID int64, user string, ha
 		if err := e.rate(ctx, tx, &conv, handoffID, n, set); err != nil {
 			return err
 		}
+		queued = true
 		return tx.UpdateConversation(ctx, conv)
 	})
 	if err != nil {
-		return fmt.Errorf("bot: rate conversation %d: %w", conversationID, err)
+		return fmt.Errorf("bot: rate handoff %d: %w", handoffID, err)
 	}
-	e.cfg.Notify()
+	if queued {
+		e.cfg.Notify()
+	}
 	return nil
 }
 

@@ -253,7 +253,7 @@ func TestCardNumbersMaskedBeforeStorage(t *testing.T) {
 	debugLog := func(c *bot.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h := testkit.New(t, debugLog, testkit.WithModel(testkit.ModelFunc(func(_ context.Context, req bot.ModelRequest) (bot.ModelResponse, error) {
+	h := testkit.New(t, testkit.WithEngine(debugLog), testkit.WithModel(testkit.ModelFunc(func(_ context.Context, req bot.ModelRequest) (bot.ModelResponse, error) {
 		for _, m := range req.Messages {
 			seen = append(seen, m.Content)
 		}
@@ -365,7 +365,7 @@ func TestRecoverProcessesStoredMessages(t *testing.T) {
 func TestSubmitBoundsAndDrains(t *testing.T) {
 	var running, peak atomic.Int32
 	release := make(chan struct{})
-	h := testkit.New(t, func(c *bot.Config) { c.MaxConcurrentTurns = 2 }, testkit.WithModel(testkit.ModelFunc(func(context.Context, bot.ModelRequest) (bot.ModelResponse, error) {
+	h := testkit.New(t, testkit.WithEngine(func(c *bot.Config) { c.MaxConcurrentTurns = 2 }), testkit.WithModel(testkit.ModelFunc(func(context.Context, bot.ModelRequest) (bot.ModelResponse, error) {
 		n := running.Add(1)
 		for {
 			p := peak.Load()

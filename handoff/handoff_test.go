@@ -309,3 +309,28 @@ func TestThreadsForBackfill(t *testing.T) {
 		t.Errorf("resolved handoff still listed: %+v", threads)
 	}
 }
+
+func TestRatingButtonOnlyForOwnerAndOnce(t *testing.T) {
+	h := testkit.New(t)
+	ann := openHandoff(t, h)
+	h.Agent(ann, "A1", "claim")
+	h.Agent(ann, "A1", "resolve")
+	if err := h.Engine.Rate(h.Ctx, "U-grace", ann.HandoffID, 1); err == nil {
+		t.Error("another user rated Ada's handoff")
+	}
+	for range 2 {
+		if err := h.Engine.Rate(h.Ctx, "U-ada", ann.HandoffID, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Flush()
+	thanks := 0
+	for _, r := range testkit.Replies(h.Platform.All()) {
+		if strings.Contains(r, "5/5") {
+			thanks++
+		}
+	}
+	if thanks != 1 {
+		t.Errorf("thanked %d times for two presses; want 1", thanks)
+	}
+}

@@ -87,24 +87,58 @@ type Harness struct {
 	Engine   *bot.Engine
 	Handoffs *handoff.Service
 	Disp     *outbox.Dispatcher
+	// Senders is the dispatcher's map of platform adapters: tests may put
+	// their adapter in it before anything is sent.
+	Senders  map[bot.Platform]outbox.Sender
 	Platform *Recorder
 	Clock    *Clock
 	seq      int
 }
 
-// Option changes the engine configuration.
-type Option func(*bot.Config)
+// Options is what a harness is built from; Option functions change it.
+type Options struct {
+	// Engine is the engine's configuration (store, model, prompts, ...).
+	Engine bot.Config
+	// AgentPlatform, AgentWorkspace and AgentChannel are where handoffs
+	// are announced: Slack, Team and AgentChannel by default.
+	AgentPlatform  bot.Platform
+	AgentWorkspace string
+	AgentChannel   string
+	// Now is the clock every part uses.
+	Now func() time.Time
+}
+
+// Option changes how a harness is built.
+type Option func(*Options)
+
+// WithEngine changes the engine configuration.
+func WithEngine(f func(*bot.Config)) Option { return func(o *Options) { f(&o.Engine) } }
 
 // WithModel replaces the offline rules model.
-func WithModel(m bot.Model) Option { return func(c *bot.Config) { c.Model = m } }
+func WithModel(m bot.Model) Option { return WithEngine(func(c *bot.Config) { c.Model = m }) }
 
 // WithPayments replaces the store's payments table as the payment source.
-func WithPayments(p bot.PaymentSource) Option { return func(c *bot.Config) { c.Payments = p } }
+func WithPayments(p bot.PaymentSource) Option {
+	return WithEngine(func(c *bot.Config) { c.Payments = p })
+}
 
 // WithPrompts replaces the embedded default prompts for the engine.
-func WithPrompts(p func() *prompts.Set) Option { return func(c *bot.Config) { c.Prompts = p } }
+func WithPrompts(p func() *prompts.Set) Option {
+	return WithEngine(func(c *bot.Config) { c.Prompts = p })
+}
 
-// New returns a harness on a fresh database seeded by MustSeed.
+// WithAgents announces handoffs on another platform or channel.
+func WithAgents(p bot.Platform, workspace, channel string) Option {
+	return func(o *Options) { o.AgentPlatform, o.AgentWorkspace, o.AgentChannel = p, workspace, channel }
+}
+
+// WithClock replaces the harness's settable clock (for adapters' tests that
+// need real time, pass time.Now).
+func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
+
+// New returns a harness on a fresh database seeded by MustSeed. The
+// Recorder receives Slack's messages until a test puts its own adapter in
+// Senders.
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
@@ -117,34 +151,39 @@ func New(t testing.TB, opts ...Option) *Harness {
 	set := prompts.Default()
 	current := func() *prompts.Set { return set }
 	clk := &Clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	o := Options{
+		AgentPlatform: bot.Slack, AgentWorkspace: Team, AgentChannel: AgentChannel, Now: clk.Now,
+		Engine: bot.Config{
+			Store: st, Model: rules.New(current), Payments: st,
+			Prompts: current, IdleTimeout: time.Hour,
+		},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	rec := &Recorder{}
-	disp, err := outbox.New(outbox.Config{
-		Store:   st,
-		Senders: map[bot.Platform]outbox.Sender{bot.Slack: rec},
-		Now:     clk.Now,
-	})
+	senders := map[bot.Platform]outbox.Sender{bot.Slack: rec}
+	disp, err := outbox.New(outbox.Config{Store: st, Senders: senders, Now: o.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs, err := handoff.New(handoff.Config{
-		Store: st, Prompts: current, AgentPlatform: bot.Slack, AgentWorkspace: Team,
-		AgentChannel: AgentChannel, Now: clk.Now,
+		Store: st, Prompts: o.Engine.Prompts, AgentPlatform: o.AgentPlatform, AgentWorkspace: o.AgentWorkspace,
+		AgentChannel: o.AgentChannel, Now: o.Now, Notify: disp.Notify,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := bot.Config{
-		Store: st, Model: rules.New(current), Payments: st, Escalator: hs,
-		Prompts: current, Now: clk.Now, IdleTimeout: time.Hour,
+	o.Engine.Escalator = hs
+	o.Engine.Now = o.Now
+	if o.Engine.Notify == nil {
+		o.Engine.Notify = disp.Notify
 	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	eng, err := bot.New(cfg)
+	eng, err := bot.New(o.Engine)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Harness{T: t, Ctx: ctx, Store: st, Engine: eng, Handoffs: hs, Disp: disp, Platform: rec, Clock: clk}
+	return &Harness{T: t, Ctx: ctx, Store: st, Engine: eng, Handoffs: hs, Disp: disp, Senders: senders, Platform: rec, Clock: clk}
 }
 
 // MustSeed adds customers C-1 (Ada, U-ada) and C-2 (Grace, U-grace), linked
