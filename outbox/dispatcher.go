@@ -64,6 +64,9 @@ type Config struct {
 	BaseBackoff, MaxBackoff time.Duration
 	// Batch is how many rows one pass fetches.
 	Batch int
+	// Lease is how long a claimed row is reserved for this dispatcher; it
+	// must exceed the time a batch takes to send. Default 2m.
+	Lease time.Duration
 }
 
 // Dispatcher delivers outbox rows.
@@ -97,6 +100,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
 	}
 	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
@@ -132,7 +138,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
 	sent := 0
 	for {
-		rows, err := d.cfg.Store.Due(ctx, d.cfg.Now(), d.cfg.Batch)
+		rows, err := d.cfg.Store.Claim(ctx, d.cfg.Now(), d.cfg.Batch, d.cfg.Lease)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: list due rows: %w", err)
 		}

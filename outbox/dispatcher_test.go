@@ -84,7 +84,7 @@ func TestStoredBeforeDelivered(t *testing.T) {
 	var checked bool
 	d := f.dispatcher(t, senderFunc(func(ctx context.Context, got bot.Outgoing) (string, error) {
 		// At the moment of sending, the row is in the store, still pending.
-		for _, r := range f.due(t, 0) {
+		for _, r := range f.due(t, time.Hour) {
 			if r.ID == got.ID && r.Text == "hello" {
 				checked = true
 			}

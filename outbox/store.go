@@ -15,6 +15,12 @@ type Store interface {
 	// parent's platform message id, "" for a dead parent). Oldest first, at
 	// most limit rows.
 	Due(ctx context.Context, now time.Time, limit int) ([]bot.Outgoing, error)
+	// Claim is Due for delivery: it returns the same rows and, in the same
+	// transaction, pushes their next attempt to now+lease, so that no other
+	// dispatcher (another replica, or this one's next pass) sends them while
+	// this one does. A dispatcher that dies mid-send leaves the row to be
+	// claimed again when the lease ends.
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error)
 	// MarkSent records a delivery and the platform's id for the message.
 	MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error
 	// MarkRetry counts a failed attempt and schedules the next one.

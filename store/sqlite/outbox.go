@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -16,25 +17,53 @@ import (
 // now, and its parent, if any, is sent (ParentRef is then the parent's
 // platform message id) or dead (ParentRef is "").
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]bot.Outgoing, error) {
-	out, err := queryAll(ctx, s.read, scanDue, `WITH heads AS (
-			SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY stream
-		)
-		SELECT o.id, o.platform, o.workspace, o.channel, o.thread, o.parent_id,
-			CASE WHEN p.status = 'sent' THEN p.platform_msg_id END,
-			o.stream, o.kind, o.author, o.text, o.buttons, o.mention, o.conversation_id, o.handoff_id,
-			o.status, o.attempts, o.next_attempt_at, o.last_error, o.platform_msg_id, o.created_at, o.sent_at
-		FROM heads
-		JOIN outbox o ON o.id = heads.id
-		LEFT JOIN outbox p ON p.id = o.parent_id
-		WHERE o.next_attempt_at <= ?
-			AND (o.parent_id IS NULL OR p.status IN ('sent', 'dead'))
-		ORDER BY o.id
-		LIMIT ?`, nanos(now), limit)
+	out, err := queryAll(ctx, s.read, scanDue, dueQuery, nanos(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due outbox rows: %w", err)
 	}
 	return out, nil
 }
+
+// Claim implements outbox.Store: the due rows are selected and leased in
+// one write transaction.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error) {
+	var out []bot.Outgoing
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryAll(ctx, tx, scanDue, dueQuery, nanos(now), limit)
+		if err != nil {
+			return err
+		}
+		until := nanos(now.Add(lease))
+		for _, m := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, until, m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim outbox rows: %w", err)
+	}
+	return out, nil
+}
+
+// dueQuery selects, for each stream, its oldest pending row when that row's
+// next attempt is due and its parent, if any, is sent or dead.
+const dueQuery = `WITH heads AS (
+		SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY stream
+	)
+	SELECT o.id, o.platform, o.workspace, o.channel, o.thread, o.parent_id,
+		CASE WHEN p.status = 'sent' THEN p.platform_msg_id END,
+		o.stream, o.kind, o.author, o.text, o.buttons, o.mention, o.conversation_id, o.handoff_id,
+		o.status, o.attempts, o.next_attempt_at, o.last_error, o.platform_msg_id, o.created_at, o.sent_at
+	FROM heads
+	JOIN outbox o ON o.id = heads.id
+	LEFT JOIN outbox p ON p.id = o.parent_id
+	WHERE o.next_attempt_at <= ?
+		AND (o.parent_id IS NULL OR p.status IN ('sent', 'dead'))
+	ORDER BY o.id
+	LIMIT ?`
 
 func scanDue(r scanner) (bot.Outgoing, error) {
 	var m bot.Outgoing

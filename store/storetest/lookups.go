@@ -151,3 +151,47 @@ func mustTxErr[T any](t *testing.T, s Store, fn func(tx bot.Tx) (T, error)) (T, 
 	})
 	return v, err
 }
+
+// Several dispatchers (replicas) claiming at once never get the same row,
+// and a claimed row comes back when its lease ends (its sender died).
+func testOutboxClaim(t *testing.T, s Store) {
+	for i := range 20 {
+		mustEnqueue(t, s, reply("conv:"+string(rune('a'+i)), at(0)))
+	}
+	const claimers = 4
+	got := make([][]bot.Outgoing, claimers)
+	errs := make([]error, claimers)
+	done := make(chan int)
+	for i := range claimers {
+		go func() {
+			got[i], errs[i] = s.Claim(t.Context(), at(time.Second), 10, time.Minute)
+			done <- i
+		}()
+	}
+	for range claimers {
+		<-done
+	}
+	seen := map[int64]bool{}
+	total := 0
+	for i := range claimers {
+		if errs[i] != nil {
+			t.Fatalf("claim %d: %v", i, errs[i])
+		}
+		for _, m := range got[i] {
+			if seen[m.ID] {
+				t.Errorf("row %d claimed twice", m.ID)
+			}
+			seen[m.ID] = true
+			total++
+		}
+	}
+	if total != 20 {
+		t.Errorf("%d rows claimed in all; want 20", total)
+	}
+	if rows, err := s.Claim(t.Context(), at(30*time.Second), 100, time.Minute); err != nil || len(rows) != 0 {
+		t.Errorf("claimed rows claimable again within the lease: %d, %v", len(rows), err)
+	}
+	if rows, err := s.Claim(t.Context(), at(2*time.Minute), 100, time.Minute); err != nil || len(rows) != 20 {
+		t.Errorf("after the lease: %d rows, %v; want all 20 back", len(rows), err)
+	}
+}

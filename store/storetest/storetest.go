@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Identities/ByEmail", testCustomerByEmail},
 		{"Identities/LinkIdentity", testLinkIdentity},
 		{"Outbox/Defer", testOutboxDefer},
+		{"Outbox/Claim", testOutboxClaim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
