@@ -20,6 +20,8 @@ type Metrics struct {
 	modelFailures prometheus.Counter
 	masked        prometheus.Counter
 	ratings       *prometheus.CounterVec
+	modelCalls    *prometheus.CounterVec
+	modelTokens   *prometheus.CounterVec
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -67,6 +69,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Customer satisfaction ratings after a handoff, by score.",
 		}, []string{"score"}),
 	}
+	m.modelCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "firstline", Name: "model_calls_total",
+		Help: "Calls to the model, by outcome (ok, error).",
+	}, []string{"outcome"})
+	m.modelTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "firstline", Name: "model_tokens_total",
+		Help: "Tokens the model endpoint reported, by kind (prompt, completion).",
+	}, []string{"kind"})
+	reg.MustRegister(m.modelCalls, m.modelTokens)
 	reg.MustRegister(m.messages, m.duplicates, m.conversations, m.humanRequests, m.turns,
 		m.turnSeconds, m.toolCalls, m.modelFailures, m.masked, m.ratings)
 	return m
@@ -137,4 +148,17 @@ func (m *Metrics) rating(n int) {
 	if m != nil {
 		m.ratings.WithLabelValues(strconv.Itoa(n)).Inc()
 	}
+}
+
+func (m *Metrics) modelCall(err error, u Usage) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.modelCalls.WithLabelValues(outcome).Inc()
+	m.modelTokens.WithLabelValues("prompt").Add(float64(u.PromptTokens))
+	m.modelTokens.WithLabelValues("completion").Add(float64(u.CompletionTokens))
 }

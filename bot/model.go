@@ -56,6 +56,15 @@ type ModelRequest struct {
 type ModelResponse struct {
 	Text      string
 	ToolCalls []ToolCall
+	// Usage is what the call cost, as the endpoint reports it (zero for
+	// models that do not report, such as the offline one).
+	Usage Usage
+}
+
+// Usage counts the tokens of one model call.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
 }
 
 // Model produces the bot's next step. The offline rules model and the

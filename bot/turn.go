@@ -126,6 +126,7 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 
 	for round := 0; round <= e.cfg.MaxToolRounds; round++ {
 		resp, err := e.cfg.Model.Complete(ctx, req)
+		e.metrics.modelCall(err, resp.Usage)
 		if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				// Shutting down: leave the messages for recovery rather than

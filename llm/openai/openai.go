@@ -233,6 +233,7 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 			if err != nil {
 				return bot.ModelResponse{}, &bot.ModelError{Reason: reasonMalformed, Err: err}
 			}
+			out.Usage = bot.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}
 			return out, nil
 		}
 		if err := ctx.Err(); err != nil {
