@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -65,8 +66,11 @@ type Config struct {
 	// Batch is how many rows one pass fetches.
 	Batch int
 	// Lease is how long a claimed row is reserved for this dispatcher; it
-	// must exceed the time a batch takes to send. Default 2m.
+	// must exceed the time one send takes. After a crash, rows claimed and
+	// not sent wait this long. Default 30s.
 	Lease time.Duration
+	// Parallel bounds the sends in flight at once, default 8.
+	Parallel int
 }
 
 // Dispatcher delivers outbox rows.
@@ -102,7 +106,10 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Batch = 100
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
 	}
 	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
@@ -134,34 +141,78 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // Flush delivers every row that is due, pass after pass, until none is left
 // (rows that fail are rescheduled and stop counting as due). It returns how
-// many rows were sent.
+// many rows were sent. The rows of one pass are heads of different streams,
+// so they are sent concurrently (up to Config.Parallel): a slow channel
+// does not hold back the others.
 func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
 	sent := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
 		rows, err := d.cfg.Store.Claim(ctx, d.cfg.Now(), d.cfg.Batch, d.cfg.Lease)
 		if err != nil {
-			return sent, fmt.Errorf("outbox: list due rows: %w", err)
+			return sent, fmt.Errorf("outbox: claim due rows: %w", err)
 		}
 		if len(rows) == 0 {
 			return sent, nil
 		}
-		progress := false
-		for _, m := range rows {
-			if ctx.Err() != nil {
-				return sent, ctx.Err()
-			}
+		n, err := d.deliverAll(ctx, rows)
+		sent += n
+		if err != nil {
+			return sent, err
+		}
+	}
+}
+
+// deliverAll sends a claimed batch. Rows it did not get to (the context
+// ended) are released at once rather than left leased, so the next start
+// sends them without waiting for the lease to run out.
+func (d *Dispatcher) deliverAll(ctx context.Context, rows []bot.Outgoing) (int, error) {
+	var (
+		mu       sync.Mutex
+		sent     int
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, d.cfg.Parallel)
+	)
+	for _, m := range rows {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			d.release(m)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
 			ok, err := d.deliver(ctx, m)
-			if err != nil {
-				return sent, err
+			if err != nil && ctx.Err() != nil {
+				d.release(m)
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if ok {
 				sent++
 			}
-			progress = true
-		}
-		if !progress {
-			return sent, nil
-		}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}()
+	}
+	wg.Wait()
+	return sent, firstErr
+}
+
+// release makes a claimed row due again now.
+func (d *Dispatcher) release(m bot.Outgoing) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := d.cfg.Store.Defer(ctx, m.ID, d.cfg.Now()); err != nil {
+		d.cfg.Logger.Warn("outbox: could not release a claimed row; it is sent when its lease ends", "outbox", m.ID, "err", err)
 	}
 }
 
