@@ -1,0 +1,209 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/testkit"
+)
+
+// TestSecretsNeverLogged: tokens and the signing secret appear in no log
+// line and no error, whatever goes wrong.
+func TestSecretsNeverLogged(t *testing.T) {
+	t.Parallel()
+	for _, m := range bothModes {
+		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, m)
+			// Slack failing in ways that get logged: users.info down, a
+			// reaction refused, a post rate-limited.
+			var once bool
+			e.fake.setHook(func(method string, form url.Values) *reply {
+				switch method {
+				case "users.info":
+					return &reply{status: http.StatusInternalServerError}
+				case "reactions.add":
+					return &reply{200, nil, `{"ok":false,"error":"missing_scope","needed":"reactions:write"}`}
+				case "chat.postMessage":
+					if !once && form.Get("channel") == dmOf("U-ada") {
+						once = true
+						return &reply{status: 429, header: map[string]string{"Retry-After": "1"}}
+					}
+				}
+				return nil
+			})
+			since := e.mark()
+			e.dm("U-ada", "status of PAY-1001 "+testBotToken)
+			e.waitPost(since, "the answer", to(dmOf("U-ada"), "PAY-1001"))
+			if m == httpMode {
+				postSigned(t, e.app.URL+"/slack/events", []byte(`{}`), nil, "wrong", time.Now())
+			}
+			_, err := e.a.Send(context.Background(), bot.Outgoing{Channel: "", Kind: bot.KindReply, Text: "x"})
+			if err == nil {
+				t.Fatal("no error for a post without a channel")
+			}
+			errs := []string{err.Error(), e.a.wrap("test", errors.New("boom "+testAppToken+" "+testSecret+" xoxp-123-abc")).Error()}
+			logs := e.logs.String()
+			if !strings.Contains(logs, "users.info failed") {
+				t.Errorf("the failures were not logged:\n%s", logs)
+			}
+			for _, s := range append(errs, logs) {
+				for _, secret := range []string{testBotToken, testAppToken, testSecret, "xoxp-123", "fAkE"} {
+					if strings.Contains(s, secret) {
+						t.Errorf("%q leaked into:\n%s", secret, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAgentChannel: what agents write outside handoff threads, what bots
+// write, and edits are nobody's business; transfer @agent hands a handoff
+// on; files reach agents as links.
+func TestAgentChannel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, socketMode)
+	const agents = testkit.AgentChannel
+	ada := dmOf("U-ada")
+	since := e.mark()
+	e.dm("U-ada", "talk to a human")
+	c := e.waitCard(since)
+	e.agentSays("U-alex", c.TS, "claim")
+	e.waitPost(since, "joined", to(ada, "Alex from our support team has joined"))
+
+	since = e.mark()
+	// Top-level chatter, a bot, an edit, the bot itself: all ignored.
+	e.deliver(channelEvent("U-alex", agents, "claim", e.nextTS(), ""))
+	bot := channelEvent("U-other", agents, "resolve", e.nextTS(), c.TS)
+	bot["bot_id"] = "B0THER"
+	e.deliver(bot)
+	edit := channelEvent("U-alex", agents, "resolve", e.nextTS(), c.TS)
+	edit["subtype"] = "message_changed"
+	e.deliver(edit)
+	self := channelEvent(botUser, agents, "resolve", e.nextTS(), c.TS)
+	e.deliver(self)
+	// A customer's file reaches the thread as a link.
+	file := imEvent("U-ada", "here is the receipt", e.nextTS())
+	file["subtype"] = "file_share"
+	file["files"] = []any{map[string]any{"id": "F1", "name": "receipt.png", "title": "receipt.png",
+		"url_private": "https://files.slack.com/files-pri/T1-F1/receipt.png", "permalink": "https://test.slack.com/files/U-ada/F1/receipt.png"}}
+	e.deliver(file)
+	p := e.waitPost(since, "the file in the thread", inThread(agents, c.TS, "receipt"))
+	if !strings.Contains(p.section(), "<https://test.slack.com/files/U-ada/F1/receipt.png>") {
+		t.Errorf("file link = %q", p.section())
+	}
+	// Transfer to a mentioned agent.
+	e.agentSays("U-alex", c.TS, "transfer <@U-sam>")
+	e.waitPost(since, "the transfer", to(ada, "Sam Agent from our support team has joined"))
+	e.waitPost(since, "the card shows the new owner", updateOf(c.TS, "claimed by Sam Agent"))
+	for _, p := range e.fake.all()[since:] {
+		if strings.Contains(p.section(), "Resolved by") || strings.Contains(p.section(), "marked this conversation as resolved") {
+			t.Errorf("an ignored message acted: %q", p.section())
+		}
+	}
+}
+
+// TestLinkByEmail: with SLACK_LINK_BY_EMAIL, a Slack user no admin linked
+// is linked by their profile email, before their first message is read.
+func TestLinkByEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpMode, withConfig(func(c *Config) { c.LinkByEmail = true }))
+	ctx := context.Background()
+	if err := e.h.Store.PutCustomer(ctx, bot.Customer{ID: "C-3", Name: "Linus", Email: "linus@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Store.PutPayment(ctx, bot.Payment{Reference: "PAY-3001", CustomerID: "C-3", Amount: "5.00", Currency: "EUR",
+		Status: bot.PaymentFailed, Merchant: "Kiosk", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.addUser("U-linus", fakeUser{handle: "linus", display: "Linus", email: "linus@example.com"})
+	since := e.mark()
+	e.dm("U-linus", "status of PAY-3001")
+	if p := e.waitPost(since, "the answer", to(dmOf("U-linus"), "PAY-3001")); !strings.Contains(p.section(), "failed") {
+		t.Errorf("answer = %q, want the linked customer's payment", p.section())
+	}
+	if strings.Contains(e.logs.String(), "linus@example.com") {
+		t.Error("the email was logged")
+	}
+	// Without an email match: general help only.
+	e.fake.addUser("U-nobody", fakeUser{handle: "nobody", email: "nobody@example.com"})
+	since = e.mark()
+	e.dm("U-nobody", "status of PAY-3001")
+	e.waitPost(since, "the refusal", to(dmOf("U-nobody"), "can't see any account linked"))
+}
+
+// TestSocketReconnect: when the connection drops, slack-go opens a new one
+// and events flow again; Run closes the connection when it ends.
+func TestSocketReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, socketMode)
+	<-e.fake.opened
+	e.fake.mu.Lock()
+	e.fake.conn.Close()
+	e.fake.mu.Unlock()
+	select {
+	case <-e.fake.opened:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no new connection after the old one dropped")
+	}
+	waitUntil(t, "ready again", e.a.Ready)
+	since := e.mark()
+	e.dm("U-grace", "status of PAY-2001")
+	e.waitPost(since, "the answer", to(dmOf("U-grace"), "PAY-2001"))
+}
+
+// TestStartUp: configuration mistakes are refused by New, naming the
+// setting; a revoked token stops Run.
+func TestStartUp(t *testing.T) {
+	t.Parallel()
+	h := testkit.New(t)
+	base := Config{BotToken: testBotToken, SigningSecret: testSecret, Engine: h.Engine, Handoffs: h.Handoffs}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no bot token", func(c *Config) { c.BotToken = "" }, "SLACK_BOT_TOKEN"},
+		{"HTTP without a secret", func(c *Config) { c.SigningSecret = "" }, "SLACK_SIGNING_SECRET"},
+		{"bad mention", func(c *Config) { c.AgentMention = "<!everyone>" }, "SLACK_AGENT_MENTION"},
+		{"bad API URL", func(c *Config) { c.APIURL = "ftp://x" }, "SLACK_API_URL"},
+		{"no engine", func(c *Config) { c.Engine = nil }, "engine"},
+	}
+	for _, tt := range tests {
+		cfg := base
+		tt.change(&cfg)
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.want)
+		}
+	}
+	socket := base
+	socket.SigningSecret, socket.AppToken = "", testAppToken
+	if _, err := New(socket); err != nil {
+		t.Errorf("Socket Mode needs no signing secret: %v", err)
+	}
+
+	fake := newFakeSlack(t)
+	cfg := base
+	cfg.APIURL = fake.apiURL()
+	cfg.BotToken = "xoxb-revoked"
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = a.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") || strings.Contains(err.Error(), "xoxb-revoked") {
+		t.Errorf("Run with a bad token: %v", err)
+	}
+	if a.Ready() {
+		t.Error("ready with a bad token")
+	}
+}

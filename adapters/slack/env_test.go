@@ -1,0 +1,489 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/testkit"
+)
+
+// mode is how events reach the adapter.
+type mode string
+
+const (
+	socketMode mode = "socket"
+	httpMode   mode = "http"
+)
+
+var bothModes = []mode{socketMode, httpMode}
+
+// env is the real product (engine, handoff flow, outbox, SQLite) wired to
+// the adapter, which talks to a fake Slack through slack-go.
+type env struct {
+	t    *testing.T
+	mode mode
+	h    *testkit.Harness
+	fake *fakeSlack
+	a    *Adapter
+	app  *httptest.Server // the adapter's HTTP endpoints, in HTTP mode
+	logs *lockedBuffer
+	seq  atomic.Int64
+}
+
+type envOptions struct {
+	// manualClock uses testkit's settable clock for the engine, the
+	// dispatcher and the shaper; the dispatcher does not run, tests Flush.
+	manualClock bool
+	// burst replaces the shaper's burst (flows post more than four
+	// messages a second to the agent channel; the shaper has its own test).
+	burst  int
+	config func(*Config)
+}
+
+type envOption func(*envOptions)
+
+func withManualClock() envOption           { return func(o *envOptions) { o.manualClock = true } }
+func withConfig(f func(*Config)) envOption { return func(o *envOptions) { o.config = f } }
+
+func newEnv(t *testing.T, m mode, opts ...envOption) *env {
+	t.Helper()
+	o := envOptions{burst: 50}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var h *testkit.Harness
+	if o.manualClock {
+		h = testkit.New(t)
+		o.burst = 0
+	} else {
+		h = testkit.New(t, testkit.WithClock(time.Now))
+	}
+	now := time.Now
+	if o.manualClock {
+		now = h.Clock.Now
+	}
+	fake := newFakeSlack(t)
+	logs := &lockedBuffer{}
+	cfg := Config{
+		BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.apiURL(),
+		AgentChannel: testkit.AgentChannel, AgentMention: "here",
+		Engine: h.Engine, Handoffs: h.Handoffs, Now: now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if m == socketMode {
+		cfg.AppToken = testAppToken
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.burst > 0 {
+		a.shaper = newShaper(now, channelRate, o.burst)
+	}
+	h.Senders[bot.Slack] = a
+	e := &env{t: t, mode: m, h: h, fake: fake, a: a, logs: logs}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- a.Run(ctx) }()
+	dispDone := make(chan struct{})
+	if o.manualClock {
+		close(dispDone)
+	} else {
+		go func() {
+			defer close(dispDone)
+			_ = h.Disp.Run(ctx)
+		}()
+	}
+	if m == httpMode {
+		mux := http.NewServeMux()
+		mux.Handle("POST /slack/events", a.EventsHandler())
+		mux.Handle("POST /slack/interactions", a.InteractionsHandler())
+		e.app = httptest.NewServer(mux)
+	}
+	t.Cleanup(func() {
+		// Input first, then turns, then the outbox: serve's order.
+		if e.app != nil {
+			e.app.Close()
+		}
+		cancel()
+		select {
+		case err := <-runDone:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after its context ended")
+		}
+		dctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		_ = h.Engine.Drain(dctx)
+		<-dispDone
+	})
+	waitUntil(t, "the adapter is ready", a.Ready)
+	return e
+}
+
+// waitUntil polls cond until it holds or a deadline passes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// mark is where the posts received so far end; waitPost looks after it.
+func (e *env) mark() int { return len(e.fake.all()) }
+
+// waitPost waits for a post after since that matches and returns it.
+func (e *env) waitPost(since int, what string, match func(post) bool) post {
+	e.t.Helper()
+	var found post
+	waitUntil(e.t, what, func() bool {
+		for _, p := range e.fake.all()[since:] {
+			if match(p) {
+				found = p
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// posts returns the posts after since that match.
+func (e *env) posts(since int, match func(post) bool) []post {
+	var out []post
+	for _, p := range e.fake.all()[since:] {
+		if match(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func dmOf(user string) string { return "D" + strings.TrimPrefix(user, "U") }
+
+// to matches posts to channel (any thread) whose section contains text.
+func to(channel, text string) func(post) bool {
+	return func(p post) bool {
+		return p.Method == "chat.postMessage" && p.Channel == channel && strings.Contains(p.section(), text)
+	}
+}
+
+// inThread matches posts in a thread of channel whose section contains text.
+func inThread(channel, thread, text string) func(post) bool {
+	return func(p post) bool {
+		return p.Method == "chat.postMessage" && p.Channel == channel && p.ThreadTS == thread && strings.Contains(p.section(), text)
+	}
+}
+
+// waitCard waits for a handoff card posted after since, and until the
+// outbox recorded it as sent: only then does its thread lead to the handoff
+// (an agent cannot reply faster than that in Slack, a test can).
+func (e *env) waitCard(since int) post {
+	e.t.Helper()
+	c := e.waitPost(since, "the handoff card", card)
+	waitUntil(e.t, "the card is recorded as sent", func() bool {
+		threads, err := e.h.Handoffs.Threads(context.Background(), bot.Slack)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, th := range threads {
+			if th.Thread == c.TS {
+				return true
+			}
+		}
+		return false
+	})
+	return c
+}
+
+// card matches a handoff announcement.
+func card(p post) bool {
+	return p.Method == "chat.postMessage" && p.Channel == testkit.AgentChannel && p.ThreadTS == "" && strings.Contains(p.section(), "Handoff #")
+}
+
+func updateOf(ts, text string) func(post) bool {
+	return func(p post) bool {
+		return p.Method == "chat.update" && p.TS == ts && strings.Contains(p.section(), text)
+	}
+}
+
+// nextTS returns a fresh message ts for an event.
+func (e *env) nextTS() string {
+	return fmt.Sprintf("1762077000.%06d", e.seq.Add(1))
+}
+
+// The events below are shaped as Slack sends them (docs.slack.dev: the
+// message.im, message.channels and app_mention examples).
+
+func richText(text string) []any {
+	return []any{map[string]any{"type": "rich_text", "block_id": "Bk1", "elements": []any{
+		map[string]any{"type": "rich_text_section", "elements": []any{map[string]any{"type": "text", "text": text}}},
+	}}}
+}
+
+func imEvent(user, text, ts string) map[string]any {
+	return map[string]any{"type": "message", "channel": dmOf(user), "user": user, "text": text, "ts": ts,
+		"event_ts": ts, "channel_type": "im", "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
+}
+
+func channelEvent(user, channel, text, ts, thread string) map[string]any {
+	ev := map[string]any{"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+		"event_ts": ts, "channel_type": "channel", "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
+	if thread != "" {
+		ev["thread_ts"] = thread
+		ev["parent_user_id"] = botUser
+	}
+	return ev
+}
+
+func mentionEvent(user, channel, text, ts, thread string) map[string]any {
+	ev := map[string]any{"type": "app_mention", "channel": channel, "user": user, "text": text, "ts": ts,
+		"event_ts": ts, "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
+	if thread != "" {
+		ev["thread_ts"] = thread
+	}
+	return ev
+}
+
+// callback wraps an inner event as Slack's event_callback.
+func (e *env) callback(inner map[string]any) []byte {
+	n := e.seq.Add(1)
+	body, err := json.Marshal(map[string]any{
+		"token": "legacy-verification-token", "team_id": "T1", "context_team_id": "T1", "api_app_id": "A1",
+		"event": inner, "type": "event_callback", "event_id": fmt.Sprintf("Ev%06d", n), "event_time": time.Now().Unix(),
+		"authorizations": []any{map[string]any{"enterprise_id": nil, "team_id": "T1", "user_id": botUser,
+			"is_bot": true, "is_enterprise_install": false}},
+		"is_ext_shared_channel": false, "event_context": "4-fake",
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return body
+}
+
+// deliver hands an event to the adapter and waits until Slack would see it
+// delivered: HTTP 200, or the Socket Mode envelope acknowledged.
+func (e *env) deliver(inner map[string]any) {
+	e.t.Helper()
+	e.deliverBody(e.callback(inner), 0)
+}
+
+// deliverBody delivers an event_callback body; retry > 0 marks it as Slack's
+// redelivery (X-Slack-Retry-Num, or a new envelope with retry_attempt).
+func (e *env) deliverBody(body []byte, retry int) {
+	e.t.Helper()
+	switch e.mode {
+	case httpMode:
+		h := http.Header{"Content-Type": {"application/json"}}
+		if retry > 0 {
+			h.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+			h.Set("X-Slack-Retry-Reason", "http_timeout")
+		}
+		if code, _ := e.signedPost("/slack/events", body, h, time.Now()); code != http.StatusOK {
+			e.t.Fatalf("POST /slack/events: %d", code)
+		}
+	case socketMode:
+		e.envelope("events_api", body, retry)
+	}
+}
+
+// envelope sends a Socket Mode envelope and waits for its acknowledgement.
+func (e *env) envelope(typ string, payload []byte, retry int) string {
+	e.t.Helper()
+	id := fmt.Sprintf("env-%d", e.seq.Add(1))
+	e.fake.push(e.t, map[string]any{"envelope_id": id, "payload": json.RawMessage(payload), "type": typ,
+		"accepts_response_payload": typ == "interactive", "retry_attempt": retry, "retry_reason": map[bool]string{true: "timeout"}[retry > 0]})
+	waitUntil(e.t, "envelope "+id+" is acknowledged", func() bool { return e.fake.acked(id) > 0 })
+	return id
+}
+
+// signedPost posts body to the adapter's HTTP endpoint, signed as Slack
+// signs requests at time at, and returns the status and body.
+func (e *env) signedPost(path string, body []byte, h http.Header, at time.Time) (int, string) {
+	e.t.Helper()
+	return postSigned(e.t, e.app.URL+path, body, h, testSecret, at)
+}
+
+func postSigned(t *testing.T, u string, body []byte, h http.Header, secret string, at time.Time) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if secret != "" {
+		ts, sig := sign(secret, at, body)
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// sign computes Slack's v0 request signature.
+func sign(secret string, at time.Time, body []byte) (ts, sig string) {
+	ts = strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+	return ts, "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// dm delivers a direct message from user and returns its ts.
+func (e *env) dm(user, text string) string {
+	e.t.Helper()
+	ts := e.nextTS()
+	e.deliver(imEvent(user, text, ts))
+	return ts
+}
+
+// agentSays delivers an agent's reply in a handoff thread.
+func (e *env) agentSays(user, thread, text string) string {
+	e.t.Helper()
+	ts := e.nextTS()
+	e.deliver(channelEvent(user, testkit.AgentChannel, text, ts, thread))
+	return ts
+}
+
+// press delivers a block_actions payload: user pressed a button of the
+// message ts in channel.
+func (e *env) press(user, channel, ts string, b button) {
+	e.t.Helper()
+	code, body := e.pressStatus(user, channel, ts, b)
+	if code != http.StatusOK {
+		e.t.Fatalf("press %s: %d %s", b.ActionID, code, body)
+	}
+}
+
+func (e *env) pressStatus(user, channel, ts string, b button) (int, string) {
+	e.t.Helper()
+	payload := e.blockActions(user, channel, ts, b)
+	switch e.mode {
+	case httpMode:
+		form := url.Values{"payload": {string(payload)}}
+		h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		return e.signedPost("/slack/interactions", []byte(form.Encode()), h, time.Now())
+	default:
+		e.envelope("interactive", payload, 0)
+		return http.StatusOK, ""
+	}
+}
+
+// pressConcurrently is press for use from several goroutines at once: it
+// does not wait for a Socket Mode acknowledgement (it returns the envelope
+// id to wait for) and reports failures as errors.
+func (e *env) pressConcurrently(user, channel, ts string, b button) (string, error) {
+	payload := e.blockActions(user, channel, ts, b)
+	if e.mode == socketMode {
+		id := fmt.Sprintf("env-%d", e.seq.Add(1))
+		return id, e.fake.pushErr(map[string]any{"envelope_id": id, "payload": json.RawMessage(payload),
+			"type": "interactive", "accepts_response_payload": true, "retry_attempt": 0})
+	}
+	form := url.Values{"payload": {string(payload)}}
+	req, err := http.NewRequest(http.MethodPost, e.app.URL+"/slack/interactions", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	ts2, sig := sign(testSecret, time.Now(), []byte(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts2)
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("press %s: HTTP %d", b.ActionID, resp.StatusCode)
+	}
+	return "", nil
+}
+
+// blockActions is the block_actions payload of a button press
+// (docs.slack.dev: block_actions payload).
+func (e *env) blockActions(user, channel, ts string, b button) []byte {
+	handle := strings.ToLower(strings.TrimPrefix(user, "U-"))
+	payload, err := json.Marshal(map[string]any{
+		"type":       "block_actions",
+		"user":       map[string]any{"id": user, "username": handle, "name": handle, "team_id": "T1"},
+		"api_app_id": "A1", "token": "legacy-verification-token",
+		"container":  map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+		"trigger_id": "123.456.abc",
+		"team":       map[string]any{"id": "T1", "domain": "test"},
+		"enterprise": nil, "is_enterprise_install": false,
+		"channel":      map[string]any{"id": channel, "name": "support"},
+		"message":      map[string]any{"type": "message", "ts": ts, "text": "…", "user": botUser, "bot_id": botID},
+		"state":        map[string]any{"values": map[string]any{}},
+		"response_url": "https://hooks.slack.com/actions/T1/1/fake",
+		"actions": []any{map[string]any{"action_id": b.ActionID, "block_id": "blk", "type": "button",
+			"text":  map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
+			"value": b.Value, "action_ts": "1762077600.123456"}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return payload
+}
+
+// reactionsOn counts the reactions added to the message ts: one per
+// message the engine accepted (duplicates get none).
+func (e *env) reactionsOn(ts string) int {
+	n := 0
+	for _, r := range e.fake.allReactions() {
+		if r.TS == ts {
+			n++
+		}
+	}
+	return n
+}
+
+// lockedBuffer collects log output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
