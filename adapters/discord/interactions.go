@@ -1,0 +1,216 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/handoff"
+)
+
+// Buttons carry "fl:" + action + ":" + value as their custom_id, at most
+// 100 characters: the action says what to do, the value on what (a
+// conversation or handoff id, or "handoff:score" for a rating).
+const (
+	customIDPrefix = "fl:"
+	maxCustomID    = 100
+	// actionTimeout bounds a button's action; it is a store transaction.
+	actionTimeout = 10 * time.Second
+	// respondTimeout bounds one interaction response request.
+	respondTimeout = 5 * time.Second
+)
+
+// What a person who pressed a button may read, only they.
+const (
+	msgNotYours      = "This button is for the customer of this conversation."
+	msgAgentsOnly    = "This button works only in the agent channel."
+	msgFailed        = "Sorry, that did not work. Please try again."
+	msgAgentFailed   = "That did not work. Try again, or write claim or resolve in the handoff's thread."
+	msgUnknownButton = "This button is no longer available."
+)
+
+func customID(b bot.Button) string {
+	return customIDPrefix + string(b.Action) + ":" + b.Value
+}
+
+func parseCustomID(id string) (bot.Action, string, bool) {
+	rest, ok := strings.CutPrefix(id, customIDPrefix)
+	if !ok {
+		return "", "", false
+	}
+	action, value, ok := strings.Cut(rest, ":")
+	return bot.Action(action), value, ok && action != ""
+}
+
+// onInteractionCreate handles a button press away from the gateway's
+// reader: the action takes a store transaction and the response a REST
+// call.
+func (a *Adapter) onInteractionCreate(_ *discordgo.Session, e *discordgo.InteractionCreate) {
+	if e.Interaction == nil || e.Type != discordgo.InteractionMessageComponent {
+		return // no slash commands are registered
+	}
+	i := e.Interaction
+	ctx := a.runContext()
+	a.goBackground(func() { a.handleComponent(ctx, i) })
+}
+
+// handleComponent runs a button's action and answers the interaction.
+// Discord wants an answer within three seconds: with the action's feedback
+// as a message only the presser sees, when the action is done in time;
+// otherwise with a deferred update at once, and the feedback follows.
+func (a *Adapter) handleComponent(ctx context.Context, i *discordgo.Interaction) {
+	// A click being handled is finished even when the adapter is stopping:
+	// the person is waiting for it.
+	ctx = context.WithoutCancel(ctx)
+	done := make(chan string, 1)
+	a.goBackground(func() {
+		actx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		done <- a.act(actx, i)
+	})
+	timer := time.NewTimer(a.ackAfter)
+	defer timer.Stop()
+	select {
+	case feedback := <-done:
+		a.respond(ctx, i, feedback)
+	case <-timer.C:
+		a.respond(ctx, i, "")
+		if feedback := <-done; feedback != "" {
+			a.followUp(ctx, i, feedback)
+		}
+	}
+}
+
+// act runs a button's action and returns what to tell the person who
+// pressed it ("" for nothing: the outcome shows in the conversation).
+func (a *Adapter) act(ctx context.Context, i *discordgo.Interaction) string {
+	data := i.MessageComponentData()
+	action, value, ok := parseCustomID(data.CustomID)
+	user := i.User
+	if i.Member != nil && i.Member.User != nil {
+		user = i.Member.User
+	}
+	if !ok || user == nil {
+		return msgUnknownButton
+	}
+	log := a.log.With("action", string(action), "interaction", i.ID)
+	switch action {
+	case bot.ActionTalkToPerson:
+		id, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return msgUnknownButton
+		}
+		err = a.cfg.Engine.TalkToPerson(ctx, id, user.ID)
+		switch {
+		case errors.Is(err, bot.ErrNotYours):
+			return msgNotYours
+		case err != nil:
+			log.ErrorContext(ctx, "discord: talk-to-a-person button failed", "conversation", id, "err", err)
+			return msgFailed
+		}
+		return ""
+	case bot.ActionRate:
+		handoffID, score, err := handoff.ParseRating(value)
+		if err != nil {
+			return msgUnknownButton
+		}
+		err = a.cfg.Engine.Rate(ctx, user.ID, handoffID, score)
+		switch {
+		case errors.Is(err, bot.ErrNotYours):
+			return msgNotYours
+		case err != nil:
+			log.ErrorContext(ctx, "discord: rating button failed", "handoff", handoffID, "err", err)
+			return msgFailed
+		}
+		return ""
+	case bot.ActionClaim, bot.ActionResolve:
+		if !a.inAgentChannel(ctx, i.ChannelID) {
+			return msgAgentsOnly
+		}
+		handoffID, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return msgUnknownButton
+		}
+		agent := handoff.Agent{ID: user.ID, Name: agentName(user, i.Member)}
+		var res handoff.Result
+		if action == bot.ActionClaim {
+			res, err = a.cfg.Handoffs.Claim(ctx, handoffID, agent)
+		} else {
+			res, err = a.cfg.Handoffs.Resolve(ctx, handoffID, agent)
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "discord: handoff button failed", "handoff", handoffID, "err", err)
+			return msgAgentFailed
+		}
+		return res.Feedback
+	}
+	return msgUnknownButton
+}
+
+// inAgentChannel reports whether a channel is the agent channel or one of
+// its threads: handoff buttons act only there.
+func (a *Adapter) inAgentChannel(ctx context.Context, channel string) bool {
+	if a.cfg.AgentChannel == "" {
+		return false
+	}
+	if channel == a.cfg.AgentChannel {
+		return true
+	}
+	ok, err := a.isHandoffThread(ctx, channel)
+	return err == nil && ok
+}
+
+// interactionReply is an interaction callback (POST
+// /interactions/{id}/{token}/callback).
+type interactionReply struct {
+	Type int                   `json:"type"`
+	Data *interactionReplyData `json:"data,omitempty"`
+}
+
+type interactionReplyData struct {
+	Content         string          `json:"content"`
+	Flags           int             `json:"flags"`
+	AllowedMentions allowedMentions `json:"allowed_mentions"`
+}
+
+// respond answers an interaction: with a message only the presser sees, or
+// with nothing visible (a deferred update: the message stays as it is).
+func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, feedback string) {
+	reply := interactionReply{Type: int(discordgo.InteractionResponseDeferredMessageUpdate)}
+	if feedback != "" {
+		reply = interactionReply{
+			Type: int(discordgo.InteractionResponseChannelMessageWithSource),
+			Data: &interactionReplyData{
+				Content:         fitOne(feedback, MaxMessageLen),
+				Flags:           int(discordgo.MessageFlagsEphemeral),
+				AllowedMentions: noMentions(),
+			},
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, respondTimeout)
+	defer cancel()
+	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
+	if _, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, reply, endpoint, discordgo.WithContext(ctx)); err != nil {
+		a.log.WarnContext(ctx, "discord: cannot answer a button press", "interaction", i.ID, "err", a.redact(err))
+	}
+}
+
+// followUp sends feedback, only for the presser, after a deferred answer.
+func (a *Adapter) followUp(ctx context.Context, i *discordgo.Interaction, feedback string) {
+	ctx, cancel := context.WithTimeout(ctx, respondTimeout)
+	defer cancel()
+	endpoint := discordgo.EndpointWebhookToken(i.AppID, i.Token)
+	body := interactionReplyData{
+		Content:         fitOne(feedback, MaxMessageLen),
+		Flags:           int(discordgo.MessageFlagsEphemeral),
+		AllowedMentions: noMentions(),
+	}
+	if _, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, body, discordgo.EndpointWebhookToken(i.AppID, ""), discordgo.WithContext(ctx)); err != nil {
+		a.log.WarnContext(ctx, "discord: cannot send a button's feedback", "interaction", i.ID, "err", a.redact(err))
+	}
+}
