@@ -25,7 +25,7 @@ func (s *Store) CustomerPayments(ctx context.Context, customerID string, limit i
 
 // Payment implements bot.PaymentSource.
 func (s *Store) Payment(ctx context.Context, reference string) (bot.Payment, error) {
-	p, err := scanPayment(s.read.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE reference = ?`, reference))
+	p, err := scanPayment(s.read.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE reference = ? COLLATE NOCASE`, reference))
 	if err != nil {
 		return bot.Payment{}, fmt.Errorf("sqlite: payment %s: %w", reference, notFound(err))
 	}

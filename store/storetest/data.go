@@ -190,3 +190,16 @@ func testIdentities(t *testing.T, s Store) {
 	}
 	wantDiff(t, "Links after Unlink", []bot.Link{links[1], links[2]}, gotLinks)
 }
+
+// References are matched case-insensitively: customers type "pay-1003".
+func testPaymentReferenceCase(t *testing.T, s Store) {
+	mustCustomer(t, s, "C-1")
+	p := bot.Payment{Reference: "PAY-1003", CustomerID: "C-1", Amount: "1.00", Currency: "EUR", Status: bot.PaymentFailed, Merchant: "M", CreatedAt: at(0), UpdatedAt: at(0)}
+	if err := s.PutPayment(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Payment(t.Context(), "pay-1003")
+	if err != nil || got.Reference != "PAY-1003" {
+		t.Errorf("Payment(pay-1003) = %+v, %v; want PAY-1003", got, err)
+	}
+}

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Outbox/Parents", testOutboxParents},
 		{"Outbox/NotFound", testOutboxNotFound},
 		{"Payments", testPayments},
+		{"Payments/ReferenceCase", testPaymentReferenceCase},
 		{"Customers", testCustomers},
 		{"Identities", testIdentities},
 		{"Tx/RollbackOnError", testRollbackOnError},
@@ -96,6 +97,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Identities/LinkIdentity", testLinkIdentity},
 		{"Outbox/Defer", testOutboxDefer},
 		{"Outbox/Claim", testOutboxClaim},
+		{"Outbox/ClaimRows", testOutboxClaimRows},
+		{"Tx/ReadsAreStable", testReadsAreStable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
