@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -17,7 +16,6 @@ import (
 	"github.com/firstlinehq/firstline/outbox"
 	"github.com/firstlinehq/firstline/payments"
 	"github.com/firstlinehq/firstline/prompts"
-	"github.com/firstlinehq/firstline/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -28,7 +26,7 @@ import (
 type app struct {
 	cfg        Config
 	log        *slog.Logger
-	store      *sqlite.Store
+	store      appStore
 	prompts    func() *prompts.Set
 	watcher    *prompts.Watcher // nil when the embedded defaults are used
 	model      bot.Model
@@ -49,19 +47,16 @@ type agentSide struct {
 // newApp opens the store and wires everything but the adapters. The caller
 // registers adapters in a.senders before running the dispatcher, and closes
 // the app.
-func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger) (*app, error) {
-	if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
-		return nil, errors.New("FIRSTLINE_DB: PostgreSQL is not supported by this build yet; use a SQLite file path")
-	}
+func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger, outboxOpts ...func(*outbox.Config)) (*app, error) {
 	registry := prometheus.NewRegistry()
 	pm := newPromptMetrics(registry)
 	live, watcher, err := loadPrompts(cfg, log, pm)
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
+		return nil, err
 	}
 	a := &app{
 		cfg:      cfg,
@@ -74,12 +69,16 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger)
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	a.dispatcher, err = outbox.New(outbox.Config{
+	oc := outbox.Config{
 		Store:   st,
 		Senders: a.senders, // filled by the command before Run
 		Logger:  log,
 		Metrics: outbox.NewMetrics(a.registry),
-	})
+	}
+	for _, o := range outboxOpts {
+		o(&oc)
+	}
+	a.dispatcher, err = outbox.New(oc)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -220,3 +219,10 @@ func newLogger(w interface{ Write([]byte) (int, error) }, level string, json boo
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// noRegistry discards metrics, for commands that serve none.
+type noRegistry struct{}
+
+func (noRegistry) Register(prometheus.Collector) error  { return nil }
+func (noRegistry) MustRegister(...prometheus.Collector) {}
+func (noRegistry) Unregister(prometheus.Collector) bool { return true }

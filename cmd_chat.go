@@ -10,7 +10,9 @@ import (
 
 	"github.com/firstlinehq/firstline/adapters/console"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/demo"
 	"github.com/firstlinehq/firstline/handoff"
+	"github.com/firstlinehq/firstline/outbox"
 )
 
 func cmdChat(ctx context.Context, args []string, sys stdio) error {
@@ -38,13 +40,16 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	log := newLogger(sys.err, cfg.LogLevel, false)
-	a, err := newApp(ctx, cfg, agentSide{platform: bot.Console, workspace: console.Workspace, channel: console.AgentChannel}, log)
+	// One send at a time: a terminal shows messages in the order they were
+	// queued, which is the order a reader expects.
+	sequential := func(c *outbox.Config) { c.Parallel = 1 }
+	a, err := newApp(ctx, cfg, agentSide{platform: bot.Console, workspace: console.Workspace, channel: console.AgentChannel}, log, sequential)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	seeded, err := seedDemo(ctx, a.store, time.Now())
+	seeded, err := demo.Seed(ctx, a.store, time.Now())
 	if err != nil {
 		return err
 	}

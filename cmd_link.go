@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/store/sqlite"
 )
 
 func cmdLink(ctx context.Context, args []string, sys stdio) error {
@@ -50,9 +49,9 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		}
 		id = bot.NewIdentity(p, *team, *user)
 	}
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.DB, err)
+		return err
 	}
 	defer st.Close()
 

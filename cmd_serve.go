@@ -4,14 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/discord"
+	"github.com/firstlinehq/firstline/adapters/slack"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// platformAdapter is what serve needs of a platform adapter besides being
+// the outbox Sender of its platform.
+type platformAdapter interface {
+	Run(ctx context.Context) error
+	Ready() bool
+}
+
+type namedAdapter struct {
+	name string
+	platformAdapter
+}
 
 func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	cfg, err := LoadConfig(sys.getenv)
@@ -31,53 +47,114 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	if err := cfg.ValidateServe(); err != nil {
 		return err
 	}
-	if cfg.SlackBotToken != "" || cfg.DiscordBotToken != "" {
-		return errors.New("SLACK_BOT_TOKEN / DISCORD_BOT_TOKEN: the Slack and Discord adapters are not in this build yet; unset them to run serve for health and metrics only")
-	}
 	log := newLogger(sys.err, cfg.LogLevel, true)
 
-	// With no platform configured there are no customers; handoffs would be
-	// announced nowhere, so serve runs health, metrics and the outbox only.
-	agents := agentSide{platform: bot.Console, channel: "agents"}
+	agents := cfg.agentSide()
 	a, err := newApp(ctx, cfg, agents, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", "none", "prompts", promptsSource(a))
+
+	mux := http.NewServeMux()
+	var adapters []namedAdapter
+	if cfg.SlackBotToken != "" {
+		channel := ""
+		if agents.platform == bot.Slack {
+			channel = agents.channel
+		}
+		sl, err := slack.New(slack.Config{
+			BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, SigningSecret: cfg.SlackSigningSecret,
+			APIURL: cfg.SlackAPIURL, AgentChannel: channel, AgentMention: cfg.SlackAgentMention,
+			LinkByEmail: cfg.SlackLinkByEmail, Engine: a.engine, Handoffs: a.handoffs,
+			Logger: log.With("adapter", "slack"),
+		})
+		if err != nil {
+			return fmt.Errorf("slack: %w", err)
+		}
+		a.senders[bot.Slack] = sl
+		if cfg.SlackAppToken == "" {
+			mux.Handle("POST /slack/events", sl.EventsHandler())
+			mux.Handle("POST /slack/interactions", sl.InteractionsHandler())
+		}
+		adapters = append(adapters, namedAdapter{"slack", sl})
+	}
+	if cfg.DiscordBotToken != "" {
+		channel := ""
+		if agents.platform == bot.Discord {
+			channel = agents.channel
+		}
+		dc, err := discord.New(discord.Config{
+			Token: cfg.DiscordBotToken, APIURL: cfg.DiscordAPIURL, AgentChannel: channel,
+			AgentRole: cfg.DiscordAgentRole, Engine: a.engine, Handoffs: a.handoffs,
+			Logger: log.With("adapter", "discord"),
+		})
+		if err != nil {
+			return fmt.Errorf("discord: %w", err)
+		}
+		a.senders[bot.Discord] = dc
+		adapters = append(adapters, namedAdapter{"discord", dc})
+	}
+	names := make([]string, 0, len(adapters))
+	for _, ad := range adapters {
+		names = append(names, ad.name)
+	}
+	platforms := strings.Join(names, ",")
+	if platforms == "" {
+		platforms = "none (health and metrics only)"
+	}
+	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", platforms,
+		"agents", string(agents.platform), "prompts", promptsSource(a))
+	a.mountHealth(mux, adapters)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("http listening", "addr", ln.Addr().String())
 	if sys.onListen != nil {
 		sys.onListen(ln.Addr().String())
 	}
 
-	runCtx, stopWorkers := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	httpErr := make(chan error, 1)
-	wg.Add(2)
+	// Three lifetimes: input (adapters, HTTP) stops first; then in-flight
+	// turns finish; then the workers (outbox, prompt watcher) stop and the
+	// outbox is flushed one last time; the store closes last (deferred).
+	inputCtx, stopInput := context.WithCancel(ctx)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopInput()
+	defer stopWork()
+	failed := make(chan error, len(adapters)+1)
+	var inputs, workers sync.WaitGroup
+	inputs.Add(1)
 	go func() {
-		defer wg.Done()
+		defer inputs.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			httpErr <- err
+			failed <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		_ = a.dispatcher.Run(runCtx)
-	}()
-	if a.watcher != nil {
-		wg.Add(1)
+	for _, ad := range adapters {
+		inputs.Add(1)
 		go func() {
-			defer wg.Done()
-			_ = a.watcher.Run(runCtx)
+			defer inputs.Done()
+			if err := ad.Run(inputCtx); err != nil && inputCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", ad.name, err)
+			}
 		}()
 	}
-	if n, err := a.engine.Recover(runCtx); err != nil {
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		_ = a.dispatcher.Run(workCtx)
+	}()
+	if a.watcher != nil {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			_ = a.watcher.Run(workCtx)
+		}()
+	}
+	if n, err := a.engine.Recover(inputCtx); err != nil {
 		log.Error("recovering unprocessed messages", "err", err)
 	} else if n > 0 {
 		log.Info("recovered unprocessed messages", "conversations", n)
@@ -87,29 +164,35 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case runErr = <-httpErr:
-		log.Error("http server failed", "err", runErr)
+	case runErr = <-failed:
+		log.Error("stopping after a failure", "err", runErr)
 	}
-	// Shutdown order: stop taking input (adapters, then HTTP), let workers
-	// finish, flush the outbox within a bound, close the store (deferred).
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	stopWorkers()
-	wg.Wait()
-	a.flush(5 * time.Second)
-	log.Info("stopped")
-	if runErr != nil {
-		return fmt.Errorf("http server: %w", runErr)
-	}
-	return nil
+	shutdown(log, srv, stopInput, &inputs, a, stopWork, &workers)
+	return runErr
 }
 
-// httpHandler serves health, readiness and metrics.
-func (a *app) httpHandler() http.Handler {
-	mux := http.NewServeMux()
+// shutdown stops the server in order: input, turns, workers, a last flush.
+func shutdown(log *slog.Logger, srv *http.Server, stopInput func(), inputs *sync.WaitGroup, a *app, stopWork func(), workers *sync.WaitGroup) {
+	httpCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopInput() // adapters close their gateway and Socket Mode connections
+	inputs.Wait()
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelDrain()
+	if err := a.engine.Drain(drainCtx); err != nil {
+		log.Warn("turns left unfinished; they are answered at the next start", "err", err)
+	}
+	stopWork()
+	workers.Wait()
+	a.flush(5 * time.Second)
+	log.Info("stopped")
+}
+
+// mountHealth adds health, readiness and metrics to mux.
+func (a *app) mountHealth(mux *http.ServeMux, adapters []namedAdapter) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -123,10 +206,15 @@ func (a *app) httpHandler() http.Handler {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
 		}
+		for _, ad := range adapters {
+			if !ad.Ready() {
+				http.Error(w, ad.name+" not connected", http.StatusServiceUnavailable)
+				return
+			}
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
-	return mux
 }
 
 // promptsSource says where the live prompts come from, for the start-up log.

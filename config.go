@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firstlinehq/firstline/bot"
 )
 
 // Config is every setting, read from the environment and overridden by
@@ -178,7 +181,7 @@ func (c Config) ValidateServe() error {
 		add("FIRSTLINE_AGENT_PLATFORM: want slack or discord, got %q", c.AgentPlatform)
 	}
 	m := c.SlackAgentMention
-	if !(m == "here" || m == "channel" || strings.HasPrefix(m, "S") || strings.HasPrefix(m, "U") || strings.HasPrefix(m, "W")) {
+	if !(m == "here" || m == "channel" || slackIDRe.MatchString(m)) {
 		add("SLACK_AGENT_MENTION: want here, channel, a user group ID (S…) or a user ID (U…), got %q", m)
 	}
 	if c.HTTPAddr == "" {
@@ -186,6 +189,9 @@ func (c Config) ValidateServe() error {
 	}
 	return errors.Join(errs...)
 }
+
+// slackIDRe matches a Slack user group (S…) or user (U…, W…) id.
+var slackIDRe = regexp.MustCompile(`^[SUW][A-Z0-9]+$`)
 
 func checkURL(v string) error {
 	u, err := url.Parse(v)
@@ -262,4 +268,18 @@ func parseDuration(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a duration such as 90d, 24h or 5m, got %q", v)
 	}
 	return d, nil
+}
+
+// agentSide says where handoffs are announced: FIRSTLINE_AGENT_PLATFORM, or
+// the one platform with an agent channel. With no platform at all, serve has
+// no customers; handoffs would go to a console channel nobody reads.
+func (c Config) agentSide() agentSide {
+	switch {
+	case c.AgentPlatform == "slack" || (c.AgentPlatform == "" && c.SlackAgentChannel != ""):
+		return agentSide{platform: bot.Slack, channel: c.SlackAgentChannel}
+	case c.AgentPlatform == "discord" || (c.AgentPlatform == "" && c.DiscordAgentChannel != ""):
+		return agentSide{platform: bot.Discord, channel: c.DiscordAgentChannel}
+	default:
+		return agentSide{platform: bot.Console, channel: "agents"}
+	}
 }

@@ -44,8 +44,11 @@ Usage:
 Commands:
   serve     run the configured adapters, the HTTP server and the handoff timers
   chat      a local customer conversation in the terminal (zero configuration)
+  eval      runs conversation scenarios against the model and prompts (exit 1 on failures)
   link      link a chat identity to a customer; --list, --unlink
   prompts   "prompts check [DIR]" validates the prompt files (exit 1 on errors)
+  discord   "discord invite" prints the URL that adds the bot to a Discord server
+  migrate   applies the database migrations ahead of a deploy
 
 Run "firstline <command> -h" for a command's flags. Configuration comes from
 the environment (see README.md); flags override it.
@@ -74,6 +77,12 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdLink(ctx, args[1:], sys)
 	case "prompts":
 		err = cmdPrompts(ctx, args[1:], sys)
+	case "discord":
+		err = cmdDiscord(ctx, args[1:], sys)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], sys)
+	case "eval":
+		err = cmdEval(ctx, args[1:], sys)
 	default:
 		fmt.Fprintf(sys.err, "firstline: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -129,4 +138,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return nil
+}
+
+// usageOrHelp maps a flag parsing error to errUsage, keeping -h as is.
+func usageOrHelp(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
 }

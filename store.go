@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/store/postgres"
+	"github.com/firstlinehq/firstline/store/sqlite"
+)
+
+// appStore is what the commands need of a store: the engine's and the
+// dispatcher's interfaces, the built-in payment source, and the admin
+// operations. SQLite and PostgreSQL both provide it.
+type appStore interface {
+	bot.Store
+	outbox.Store
+	bot.PaymentSource
+	Ping(ctx context.Context) error
+	Close() error
+	Link(ctx context.Context, l bot.Link) error
+	Unlink(ctx context.Context, id bot.Identity) error
+	Links(ctx context.Context) ([]bot.Link, error)
+	PutCustomer(ctx context.Context, c bot.Customer) error
+	PutPayment(ctx context.Context, p bot.Payment) error
+	CustomerCount(ctx context.Context) (int, error)
+}
+
+// isPostgres reports whether FIRSTLINE_DB names a PostgreSQL server.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the database FIRSTLINE_DB names and applies its
+// migrations.
+func openStore(ctx context.Context, db string) (appStore, error) {
+	if isPostgres(db) {
+		// The URL may carry a password: postgres' errors name the server
+		// without it, so the URL is not repeated here.
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("FIRSTLINE_DB: %w", err)
+		}
+		return st, nil
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", db, err)
+	}
+	return st, nil
+}
