@@ -217,8 +217,13 @@ type Outgoing struct {
 	ConversationID int64
 	HandoffID      int64
 
-	Status        OutStatus
-	Attempts      int
+	Status   OutStatus
+	Attempts int
+	// MaybeSent is true when an earlier claim of this row started a send
+	// whose outcome was never recorded (the process died mid-send): the
+	// platform may already have the message. Adapters that can look, do,
+	// before sending again.
+	MaybeSent     bool
 	NextAttemptAt time.Time
 	LastError     string
 	PlatformMsgID string

@@ -35,10 +35,11 @@ const (
 	outgoingColsHead = `o.id, o.platform, o.workspace, o.channel, o.thread, COALESCE(o.parent_id, 0), `
 	outgoingColsMid  = `, o.stream, o.kind, o.author, o.text, o.buttons, o.mention,
 		COALESCE(o.conversation_id, 0), COALESCE(o.handoff_id, 0), o.status, o.attempts, `
-	outgoingColsTail = `, o.last_error, COALESCE(o.platform_msg_id, ''), o.created_at, o.sent_at`
+	outgoingColsTail = `, o.last_error, COALESCE(o.platform_msg_id, ''), o.created_at, o.sent_at, `
 )
 
-const dueQuery = `SELECT ` + outgoingColsHead + parentRef + outgoingColsMid + `o.next_attempt_at` + outgoingColsTail + `
+const dueQuery = `SELECT ` + outgoingColsHead + parentRef + outgoingColsMid + `o.next_attempt_at` + outgoingColsTail + `o.in_flight
+	` + `
 	` + headsFrom + `
 	ORDER BY o.id
 	LIMIT $2`
@@ -50,16 +51,16 @@ const dueQuery = `SELECT ` + outgoingColsHead + parentRef + outgoingColsMid + `o
 // version (READ COMMITTED), whose next attempt is in the future (or which
 // is sent): skipped too. That is why headsFrom tests o.status again.
 const claimQuery = `WITH claimed AS (
-		SELECT o.id, ` + parentRef + ` AS parent_ref, o.next_attempt_at AS was_due
+		SELECT o.id, ` + parentRef + ` AS parent_ref, o.next_attempt_at AS was_due, o.in_flight AS was_in_flight
 		` + headsFrom + `
 		ORDER BY o.id
 		LIMIT $2
 		FOR UPDATE OF o SKIP LOCKED
 	)
-	UPDATE outbox o SET next_attempt_at = $3
+	UPDATE outbox o SET next_attempt_at = $3, in_flight = true
 	FROM claimed c
 	WHERE o.id = c.id
-	RETURNING ` + outgoingColsHead + `c.parent_ref` + outgoingColsMid + `c.was_due` + outgoingColsTail
+	RETURNING ` + outgoingColsHead + `c.parent_ref` + outgoingColsMid + `c.was_due` + outgoingColsTail + `c.was_in_flight`
 
 func scanOutgoing(r scanner) (bot.Outgoing, error) {
 	var m bot.Outgoing
@@ -67,7 +68,7 @@ func scanOutgoing(r scanner) (bot.Outgoing, error) {
 	err := r.Scan(&m.ID, &m.Platform, &m.Workspace, &m.Channel, &m.Thread, &m.ParentID, &m.ParentRef,
 		&m.Stream, &m.Kind, &m.Author, &m.Text, &buttons, &m.Mention, &m.ConversationID, &m.HandoffID,
 		&m.Status, &m.Attempts, timeCol{&m.NextAttemptAt}, &m.LastError, &m.PlatformMsgID,
-		timeCol{&m.CreatedAt}, timeCol{&m.SentAt})
+		timeCol{&m.CreatedAt}, timeCol{&m.SentAt}, &m.MaybeSent)
 	if err != nil {
 		return bot.Outgoing{}, err
 	}
@@ -111,7 +112,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 
 // MarkSent implements outbox.Store.
 func (s *Store) MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET status = 'sent', platform_msg_id = $1, sent_at = $2 WHERE id = $3`,
+	err := s.execOne(ctx, `UPDATE outbox SET status = 'sent', platform_msg_id = $1, sent_at = $2, in_flight = false WHERE id = $3`,
 		orNull(platformMsgID), ts(at), id)
 	if err != nil {
 		return fmt.Errorf("postgres: mark outbox %d sent: %w", id, err)
@@ -121,7 +122,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, platformMsgID string, at
 
 // MarkRetry implements outbox.Store.
 func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2
+	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, in_flight = false
 		WHERE id = $3`, errText, ts(next), id)
 	if err != nil {
 		return fmt.Errorf("postgres: mark outbox %d for retry: %w", id, err)
@@ -132,7 +133,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next ti
 // MarkDead implements outbox.Store. The row stops holding back its stream
 // and releases children waiting on it, which are then sent unthreaded.
 func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
-	err := s.execOne(ctx, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1
+	err := s.execOne(ctx, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, in_flight = false
 		WHERE id = $2`, errText, id)
 	if err != nil {
 		return fmt.Errorf("postgres: mark outbox %d dead: %w", id, err)
@@ -142,7 +143,7 @@ func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
 
 // Defer implements outbox.Store.
 func (s *Store) Defer(ctx context.Context, id int64, next time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET next_attempt_at = $1 WHERE id = $2`, ts(next), id)
+	err := s.execOne(ctx, `UPDATE outbox SET next_attempt_at = $1, in_flight = false WHERE id = $2`, ts(next), id)
 	if err != nil {
 		return fmt.Errorf("postgres: defer outbox %d: %w", id, err)
 	}

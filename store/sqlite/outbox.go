@@ -36,7 +36,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		}
 		until := nanos(now.Add(lease))
 		for _, m := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, until, m.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, in_flight = 1 WHERE id = ?`, until, m.ID); err != nil {
 				return err
 			}
 		}
@@ -56,7 +56,8 @@ const dueQuery = `WITH heads AS (
 	SELECT o.id, o.platform, o.workspace, o.channel, o.thread, o.parent_id,
 		CASE WHEN p.status = 'sent' THEN p.platform_msg_id END,
 		o.stream, o.kind, o.author, o.text, o.buttons, o.mention, o.conversation_id, o.handoff_id,
-		o.status, o.attempts, o.next_attempt_at, o.last_error, o.platform_msg_id, o.created_at, o.sent_at
+		o.status, o.attempts, o.next_attempt_at, o.last_error, o.platform_msg_id, o.created_at, o.sent_at,
+		o.in_flight
 	FROM heads
 	JOIN outbox o ON o.id = heads.id
 	LEFT JOIN outbox p ON p.id = o.parent_id
@@ -72,7 +73,7 @@ func scanDue(r scanner) (bot.Outgoing, error) {
 		orZero(&m.ParentRef),
 		&m.Stream, &m.Kind, &m.Author, &m.Text, orZero(&buttons), &m.Mention, orZero(&m.ConversationID), orZero(&m.HandoffID),
 		&m.Status, &m.Attempts, timeDest{&m.NextAttemptAt}, &m.LastError, orZero(&m.PlatformMsgID),
-		timeDest{&m.CreatedAt}, timeDest{&m.SentAt})
+		timeDest{&m.CreatedAt}, timeDest{&m.SentAt}, &m.MaybeSent)
 	if err != nil {
 		return bot.Outgoing{}, err
 	}
@@ -84,7 +85,7 @@ func scanDue(r scanner) (bot.Outgoing, error) {
 
 // MarkSent implements outbox.Store.
 func (s *Store) MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error {
-	ok, err := execOne(ctx, s.db, `UPDATE outbox SET status = 'sent', platform_msg_id = ?, sent_at = ? WHERE id = ?`,
+	ok, err := execOne(ctx, s.db, `UPDATE outbox SET status = 'sent', platform_msg_id = ?, sent_at = ?, in_flight = 0 WHERE id = ?`,
 		orNull(platformMsgID), nanos(at), id)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
@@ -97,7 +98,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, platformMsgID string, at
 
 // MarkRetry implements outbox.Store.
 func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
-	ok, err := execOne(ctx, s.db, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+	ok, err := execOne(ctx, s.db, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, in_flight = 0
 		WHERE id = ?`, errText, nanos(next), id)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
@@ -111,7 +112,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next ti
 // MarkDead implements outbox.Store. The row stops holding back its stream
 // and releases children waiting on it, which are then sent unthreaded.
 func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
-	ok, err := execOne(ctx, s.db, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?
+	ok, err := execOne(ctx, s.db, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, in_flight = 0, last_error = ?
 		WHERE id = ?`, errText, id)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
@@ -124,7 +125,7 @@ func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
 
 // Defer implements outbox.Store.
 func (s *Store) Defer(ctx context.Context, id int64, next time.Time) error {
-	ok, err := execOne(ctx, s.db, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, nanos(next), id)
+	ok, err := execOne(ctx, s.db, `UPDATE outbox SET next_attempt_at = ?, in_flight = 0 WHERE id = ?`, nanos(next), id)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
 	}

@@ -195,3 +195,30 @@ func testOutboxClaim(t *testing.T, s Store) {
 		t.Errorf("after the lease: %d rows, %v; want all 20 back", len(rows), err)
 	}
 }
+
+// A row claimed again while its send's outcome was never recorded (the
+// sender died) is marked MaybeSent; any recorded outcome clears it.
+func testOutboxMaybeSent(t *testing.T, s Store) {
+	m := mustEnqueue(t, s, reply("conv:1", at(0)))
+	claim := func(now time.Time) []bot.Outgoing {
+		rows, err := s.Claim(t.Context(), now, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if rows := claim(at(time.Second)); len(rows) != 1 || rows[0].MaybeSent {
+		t.Fatalf("first claim = %+v; want the row, not maybe sent", rows)
+	}
+	// The dispatcher died: the lease runs out and the row is claimed again.
+	rows := claim(at(2 * time.Minute))
+	if len(rows) != 1 || !rows[0].MaybeSent {
+		t.Fatalf("claim after a lost lease = %+v; want MaybeSent", rows)
+	}
+	if err := s.Defer(t.Context(), m.ID, at(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if rows := claim(at(4 * time.Minute)); len(rows) != 1 || rows[0].MaybeSent {
+		t.Errorf("after a recorded outcome = %+v; want not maybe sent", rows)
+	}
+}

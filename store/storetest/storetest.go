@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Identities/LinkIdentity", testLinkIdentity},
 		{"Outbox/Defer", testOutboxDefer},
 		{"Outbox/Claim", testOutboxClaim},
+		{"Outbox/MaybeSent", testOutboxMaybeSent},
 		{"Outbox/ClaimRows", testOutboxClaimRows},
 		{"Tx/ReadsAreStable", testReadsAreStable},
 	}
