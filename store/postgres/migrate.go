@@ -68,19 +68,26 @@ func migrations() ([]migration, error) {
 // yet, for `firstline migrate` ahead of a deploy. Open does the same, so
 // running it first is optional; it is safe while replicas run or start.
 func Migrate(ctx context.Context, url string) error {
-	cfg, _, err := parseConfig(url)
+	cfg, err := parseConfig(url)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	conn, err := dialer(cfg)(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate %s: %w", where(cfg), err)
-	}
-	defer closeConn(conn)
-	if err := migrate(ctx, conn); err != nil {
-		return fmt.Errorf("postgres: migrate %s: %w", where(cfg), err)
+	if err := migrateWith(ctx, dialer(cfg.ConnConfig)); err != nil {
+		return fmt.Errorf("postgres: migrate %s: %w", where(cfg.ConnConfig), err)
 	}
 	return nil
+}
+
+// migrateWith applies the migrations on a connection of its own, closed
+// afterwards: it holds a session advisory lock, which must never reach a
+// pool.
+func migrateWith(ctx context.Context, dial func(ctx context.Context) (*pgx.Conn, error)) error {
+	conn, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeConn(conn)
+	return migrate(ctx, conn)
 }
 
 // migrate applies the embedded migrations that schema_migrations does not

@@ -41,13 +41,14 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/outbox"
@@ -65,7 +66,10 @@ var (
 // concurrent use, and several Stores (replicas) may share one database.
 // Create it with Open and release it with Close.
 type Store struct {
-	pool *connPool
+	pool *pgxpool.Pool
+	// secret is the password of the connection string, kept only to
+	// scrub it from errors: pgx's connect errors carry the configuration.
+	secret string
 	// where names the database in errors: host, port and database, never
 	// the user's password.
 	where string
@@ -78,26 +82,26 @@ type Store struct {
 // Open connects to the PostgreSQL database that url names and applies any
 // migrations not yet applied. It fails when the server cannot be reached.
 func Open(ctx context.Context, url string) (*Store, error) {
-	cfg, maxConns, err := parseConfig(url)
+	cfg, err := parseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", where(cfg.ConnConfig), redact(err, cfg.ConnConfig.Password))
+	}
 	s := &Store{
-		pool:  newConnPool(maxConns, dialer(cfg)),
-		where: where(cfg),
+		pool:   pool,
+		secret: cfg.ConnConfig.Password,
+		where:  where(cfg.ConnConfig),
 		// To the microsecond PostgreSQL keeps, so that the times the store
 		// fills in and writes back equal what reading them returns.
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) },
 	}
-	pc, err := s.pool.Acquire(ctx)
-	if err != nil {
-		s.pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", s.where, err)
-	}
-	err = migrate(ctx, pc.Conn())
-	pc.Release()
-	if err != nil {
-		s.pool.Close()
+	// Migrations hold a session advisory lock, so they run on a connection
+	// of their own that never goes back to the pool.
+	if err := migrateWith(ctx, dialer(cfg.ConnConfig)); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", s.where, err)
 	}
 	return s, nil
@@ -173,7 +177,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(bot.Tx) error) error {
 func (s *Store) runTx(ctx context.Context, fn func(bot.Tx) error) (retry bool, err error) {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return false, fmt.Errorf("postgres: begin: %w", err)
+		return false, fmt.Errorf("postgres: begin: %w", s.redact(err))
 	}
 	// Release checks the connection: one left inside a transaction (a
 	// failed rollback) or broken is closed, not reused.
@@ -260,33 +264,34 @@ func isForeignKeyViolation(err error) bool {
 func (s *Store) withConn(ctx context.Context, fn func(conn *pgx.Conn) error) error {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return s.redact(err)
 	}
 	defer pc.Release()
 	return fn(pc.Conn())
 }
 
-// parseConfig parses a pgx connection string and takes out the pool's own
-// setting, pool_max_conns, which the server would reject.
-func parseConfig(connString string) (*pgx.ConnConfig, int, error) {
-	cfg, err := pgx.ParseConfig(connString)
+// parseConfig parses a connection string for a pool. pgxpool reads its own
+// settings from it (pool_max_conns, pool_max_conn_lifetime, ...) and
+// leaves the rest for the server.
+func parseConfig(connString string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
-		return nil, 0, redact(fmt.Errorf("parse connection string: %w", err), secretsIn(connString)...)
+		return nil, redact(fmt.Errorf("parse connection string: %w", err), secretsIn(connString)...)
 	}
-	maxConns := max(4, runtime.GOMAXPROCS(0))
-	if v, ok := cfg.RuntimeParams["pool_max_conns"]; ok {
-		delete(cfg.RuntimeParams, "pool_max_conns")
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, 0, fmt.Errorf("parse connection string: pool_max_conns %q is not a positive number", v)
-		}
-		maxConns = n
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = int32(max(4, runtime.GOMAXPROCS(0)))
 	}
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+	// Load spreads again after a failover or when replicas are added
+	// behind a proxy.
+	if !strings.Contains(connString, "pool_max_conn_lifetime") {
+		cfg.MaxConnLifetime = time.Hour
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	if _, ok := rp["application_name"]; !ok {
 		// So that a DBA looking at pg_stat_activity sees whose sessions these are.
-		cfg.RuntimeParams["application_name"] = "firstline"
+		rp["application_name"] = "firstline"
 	}
-	return cfg, maxConns, nil
+	return cfg, nil
 }
 
 // dialer returns a function that opens a connection with cfg. Its errors
@@ -399,4 +404,20 @@ func orNull[T comparable](v T) any {
 // sortByID orders outbox rows oldest first.
 func sortByID(ms []bot.Outgoing) {
 	slices.SortFunc(ms, func(a, b bot.Outgoing) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// closeTimeout bounds the polite goodbye to the server when a connection
+// is closed.
+const closeTimeout = 5 * time.Second
+
+// closeConn closes conn, telling the server goodbye when it still listens.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	_ = conn.Close(ctx) // the connection is gone either way
+}
+
+// redact scrubs the connection's password from a pool error.
+func (s *Store) redact(err error) error {
+	return redact(err, s.secret)
 }
