@@ -925,3 +925,61 @@ func TestPoolSize(t *testing.T) {
 		}
 	}
 }
+
+// TestLead: of two replicas one leads; when it dies (its session ends) the
+// other takes over within seconds.
+func TestLead(t *testing.T) {
+	dsn := mustSchema(t)
+	ctx := t.Context()
+	a, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	name := "gateway-" + t.Name()
+	lostA, releaseA, err := a.Lead(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, _, err := b.Lead(waitCtx, name); err == nil {
+		t.Fatal("a second replica became leader while the first leads")
+	}
+	took := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		lostB, releaseB, err := b.Lead(ctx, name)
+		if err != nil {
+			took <- -1
+			return
+		}
+		defer releaseB()
+		select {
+		case <-lostB:
+			took <- -2
+		default:
+			took <- time.Since(start)
+		}
+	}()
+	releaseA()
+	select {
+	case <-lostA:
+	default:
+		t.Error("lost not closed after release")
+	}
+	select {
+	case d := <-took:
+		if d < 0 {
+			t.Fatalf("takeover failed (%v)", d)
+		}
+		t.Logf("takeover after %v", d)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no takeover within 10s")
+	}
+}
