@@ -84,16 +84,22 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		if agents.platform == bot.Discord {
 			channel = agents.channel
 		}
-		dc, err := discord.New(discord.Config{
+		dcCfg := discord.Config{
 			Token: cfg.DiscordBotToken, APIURL: cfg.DiscordAPIURL, AgentChannel: channel,
 			AgentRole: cfg.DiscordAgentRole, Engine: a.engine, Handoffs: a.handoffs,
 			Logger: log.With("adapter", "discord"),
-		})
+		}
+		// Every replica sends (REST); one at a time holds the gateway.
+		dc, err := discord.New(dcCfg)
 		if err != nil {
 			return fmt.Errorf("discord: %w", err)
 		}
 		a.senders[bot.Discord] = dc
-		adapters = append(adapters, namedAdapter{"discord", dc})
+		gw := &ledGateway{
+			name: "discord-gateway", leader: a.store, log: log.With("adapter", "discord"),
+			start: func() (platformAdapter, error) { return discord.New(dcCfg) },
+		}
+		adapters = append(adapters, namedAdapter{"discord", gw})
 	}
 	names := make([]string, 0, len(adapters))
 	for _, ad := range adapters {
@@ -213,6 +219,17 @@ func (a *app) mountHealth(mux *http.ServeMux, adapters []namedAdapter) {
 			}
 		}
 		fmt.Fprintln(w, "ready")
+		// Say what this replica holds: one replica at a time holds the
+		// Discord gateway, the others stand by to take over.
+		for _, ad := range adapters {
+			if l, ok := ad.platformAdapter.(interface{ Leading() bool }); ok {
+				role := "standby"
+				if l.Leading() {
+					role = "gateway holder"
+				}
+				fmt.Fprintf(w, "%s: %s\n", ad.name, role)
+			}
+		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 }

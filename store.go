@@ -26,6 +26,7 @@ type appStore interface {
 	PutCustomer(ctx context.Context, c bot.Customer) error
 	PutPayment(ctx context.Context, p bot.Payment) error
 	CustomerCount(ctx context.Context) (int, error)
+	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
 }
 
 // isPostgres reports whether FIRSTLINE_DB names a PostgreSQL server.
