@@ -10,6 +10,7 @@ import (
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/internal/testkit"
+	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // BenchmarkTurn measures whole turns on SQLite on disk (WAL,
@@ -38,26 +39,43 @@ func BenchmarkTurn(b *testing.B) {
 			return h.DM(fmt.Sprintf("U-%d", i), "I want to talk to a human")
 		}},
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			h := testkit.New(b)
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				in := c.in(h, i)
-				start := time.Now()
-				if _, err := h.Engine.Handle(h.Ctx, in); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := h.Disp.Flush(h.Ctx); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			b.StopTimer()
-			reportLatency(b, lat)
-		})
+	stores := []struct {
+		name string
+		open func(testing.TB) storetest.Store
+	}{
+		{"sqlite", nil},
+		{"postgres", testkit.Postgres},
 	}
+	for _, st := range stores {
+		for _, c := range cases {
+			b.Run(st.name+"/"+c.name, func(b *testing.B) {
+				benchTurns(b, st.open, c.in)
+			})
+		}
+	}
+}
+
+func benchTurns(b *testing.B, open func(testing.TB) storetest.Store, next func(h *testkit.Harness, i int) bot.Incoming) {
+	var opts []testkit.Option
+	if open != nil {
+		opts = append(opts, testkit.WithStore(open))
+	}
+	h := testkit.New(b, opts...)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in := next(h, i)
+		start := time.Now()
+		if _, err := h.Engine.Handle(h.Ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := h.Disp.Flush(h.Ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
 }
 
 // BenchmarkTurnParallel runs turns of many conversations at once, as a busy
@@ -65,7 +83,11 @@ func BenchmarkTurn(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkTurnParallel -benchtime 2000x -count 5 ./bot/
 func BenchmarkTurnParallel(b *testing.B) {
-	h := testkit.New(b)
+	b.Run("sqlite", func(b *testing.B) { benchParallel(b, testkit.New(b)) })
+	b.Run("postgres", func(b *testing.B) { benchParallel(b, testkit.New(b, testkit.WithStore(testkit.Postgres))) })
+}
+
+func benchParallel(b *testing.B, h *testkit.Harness) {
 	var n atomic.Int64
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, b.N)

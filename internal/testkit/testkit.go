@@ -18,6 +18,7 @@ import (
 	"github.com/firstlinehq/firstline/outbox"
 	"github.com/firstlinehq/firstline/prompts"
 	"github.com/firstlinehq/firstline/store/sqlite"
+	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // The workspace of the test customers and the agent channel.
@@ -83,7 +84,7 @@ var _ bot.Model = ModelFunc(nil)
 type Harness struct {
 	T        testing.TB
 	Ctx      context.Context
-	Store    *sqlite.Store
+	Store    storetest.Store
 	Engine   *bot.Engine
 	Handoffs *handoff.Service
 	Disp     *outbox.Dispatcher
@@ -106,6 +107,9 @@ type Options struct {
 	AgentChannel   string
 	// Now is the clock every part uses.
 	Now func() time.Time
+	// OpenStore opens the (empty) store; SQLite in a temporary folder by
+	// default.
+	OpenStore func(t testing.TB) storetest.Store
 }
 
 // Option changes how a harness is built.
@@ -132,6 +136,12 @@ func WithAgents(p bot.Platform, workspace, channel string) Option {
 	return func(o *Options) { o.AgentPlatform, o.AgentWorkspace, o.AgentChannel = p, workspace, channel }
 }
 
+// WithStore runs the harness on another store, such as PostgreSQL (see
+// PostgresSchema).
+func WithStore(open func(t testing.TB) storetest.Store) Option {
+	return func(o *Options) { o.OpenStore = open }
+}
+
 // WithClock replaces the harness's settable clock (for adapters' tests that
 // need real time, pass time.Now).
 func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
@@ -142,25 +152,24 @@ func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = 
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	MustSeed(t, st)
 	set := prompts.Default()
 	current := func() *prompts.Set { return set }
 	clk := &Clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
 	o := Options{
 		AgentPlatform: bot.Slack, AgentWorkspace: Team, AgentChannel: AgentChannel, Now: clk.Now,
 		Engine: bot.Config{
-			Store: st, Model: rules.New(current), Payments: st,
-			Prompts: current, IdleTimeout: time.Hour,
+			Model: rules.New(current), Prompts: current, IdleTimeout: time.Hour,
 		},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.OpenStore == nil {
+		o.OpenStore = openSQLite
+	}
+	st := o.OpenStore(t)
+	MustSeed(t, st)
+	o.Engine.Store, o.Engine.Payments = st, orPayments(o.Engine.Payments, st)
 	rec := &Recorder{}
 	senders := map[bot.Platform]outbox.Sender{bot.Slack: rec}
 	disp, err := outbox.New(outbox.Config{Store: st, Senders: senders, Now: o.Now})
@@ -188,7 +197,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 
 // MustSeed adds customers C-1 (Ada, U-ada) and C-2 (Grace, U-grace), linked
 // on Slack, and payments PAY-1001 and PAY-1002 (C-1) and PAY-2001 (C-2).
-func MustSeed(t testing.TB, st *sqlite.Store) {
+func MustSeed(t testing.TB, st storetest.Store) {
 	t.Helper()
 	ctx := context.Background()
 	for _, c := range []bot.Customer{{ID: "C-1", Name: "Ada"}, {ID: "C-2", Name: "Grace"}} {
@@ -304,4 +313,22 @@ func MustOne[T any](t testing.TB, xs []T, what string) T {
 		t.Fatalf("want exactly one %s, got %d: %+v", what, len(xs), xs)
 	}
 	return xs[0]
+}
+
+func openSQLite(t testing.TB) storetest.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// orPayments keeps a payment source a test chose, else the store's table.
+func orPayments(p bot.PaymentSource, st storetest.Store) bot.PaymentSource {
+	if p != nil {
+		return p
+	}
+	return st
 }
