@@ -1,0 +1,188 @@
+// Package kpi serves the read-only KPI page of `firstline serve`: the
+// figures of `firstline stats`, charts of the automation rate and handoffs
+// per day, and the open handoff queue. It is server-rendered HTML with
+// inline SVG and no external assets, behind FIRSTLINE_ADMIN_TOKEN.
+package kpi
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/firstlinehq/firstline/stats"
+)
+
+//go:embed page.html
+var pageFS embed.FS
+
+// QueueItem is one open handoff as the page lists it.
+type QueueItem struct {
+	HandoffID int64
+	Platform  string
+	Customer  string // the linked customer id, "" when not linked
+	Reason    string
+	Claimed   bool
+	Agent     string
+	Since     time.Time
+}
+
+// Source is where the page's figures come from.
+type Source interface {
+	Report(ctx context.Context, since, until time.Time) (stats.Report, error)
+	Queue(ctx context.Context) ([]QueueItem, error)
+}
+
+// Config wires a Handler.
+type Config struct {
+	Source Source
+	// Token is FIRSTLINE_ADMIN_TOKEN; the page is off when it is empty.
+	Token  string
+	Period time.Duration // the period shown, default 30 days
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// cookieName holds the token after a first visit with ?token=, so the
+// address bar and history do not keep it.
+const cookieName = "firstline_admin"
+
+// Handler serves the page.
+type Handler struct {
+	cfg  Config
+	page *template.Template
+}
+
+// New returns the page's handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Source == nil {
+		return nil, fmt.Errorf("kpi: needs a source")
+	}
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("kpi: needs FIRSTLINE_ADMIN_TOKEN")
+	}
+	if cfg.Period <= 0 {
+		cfg.Period = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	page, err := template.New("page.html").Funcs(funcs).ParseFS(pageFS, "page.html")
+	if err != nil {
+		return nil, fmt.Errorf("kpi: parse page: %w", err)
+	}
+	return &Handler{cfg: cfg, page: page}, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if t := r.URL.Query().Get("token"); t != "" {
+		if !h.valid(t) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: cookieName, Value: t, Path: "/", HttpOnly: true,
+			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		})
+		http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="firstline"`)
+		http.Error(w, "unauthorized: open this page with ?token=FIRSTLINE_ADMIN_TOKEN once", http.StatusUnauthorized)
+		return
+	}
+	now := h.cfg.Now()
+	ctx := r.Context()
+	report, err := h.cfg.Source.Report(ctx, now.Add(-h.cfg.Period), now)
+	if err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "kpi: compute figures", "err", err)
+		http.Error(w, "figures unavailable", http.StatusInternalServerError)
+		return
+	}
+	queue, err := h.cfg.Source.Queue(ctx)
+	if err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "kpi: list the queue", "err", err)
+		http.Error(w, "queue unavailable", http.StatusInternalServerError)
+		return
+	}
+	var b strings.Builder
+	if err := h.page.Execute(&b, pageData{Report: report, Queue: queue, Now: now,
+		Automation: automationChart(report.Days), Handoffs: handoffChart(report.Days)}); err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "kpi: render", "err", err)
+		http.Error(w, "render failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		return h.valid(strings.TrimPrefix(a, "Bearer "))
+	}
+	if c, err := r.Cookie(cookieName); err == nil {
+		return h.valid(c.Value)
+	}
+	return false
+}
+
+func (h *Handler) valid(token string) bool {
+	return subtle.ConstantTimeCompare([]byte(token), []byte(h.cfg.Token)) == 1
+}
+
+type pageData struct {
+	Report     stats.Report
+	Queue      []QueueItem
+	Now        time.Time
+	Automation chart
+	Handoffs   chart
+}
+
+var funcs = template.FuncMap{
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"dur": humanDuration,
+	"age": func(now, since time.Time) string { return humanDuration(now.Sub(since)) },
+	"csat": func(avg float64, n int) string {
+		if n == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f / 5", avg)
+	},
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"num":  func(f float64) string { return fmt.Sprintf("%.0f", f) },
+}
+
+// humanDuration prints a duration the way a support lead reads it.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Minute:
+		return fmt.Sprintf("%.0fs", math.Ceil(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%.0fm", d.Minutes())
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1fh", d.Hours())
+	default:
+		return fmt.Sprintf("%.0fd", d.Hours()/24)
+	}
+}
