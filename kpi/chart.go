@@ -16,7 +16,9 @@ const (
 
 // chart is an SVG chart computed in Go; the template only draws it.
 type chart struct {
-	W, H   int
+	W, H int
+	// The x axis, at the bottom of the plot.
+	AxisX1, AxisX2, AxisY float64
 	Bars   []bar
 	Line   string // polyline points, "" for none
 	Dots   []dot
@@ -42,7 +44,7 @@ type tick struct {
 
 // automationChart is a line of the daily automation rate (0–100%).
 func automationChart(days []stats.Day) chart {
-	c := chart{W: chartW, H: chartH, Empty: true}
+	c := newChart()
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	var pts []string
 	for i, d := range days {
@@ -66,7 +68,7 @@ func automationChart(days []stats.Day) chart {
 
 // handoffChart is a bar per day of the handoffs opened.
 func handoffChart(days []stats.Day) chart {
-	c := chart{W: chartW, H: chartH, Empty: true}
+	c := newChart()
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	most := 0
 	for _, d := range days {
@@ -105,4 +107,8 @@ func xTicks(days []stats.Day, plotW float64) []tick {
 		out = append(out, tick{X: padL + step(i, len(days), plotW), Y: chartH - 6, Text: days[i].Date.Format("Jan 2")})
 	}
 	return out
+}
+
+func newChart() chart {
+	return chart{W: chartW, H: chartH, Empty: true, AxisX1: padL, AxisX2: chartW - padR, AxisY: chartH - padB}
 }
