@@ -11,6 +11,7 @@ import (
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/handoff"
+	"github.com/firstlinehq/firstline/links"
 	"github.com/firstlinehq/firstline/llm/openai"
 	"github.com/firstlinehq/firstline/llm/rules"
 	"github.com/firstlinehq/firstline/outbox"
@@ -74,6 +75,11 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 		Senders: a.senders, // filled by the command before Run
 		Logger:  log,
 		Metrics: outbox.NewMetrics(a.registry),
+		// Agents learn of messages about their handoffs that could not be
+		// delivered; a.handoffs is set below, before anything is sent.
+		OnDead: func(ctx context.Context, m bot.Outgoing, reason string) error {
+			return a.handoffs.DeliveryFailed(ctx, m, reason)
+		},
 	}
 	for _, o := range outboxOpts {
 		o(&oc)
@@ -92,6 +98,9 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 		Logger:         log,
 		Metrics:        handoff.NewMetrics(a.registry),
 		Notify:         a.dispatcher.Notify,
+		RepingEvery:    cfg.HandoffReping,
+		Repings:        cfg.HandoffRepings,
+		AgentTimeout:   cfg.HandoffAgentTimeout,
 	})
 	if err != nil {
 		st.Close()
@@ -110,6 +119,11 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 			return nil, fmt.Errorf("FIRSTLINE_PAYMENTS_URL: %w", err)
 		}
 	}
+	verifier, err := codeSender(cfg.Privacy)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.engine, err = bot.New(bot.Config{
 		Store:       st,
 		Model:       a.model,
@@ -120,6 +134,9 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 		Metrics:     bot.NewMetrics(a.registry),
 		Notify:      a.dispatcher.Notify,
 		IdleTimeout: cfg.IdleTimeout,
+		Limits:      cfg.Privacy.limits(),
+		Verifier:    verifier,
+		Links:       links.New(cfg.Privacy.LinkHosts...),
 	})
 	if err != nil {
 		st.Close()

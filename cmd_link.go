@@ -23,6 +23,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 	customer := fs.String("customer", "", "the customer ID to link to")
 	list := fs.Bool("list", false, "list the links")
 	unlink := fs.Bool("unlink", false, "remove the link of --platform/--user/--team")
+	by := fs.String("by", "", "who makes the change, for the audit log (default: $USER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		}
 		return tw.Flush()
 	case *unlink:
-		if err := st.Unlink(ctx, id); errors.Is(err, bot.ErrNotFound) {
+		if err := unlinkAudited(ctx, st, id, adminActor(sys, *by)); errors.Is(err, bot.ErrNotFound) {
 			return fmt.Errorf("no link for %s user %s", id.Platform, id.User)
 		} else if err != nil {
 			return err
@@ -76,7 +77,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(sys.out, "unlinked %s user %s\n", id.Platform, id.User)
 		return nil
 	default:
-		err := st.Link(ctx, bot.Link{Identity: id, CustomerID: *customer, CreatedAt: time.Now()})
+		err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: *customer, CreatedAt: time.Now()}, adminActor(sys, *by))
 		if errors.Is(err, bot.ErrNotFound) {
 			return fmt.Errorf("no customer %s in %s", *customer, cfg.DB)
 		}

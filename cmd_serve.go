@@ -55,6 +55,10 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	defer a.Close()
+	purge, err := a.retentionJob()
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	var adapters []namedAdapter
@@ -160,6 +164,16 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 			_ = a.watcher.Run(workCtx)
 		}()
 	}
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		_ = purge.Run(workCtx) // hourly: FIRSTLINE_RETENTION
+	}()
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		_ = a.handoffs.Run(workCtx) // re-pings, agent timeouts, queue notices
+	}()
 	if n, err := a.engine.Recover(inputCtx); err != nil {
 		log.Error("recovering unprocessed messages", "err", err)
 	} else if n > 0 {

@@ -45,6 +45,13 @@ type Config struct {
 	IdleTimeout    time.Duration
 	Retention      time.Duration
 
+	// HandoffAgentTimeout returns a claim to the queue when its customer
+	// has waited this long for a silent agent.
+	HandoffAgentTimeout time.Duration
+
+	// Privacy and abuse protection (config_privacy.go, docs/privacy.md).
+	Privacy PrivacyConfig
+
 	PaymentsURL   string
 	PaymentsToken string
 	AdminToken    string
@@ -91,6 +98,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.IdleTimeout = envDuration(getenv, "FIRSTLINE_IDLE_TIMEOUT", 24*time.Hour, &errs)
 	c.Retention = envDuration(getenv, "FIRSTLINE_RETENTION", 90*24*time.Hour, &errs)
 	c.HandoffRepings = envInt(getenv, "FIRSTLINE_HANDOFF_REPINGS", 3, &errs)
+	c.HandoffAgentTimeout = envDuration(getenv, "FIRSTLINE_HANDOFF_AGENT_TIMEOUT", 30*time.Minute, &errs)
+	c.Privacy = loadPrivacyConfig(getenv, &errs)
 	return c, errors.Join(errs...)
 }
 
@@ -126,6 +135,9 @@ func (c Config) Validate() error {
 	if c.HandoffRepings < 0 {
 		add("FIRSTLINE_HANDOFF_REPINGS: must not be negative, got %d", c.HandoffRepings)
 	}
+	if c.HandoffAgentTimeout < time.Minute {
+		add("FIRSTLINE_HANDOFF_AGENT_TIMEOUT: must be at least 1m, got %s", c.HandoffAgentTimeout)
+	}
 	if c.IdleTimeout < time.Minute {
 		add("FIRSTLINE_IDLE_TIMEOUT: must be at least 1m, got %s", c.IdleTimeout)
 	}
@@ -135,6 +147,7 @@ func (c Config) Validate() error {
 	if c.PaymentsToken != "" && c.PaymentsURL == "" {
 		add("FIRSTLINE_PAYMENTS_TOKEN: set, but FIRSTLINE_PAYMENTS_URL is not")
 	}
+	errs = append(errs, c.Privacy.Validate())
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:

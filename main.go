@@ -49,6 +49,9 @@ Commands:
   prompts   "prompts check [DIR]" validates the prompt files (exit 1 on errors)
   discord   "discord invite" prints the URL that adds the bot to a Discord server
   migrate   applies the database migrations ahead of a deploy
+  forget    "forget --customer ID" erases everything stored about a customer
+  export    "export --customer ID" writes everything stored about a customer as JSON
+  audit     prints the audit log of account-data access, link changes and erasures
 
 Run "firstline <command> -h" for a command's flags. Configuration comes from
 the environment (see README.md); flags override it.
@@ -83,6 +86,12 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdMigrate(ctx, args[1:], sys)
 	case "eval":
 		err = cmdEval(ctx, args[1:], sys)
+	case "forget":
+		err = cmdForget(ctx, args[1:], sys)
+	case "export":
+		err = cmdExport(ctx, args[1:], sys)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], sys)
 	default:
 		fmt.Fprintf(sys.err, "firstline: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -106,7 +106,11 @@ func (e *Engine) LinkByEmail(ctx context.Context, id Identity, email string) (bo
 			return err
 		}
 		linked = true
-		return tx.LinkIdentity(ctx, Link{Identity: id, CustomerID: customer, CreatedAt: e.now()})
+		if err := tx.LinkIdentity(ctx, Link{Identity: id, CustomerID: customer, CreatedAt: e.now()}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &AuditEntry{At: e.now(), Actor: ActorOf(id), CustomerID: customer,
+			Action: AuditLinkByEmail, Record: ActorOf(id), Outcome: AuditAllowed, Reason: "profile_email"})
 	})
 	if err != nil {
 		return false, fmt.Errorf("bot: link by email: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/internal/testkit"
+	"github.com/firstlinehq/firstline/prompts"
 	"github.com/firstlinehq/firstline/store/storetest"
 )
 
@@ -56,7 +57,11 @@ func BenchmarkTurn(b *testing.B) {
 }
 
 func benchTurns(b *testing.B, open func(testing.TB) storetest.Store, next func(h *testkit.Harness, i int) bot.Incoming) {
-	var opts []testkit.Option
+	// One conversation asking the same thing a thousand times is a repeated
+	// question (escalation.yaml) and would be handed to a person: the
+	// benchmark measures the bot's turns, so that rule is off.
+	set := testkit.Prompts(map[string]string{prompts.FileHours: testkit.AlwaysOpen, prompts.FileEscalation: "repeats:\n  times: 0\n"})
+	opts := []testkit.Option{testkit.WithPrompts(func() *prompts.Set { return set })}
 	if open != nil {
 		opts = append(opts, testkit.WithStore(open))
 	}

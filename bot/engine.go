@@ -14,7 +14,7 @@ import (
 
 	"github.com/firstlinehq/firstline/human"
 	"github.com/firstlinehq/firstline/lang"
-	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -48,6 +48,15 @@ type Config struct {
 	// MaxConcurrentTurns bounds the turns Submit runs at once, default 16:
 	// a slow model must not pile up unbounded goroutines.
 	MaxConcurrentTurns int
+	// Limits bounds what chat users can make the bot do (rate limits, the
+	// daily token cap, attachments); the zero value limits nothing.
+	Limits Limits
+	// Verifier sends identity verification codes (FIRSTLINE_VERIFY_URL);
+	// nil turns verification by code off.
+	Verifier CodeSender
+	// Links is the allow-list of hosts that model-written replies may link
+	// to; hosts linked from the prompt files are added to it.
+	Links links.Policy
 }
 
 // Engine runs conversations: it stores what customers write, decides whether
@@ -60,6 +69,10 @@ type Engine struct {
 	metrics *Metrics
 	locks   keyedMutex
 	matcher atomic.Pointer[versionedMatcher]
+	guard   guard // rate limits
+
+	// frustrated is the matcher of escalation.yaml's frustration phrases.
+	frustrated atomic.Pointer[versionedMatcher]
 
 	// Background turns (Submit): slots bounds how many run at once;
 	// stopped and draining stop new ones at shutdown.
@@ -110,8 +123,11 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxConcurrentTurns <= 0 {
 		cfg.MaxConcurrentTurns = 16
 	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("bot: limits: %w", err)
+	}
 	e := &Engine{
-		cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics,
+		cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, guard: newGuard(cfg.Limits),
 		slots:    make(chan struct{}, cfg.MaxConcurrentTurns),
 		draining: make(chan struct{}),
 	}
@@ -156,8 +172,8 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 		return Accepted{}, err
 	}
 	start := e.now()
-	text, masked := mask.Text(in.Text)
-	text = truncate(strings.TrimSpace(text), MaxTextLen)
+	text, masked, cut := cleanText(in.Text)
+	attachments, dropped := capAttachments(in.Attachments, e.cfg.Limits.MaxAttachments)
 	set := e.cfg.Prompts()
 	matcher, err := e.humanMatcher()
 	if err != nil {
@@ -172,6 +188,12 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 	}
 	if l, ok := lang.Detect(text); ok && detected == "" {
 		detected = l
+	}
+	// Over a rate limit a message is stored but not answered; a request
+	// for a person always goes through (promise 1).
+	var over verdict
+	if !asksHuman {
+		over = e.guard.check(in, start)
 	}
 	var acc Accepted
 	var queued bool
@@ -197,12 +219,16 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 			}
 			queued = true
 		}
+		plan, err := e.planVerify(ctx, tx, conv, text, asksHuman, start)
+		if err != nil {
+			return err
+		}
 		msg := Message{
 			ConversationID: conv.ID,
 			Role:           RoleCustomer,
 			Author:         in.User,
 			AuthorName:     in.UserName,
-			Text:           text,
+			Text:           plan.stored(text),
 			DedupeKey:      string(in.Key.Platform) + ":" + in.MessageID,
 			CreatedAt:      start,
 		}
@@ -216,13 +242,23 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 		}
 		acc.MessageID = msg.ID
 		conv.LastMessageAt = start
+		if told, err := e.inputNotices(ctx, tx, conv, cut, dropped, set); err != nil {
+			return err
+		} else if told {
+			queued = true
+		}
+		if plan.kind == verifyCancel {
+			if _, err := e.applyVerify(ctx, tx, &conv, plan, set, start); err != nil {
+				return err
+			}
+		}
 
 		pendingRating := conv.RatingHandoffID
 		conv.RatingHandoffID = 0
 
 		switch {
 		case conv.State == StateWaiting || conv.State == StateAgent:
-			if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, in.Attachments); err != nil {
+			if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, attachments); err != nil {
 				return fmt.Errorf("relay to handoff: %w", err)
 			}
 			queued = true
@@ -239,6 +275,20 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 				return fmt.Errorf("open handoff: %w", err)
 			}
 			queued = true
+		case plan.handles():
+			pending, err := e.applyVerify(ctx, tx, &conv, plan, set, start)
+			if err != nil {
+				return err
+			}
+			acc.Pending, queued = pending, queued || !pending
+		case over.limited:
+			e.log.InfoContext(ctx, "message over the rate limit: stored, not answered", "conversation", conv.ID, "platform", in.Key.Platform)
+			if over.tell {
+				if err := e.notice(ctx, tx, conv, "rate_limited", nil, set); err != nil {
+					return err
+				}
+				queued = true
+			}
 		default:
 			acc.Pending = true
 		}

@@ -26,6 +26,8 @@ type Tx interface {
 	Handoffs
 	Outbox
 	Identities
+	Privacy
+	HandoffQueue
 }
 
 // Conversations stores conversations.

@@ -44,6 +44,15 @@ type toolResult struct {
 	content string
 	handoff *HandoffRequest
 	outcome string // for metrics: ok, not_found, refused, invalid, error
+	// audit, when set, is the access to account data this call made or
+	// was refused: the engine records it before the model sees content.
+	audit *AuditEntry
+}
+
+// audited returns r with the audit entry of a payment_status call.
+func (r toolResult) audited(action AuditAction, customer, record string, outcome AuditOutcome, reason string) toolResult {
+	r.audit = &AuditEntry{Action: action, CustomerID: customer, Record: auditRecord(record), Outcome: outcome, Reason: reason}
+	return r
 }
 
 // toolbox runs tools on behalf of one conversation. Authorization lives
@@ -69,13 +78,15 @@ func (tb toolbox) run(ctx context.Context, call ToolCall) toolResult {
 			Reference *string `json:"reference"`
 		}
 		if err := decodeArgs(call.Arguments, &args); err != nil {
-			return refusal("invalid", "invalid_arguments", err.Error())
+			return refusal("invalid", "invalid_arguments", err.Error()).
+				audited(AuditPaymentLookup, "", "", AuditRefused, "invalid_arguments")
 		}
 		ref := ""
 		if args.Reference != nil {
 			ref = strings.TrimSpace(*args.Reference)
 			if ref != "" && !referenceRe.MatchString(ref) {
-				return refusal("invalid", "invalid_arguments", "reference must be letters, digits, '-' or '_' (at most 64)")
+				return refusal("invalid", "invalid_arguments", "reference must be letters, digits, '-' or '_' (at most 64)").
+					audited(AuditPaymentLookup, "", ref, AuditRefused, "invalid_arguments")
 			}
 		}
 		return tb.paymentStatus(ctx, ref)
@@ -100,11 +111,17 @@ func (tb toolbox) run(ctx context.Context, call ToolCall) toolResult {
 }
 
 func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
+	action := AuditPaymentLookup
+	if ref == "" {
+		action = AuditPaymentList
+	}
 	if tb.customer == "" {
-		return refusal("refused", "not_linked", "This chat user is not linked to a customer account, so no payments can be shown. Offer a person.")
+		return refusal("refused", "not_linked", "This chat user is not linked to a customer account, so no payments can be shown. Explain that a person from support can link this chat to their account, and offer a person.").
+			audited(action, "", ref, AuditRefused, "not_linked")
 	}
 	if !tb.private {
-		return refusal("refused", "private_only", "Account data is shown only in a direct message. Ask the customer to continue in a direct message.")
+		return refusal("refused", "private_only", "Account data is shown only in a direct message. Ask the customer to continue in a direct message.").
+			audited(action, tb.customer, ref, AuditRefused, "private_only")
 	}
 	if ref == "" {
 		var ps []Payment
@@ -114,17 +131,20 @@ func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 			return err
 		})
 		if err != nil {
-			return sourceFailure(err)
+			return sourceFailure(err).audited(action, tb.customer, "", AuditRefused, "source_error")
 		}
 		// The source is asked for this customer's payments, and still each
 		// record is checked: a misbehaving source must not leak data.
 		out := make([]paymentView, 0, len(ps))
+		refs := make([]string, 0, len(ps))
 		for _, p := range ps {
 			if p.CustomerID == tb.customer && len(out) < maxPayments {
 				out = append(out, viewOf(p))
+				refs = append(refs, p.Reference)
 			}
 		}
-		return content("ok", map[string]any{"payments": out})
+		return content("ok", map[string]any{"payments": out}).
+			audited(action, tb.customer, strings.Join(refs, ","), AuditAllowed, "")
 	}
 	var p Payment
 	err := retryOnce(ctx, func() error {
@@ -134,20 +154,23 @@ func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return notFound(ref)
+		return notFound(ref).audited(action, "", ref, AuditRefused, "not_found")
 	case err != nil:
-		return sourceFailure(err)
+		return sourceFailure(err).audited(action, tb.customer, ref, AuditRefused, "source_error")
 	case p.CustomerID != tb.customer:
 		// Indistinguishable from not found: the customer must not learn
-		// that the reference exists.
-		return notFound(ref)
+		// that the reference exists. The audit log, which only admins
+		// read, says whose it was.
+		return notFound(ref).audited(action, p.CustomerID, ref, AuditRefused, "not_yours")
 	case !strings.EqualFold(p.Reference, ref):
 		// A source that answers with another record than the one asked
 		// for is broken; an answer about the wrong payment is worse than
 		// none.
-		return sourceFailure(fmt.Errorf("asked for payment %s, the source returned another one", ref))
+		return sourceFailure(fmt.Errorf("asked for payment %s, the source returned another one", ref)).
+			audited(action, tb.customer, ref, AuditRefused, "source_mismatch")
 	}
-	return content("ok", map[string]any{"payment": viewOf(p)})
+	return content("ok", map[string]any{"payment": viewOf(p)}).
+		audited(action, tb.customer, p.Reference, AuditAllowed, "")
 }
 
 // paymentView is what the model sees of a payment: what an answer needs, and

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firstlinehq/firstline/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -14,6 +15,14 @@ import (
 type turn struct {
 	reply   string
 	handoff *HandoffRequest
+	// after, when set, runs in the transaction that stores the turn, after
+	// the reply and before any handoff (identity verification, the token
+	// budget's alert). It may queue messages.
+	after func(ctx context.Context, tx Tx, conv *Conversation, set *prompts.Set) error
+	// usage is what the model calls of the turn cost.
+	usage Usage
+	// misses, when set, is the conversation's new Misses (escalate.go).
+	misses *int
 }
 
 // Process runs the model turn for a conversation's customer messages that
@@ -28,12 +37,16 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	set := e.cfg.Prompts()
 	var conv Conversation
 	var history []Message
+	var pre preTurn
 	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
 		var err error
 		if conv, err = tx.Conversation(ctx, conversationID); err != nil {
 			return err
 		}
-		history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit)
+		if history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
+			return err
+		}
+		pre, err = e.beforeTurn(ctx, tx, conv)
 		return err
 	})
 	if err != nil {
@@ -47,7 +60,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	var t turn
 	start := e.now()
 	if conv.State == StateBot {
-		t = e.runTurn(ctx, conv, history, set)
+		t = e.decideTurn(ctx, conv, history, set, pre)
 	}
 	if err := ctx.Err(); err != nil {
 		// Stopped mid-turn: the messages stay unprocessed, and recovery
@@ -68,14 +81,27 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 				return fmt.Errorf("mark processed: %w", err)
 			}
 		}
+		// Tokens spent count whatever happens to the turn's answer.
+		if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
+			return err
+		}
 		if cur.State != StateBot {
 			if t.reply != "" || t.handoff != nil {
 				e.log.InfoContext(ctx, "turn dropped: conversation was handed to a person meanwhile", "conversation", conversationID)
 			}
 			return nil
 		}
+		if t.misses != nil {
+			cur.Misses = *t.misses
+		}
 		if t.reply != "" {
 			if err := e.reply(ctx, tx, cur, t.reply, set, true); err != nil {
+				return err
+			}
+			queued = true
+		}
+		if t.after != nil {
+			if err := t.after(ctx, tx, &cur, set); err != nil {
 				return err
 			}
 			queued = true
@@ -107,10 +133,13 @@ func unprocessed(history []Message) []Message {
 	return out
 }
 
-// runTurn asks the model, runs the tools it calls, and returns its answer or
-// a handoff. It never returns an error: whatever fails, the customer is
-// handed to a person with a reason agents can read.
-func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) turn {
+// modelTurn asks the model, runs the tools it calls, and returns its answer
+// or a handoff. It never returns an error: whatever fails, the customer is
+// handed to a person with a reason agents can read. runTurn (escalate.go)
+// wraps it with automatic escalation.
+func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) (t turn) {
+	var used Usage
+	defer func() { t.usage = used }()
 	system, err := set.System(prompts.SystemData{
 		Linked:  conv.CustomerID != "",
 		Private: conv.Private,
@@ -123,10 +152,14 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 	}
 	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(), Lang: conv.Lang}
 	tools := e.toolbox(conv, history)
+	allow := e.cfg.Links.With(links.HostsIn(system)...)
+	verify := false // a payment_status call was refused: not linked
 
 	for round := 0; round <= e.cfg.MaxToolRounds; round++ {
 		resp, err := e.cfg.Model.Complete(ctx, req)
 		e.metrics.modelCall(err, resp.Usage)
+		used.PromptTokens += resp.Usage.PromptTokens
+		used.CompletionTokens += resp.Usage.CompletionTokens
 		if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				// Shutting down: leave the messages for recovery rather than
@@ -142,11 +175,12 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 			if text == "" {
 				return e.failure(ctx, conv, "The AI model returned an empty answer.", set)
 			}
-			return turn{reply: text}
+			return e.finishReply(ctx, conv, text, allow, set, verify)
 		}
 		req.Messages = append(req.Messages, ChatMessage{Role: ChatAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
 		for _, call := range resp.ToolCalls {
-			res := tools.run(ctx, call)
+			res, notLinked := e.screenTool(ctx, conv, tools.run(ctx, call), allow)
+			verify = verify || notLinked
 			e.metrics.toolCall(call.Name, res.outcome)
 			if res.outcome == "error" && res.handoff != nil {
 				// The reason carries the source's error (never secrets:

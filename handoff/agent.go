@@ -71,6 +71,7 @@ const (
 	cmdUnclaim
 	cmdResolve
 	cmdTransfer
+	cmdTranscript
 )
 
 // parseCommand reads an agent's thread message. Commands are whole messages
@@ -89,6 +90,8 @@ func parseCommand(text string) command {
 		return cmdUnclaim
 	case "resolve", "resolved":
 		return cmdResolve
+	case "transcript":
+		return cmdTranscript
 	}
 	fields := strings.Fields(strings.ToLower(t))
 	if len(fields) == 2 && fields[0] == "transfer" {
@@ -98,9 +101,9 @@ func parseCommand(text string) command {
 }
 
 // AgentMessage handles a message in a handoff's agent thread: a command
-// (claim, unclaim, resolve, transfer @agent), an internal note (starting
-// with //), or words for the customer, relayed only when they come from the
-// agent who claimed the handoff.
+// (claim, unclaim, resolve, transfer @agent, transcript), an internal note
+// (starting with //), or words for the customer, relayed only when they
+// come from the agent who claimed the handoff.
 func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, error) {
 	var res Result
 	err := s.cfg.Store.WithTx(ctx, func(tx bot.Tx) error {
@@ -148,6 +151,8 @@ func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, err
 			res, err = s.resolve(ctx, tx, h, m.Agent)
 		case cmdTransfer:
 			res, err = s.transfer(ctx, tx, h, m.Agent, m.Mentions)
+		case cmdTranscript:
+			res, err = s.transcript(ctx, tx, h, m.Agent)
 		case cmdNote:
 			res = Result{Outcome: Noted}
 		default:
@@ -264,26 +269,7 @@ func (s *Service) unclaim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent A
 	if err != nil || !ok {
 		return Result{}, errors.Join(err, errors.New("unclaim: handoff changed meanwhile"))
 	}
-	conv, err := tx.Conversation(ctx, h.ConversationID)
-	if err != nil {
-		return Result{}, err
-	}
-	set := s.cfg.Prompts()
-	text, err := set.Message("agent_left", conv.Lang, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := bot.Reply(ctx, tx, conv, text, set.Version, s.now(), nil); err != nil {
-		return Result{}, err
-	}
-	conv.State = bot.StateWaiting
-	if err := tx.UpdateConversation(ctx, conv); err != nil {
-		return Result{}, err
-	}
-	if err := s.toThread(ctx, tx, h, agent.display()+" returned this handoff to the queue. Write claim to take it."); err != nil {
-		return Result{}, err
-	}
-	if err := s.updateCard(ctx, tx, h.ID); err != nil {
+	if err := s.backInQueue(ctx, tx, h, agent.display()+" returned this handoff to the queue. Write claim to take it."); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Unclaimed, Feedback: "Returned to the queue."}, nil

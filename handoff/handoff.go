@@ -34,6 +34,15 @@ type Config struct {
 	Notify func()
 	// SummaryMessages is how many recent messages the card shows.
 	SummaryMessages int
+	// Timers (see Tick): agents are re-mentioned every RepingEvery while
+	// handoffs wait (default 5m); after Repings re-pings the customer is
+	// told the team is busy; a claim whose customer has waited AgentTimeout
+	// for a silent agent returns to the queue (default 30m). TickEvery is
+	// how often Run ticks (default 15s).
+	RepingEvery  time.Duration
+	Repings      int
+	AgentTimeout time.Duration
+	TickEvery    time.Duration
 }
 
 // Service is the handoff flow. It is safe for concurrent use.
@@ -70,6 +79,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SummaryMessages <= 0 {
 		cfg.SummaryMessages = 6
 	}
+	cfg.timerDefaults()
 	return &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, met: cfg.Metrics}, nil
 }
 
@@ -134,6 +144,9 @@ func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, r
 		return err
 	}
 	if err := bot.Reply(ctx, tx, *conv, ack, set.Version, now, nil); err != nil {
+		return err
+	}
+	if err := s.opened(ctx, tx, conv, h.ID, pos, set, now); err != nil {
 		return err
 	}
 	conv.State = bot.StateWaiting
@@ -256,7 +269,7 @@ func (s *Service) updateCard(ctx context.Context, tx bot.Tx, handoffID int64, re
 	var buttons []bot.Button
 	switch h.State {
 	case bot.HandoffWaiting:
-		status, buttons = "waiting for an agent", agentButtons(h.ID)
+		status, buttons = "waiting for an agent"+s.waited(h), agentButtons(h.ID)
 	case bot.HandoffClaimed:
 		status, buttons = "claimed by "+nameOr(h.AgentName), agentButtons(h.ID)[1:]
 	default:

@@ -10,6 +10,7 @@ import (
 type Metrics struct {
 	openedTotal  *prometheus.CounterVec
 	actionsTotal *prometheus.CounterVec
+	timers       timerMetrics
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -25,6 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.openedTotal, m.actionsTotal)
+	m.timers = newTimerMetrics(reg)
 	return m
 }
 

@@ -71,7 +71,19 @@ type Config struct {
 	Lease time.Duration
 	// Parallel bounds the sends in flight at once, default 8.
 	Parallel int
+	// OnDead, when set, is told of a row that is given up, with the
+	// reason, so that people learn of it: main wires the handoff flow,
+	// which tells the agents of the handoff the row concerns. It is
+	// called before the row is marked dead, so that a crash in between
+	// repeats the call rather than losing it; its error is logged and the
+	// row is marked dead regardless.
+	OnDead func(ctx context.Context, m bot.Outgoing, reason string) error
 }
+
+// recordTimeout bounds the store call that records a send's outcome. The
+// outcome is recorded even when the dispatcher is stopping: a message that
+// reached the platform and is not recorded as sent would be sent again.
+const recordTimeout = 5 * time.Second
 
 // Dispatcher delivers outbox rows.
 type Dispatcher struct {
@@ -167,7 +179,9 @@ func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
 
 // deliverAll sends a claimed batch. Rows it did not get to (the context
 // ended) are released at once rather than left leased, so the next start
-// sends them without waiting for the lease to run out.
+// (or shutdown's last flush) sends them without waiting for the lease to
+// run out; a row whose send the context interrupted is released by
+// deliver, marked as maybe sent.
 func (d *Dispatcher) deliverAll(ctx context.Context, rows []bot.Outgoing) (int, error) {
 	var (
 		mu       sync.Mutex
@@ -190,9 +204,6 @@ func (d *Dispatcher) deliverAll(ctx context.Context, rows []bot.Outgoing) (int, 
 			defer wg.Done()
 			defer func() { <-slots }()
 			ok, err := d.deliver(ctx, m)
-			if err != nil && ctx.Err() != nil {
-				d.release(m)
-			}
 			mu.Lock()
 			defer mu.Unlock()
 			if ok {
@@ -207,11 +218,21 @@ func (d *Dispatcher) deliverAll(ctx context.Context, rows []bot.Outgoing) (int, 
 	return sent, firstErr
 }
 
+// postpone reschedules a row without counting an attempt. A row that may
+// have been sent by an earlier claim stays marked so: whether its message
+// is on the platform is still to be looked up.
+func (d *Dispatcher) postpone(ctx context.Context, m bot.Outgoing, next time.Time) error {
+	if m.MaybeSent {
+		return d.cfg.Store.MarkUnsure(ctx, m.ID, "", next, false)
+	}
+	return d.cfg.Store.Defer(ctx, m.ID, next)
+}
+
 // release makes a claimed row due again now.
 func (d *Dispatcher) release(m bot.Outgoing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := d.cfg.Store.Defer(ctx, m.ID, d.cfg.Now()); err != nil {
+	if err := d.postpone(ctx, m, d.cfg.Now()); err != nil {
 		d.cfg.Logger.Warn("outbox: could not release a claimed row; it is sent when its lease ends", "outbox", m.ID, "err", err)
 	}
 }
@@ -229,22 +250,29 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 	} else {
 		platformID, err = sender.Send(ctx, m)
 	}
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err == nil {
-		if err := d.cfg.Store.MarkSent(ctx, m.ID, platformID, d.cfg.Now()); err != nil {
+		if err := d.cfg.Store.MarkSent(rec, m.ID, platformID, d.cfg.Now()); err != nil {
 			return false, fmt.Errorf("outbox: mark row %d sent: %w", m.ID, err)
 		}
 		d.cfg.Metrics.sent(m.Platform, d.cfg.Now().Sub(start))
 		return true, nil
 	}
-	if ctx.Err() != nil {
-		return false, ctx.Err() // shutting down: the row stays pending as it was
+	if ok && ctx.Err() != nil {
+		// Stopped mid-send: the platform may have the message. The row is
+		// due again at once, and the next send looks before it posts.
+		if err := d.cfg.Store.MarkUnsure(rec, m.ID, "", d.cfg.Now(), false); err != nil {
+			return false, fmt.Errorf("outbox: release row %d: %w", m.ID, err)
+		}
+		return false, nil
 	}
 	var se *SendError
 	if errors.As(err, &se) && !se.Permanent && se.RetryAfter > 0 {
 		// The platform asked to slow down (HTTP 429, or our own per-channel
 		// shaper): not a failure, and no attempt is counted.
 		next := d.cfg.Now().Add(se.RetryAfter)
-		if err := d.cfg.Store.Defer(ctx, m.ID, next); err != nil {
+		if err := d.postpone(rec, m, next); err != nil {
 			return false, fmt.Errorf("outbox: defer row %d: %w", m.ID, err)
 		}
 		d.cfg.Metrics.throttled(m.Platform)
@@ -254,20 +282,39 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 	attempts := m.Attempts + 1
 	permanent := se != nil && se.Permanent
 	if permanent || attempts >= d.cfg.MaxAttempts {
-		if err := d.cfg.Store.MarkDead(ctx, m.ID, err.Error()); err != nil {
-			return false, fmt.Errorf("outbox: mark row %d dead: %w", m.ID, err)
-		}
-		d.cfg.Metrics.dead(m.Platform)
-		log.ErrorContext(ctx, "outgoing message given up", "attempts", attempts, "err", err)
-		return false, nil
+		return false, d.giveUp(rec, log, m, attempts, err)
 	}
 	next := d.cfg.Now().Add(d.backoff(attempts))
-	if err := d.cfg.Store.MarkRetry(ctx, m.ID, err.Error(), next); err != nil {
-		return false, fmt.Errorf("outbox: reschedule row %d: %w", m.ID, err)
+	var recErr error
+	if ok {
+		// A failure that is not a refusal (a timeout, a dropped
+		// connection, a 5xx) may have reached the platform: the retry
+		// looks before it posts again.
+		recErr = d.cfg.Store.MarkUnsure(rec, m.ID, err.Error(), next, true)
+	} else {
+		recErr = d.cfg.Store.MarkRetry(rec, m.ID, err.Error(), next)
+	}
+	if recErr != nil {
+		return false, fmt.Errorf("outbox: reschedule row %d: %w", m.ID, recErr)
 	}
 	d.cfg.Metrics.failed(m.Platform)
 	log.WarnContext(ctx, "outgoing message failed, will retry", "attempts", attempts, "next", next, "err", err)
 	return false, nil
+}
+
+// giveUp marks a row dead, after telling OnDead: counted, and logged once.
+func (d *Dispatcher) giveUp(ctx context.Context, log *slog.Logger, m bot.Outgoing, attempts int, cause error) error {
+	if d.cfg.OnDead != nil {
+		if err := d.cfg.OnDead(ctx, m, cause.Error()); err != nil {
+			log.ErrorContext(ctx, "outbox: could not report an undeliverable message", "err", err)
+		}
+	}
+	if err := d.cfg.Store.MarkDead(ctx, m.ID, cause.Error()); err != nil {
+		return fmt.Errorf("outbox: mark row %d dead: %w", m.ID, err)
+	}
+	d.cfg.Metrics.dead(m.Platform)
+	log.ErrorContext(ctx, "outgoing message given up", "attempts", attempts, "err", cause)
+	return nil
 }
 
 // backoff is exponential with jitter: half the ceiling, plus a random part.

@@ -30,4 +30,12 @@ type Store interface {
 	Defer(ctx context.Context, id int64, next time.Time) error
 	// MarkDead gives up on a row after repeated failures.
 	MarkDead(ctx context.Context, id int64, errText string) error
+	// MarkUnsure reschedules a row whose send may have reached the
+	// platform although no answer said so: it timed out, the connection
+	// dropped, or the dispatcher stopped mid-send. With attempt set it
+	// counts a failed attempt and records errText, as MarkRetry does;
+	// otherwise it only reschedules, as Defer does. Unlike both, the row
+	// stays in flight: its next claim reports MaybeSent, so the adapter
+	// looks before it sends again.
+	MarkUnsure(ctx context.Context, id int64, errText string, next time.Time, attempt bool) error
 }

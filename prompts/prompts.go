@@ -1,6 +1,7 @@
 // Package prompts loads the files admins edit to shape the bot: the system
-// prompt, the FAQ, the customer-facing messages, the handoff phrases and the
-// agent-channel summary. Defaults are embedded in the binary; a folder
+// prompt, the FAQ, the customer-facing messages, the handoff phrases, the
+// agent-channel summary, the business hours and the automatic escalation
+// rules. Defaults are embedded in the binary; a folder
 // overrides them file by file. Every file is validated as a whole, and errors
 // carry file:line so an admin can fix them. A Watcher keeps the set of a
 // folder live while admins edit it: a valid change goes live without a
@@ -22,7 +23,7 @@ import (
 	"text/template"
 )
 
-//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md
+//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml
 var defaultFiles embed.FS
 
 // The files a prompt folder may hold. A file missing from the folder keeps
@@ -36,7 +37,7 @@ const (
 )
 
 // Files lists the prompt files in a stable order.
-var Files = []string{FileSystem, FileFAQ, FileMessages, FilePhrases, FileSummary}
+var Files = []string{FileSystem, FileFAQ, FileMessages, FilePhrases, FileSummary, FileHours, FileEscalation}
 
 // Set is one loaded, validated version of the prompt files. It is immutable
 // and safe for concurrent use; a reload builds a new Set.
@@ -46,6 +47,10 @@ type Set struct {
 	Version string
 	FAQ     []FAQEntry
 	Phrases []PhraseLang
+	// Escalation says when the bot offers a person unasked (escalation.yaml).
+	Escalation Escalation
+
+	hours Hours
 
 	system   *template.Template
 	summary  *template.Template
@@ -166,6 +171,12 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 	if s.summary, err = parseTemplate(FileSummary, contents[FileSummary], summarySample()); err != nil {
 		errs = appendErr(errs, FileSummary, err)
 	}
+	if s.hours, err = parseHours(contents[FileHours]); err != nil {
+		errs = appendErr(errs, FileHours, err)
+	}
+	if s.Escalation, err = parseEscalation(contents[FileEscalation], sources[FileEscalation] != "default"); err != nil {
+		errs = appendErr(errs, FileEscalation, err)
+	}
 	if len(errs) > 0 {
 		for i, e := range errs {
 			// The YAML library puts an empty value at the end of a file that
@@ -179,6 +190,9 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 	}
 	return s, nil
 }
+
+// Hours returns the support team's business hours (hours.yaml).
+func (s *Set) Hours() Hours { return s.hours }
 
 // Source says where a file of this set came from: "default" or "folder".
 func (s *Set) Source(file string) string { return s.sources[file] }

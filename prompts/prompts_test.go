@@ -88,7 +88,7 @@ func TestMessageVariables(t *testing.T) {
 		{"handoff_ack", "en", map[string]any{"Position": 0}, "Your messages here will reach them."},
 		{"rating_thanks", "de", map[string]any{"Rating": 4}, "(4/5)"},
 		{"payment_unknown", "en", map[string]any{"Reference": "PAY-9"}, "PAY-9"},
-		{"out_of_hours", "sv", map[string]any{"Until": "Monday"}, "back Monday"}, // no sv: English
+		{"out_of_hours", "xx", MessageSample("out_of_hours"), "back tomorrow at 09:00"}, // no xx: English
 		{"payments", "en", MessageSample("payments"), "**PAY-1001**: 120.00 EUR to Acme, settled (2026-11-01)"},
 		{"payment", "en", MessageSample("payment"), "Payment **PAY-1001**"},
 		{"greeting", "xx", nil, "AI support assistant"},

@@ -80,6 +80,7 @@ const Help = `Type as the customer. Agent commands act on the latest handoff:
   /agent TEXT     say TEXT to the customer as the agent
   /note TEXT      an internal note (never shown to the customer)
   /unclaim        return it to the queue
+  /transcript     post the whole conversation in the handoff's thread
   /resolve        resolve it (the customer is asked for a rating)
   /help           this text
   /quit           leave (Ctrl-D works too)`
@@ -146,6 +147,8 @@ func (c *Console) line(ctx context.Context, line string) error {
 		text = "claim"
 	case "/unclaim":
 		text = "unclaim"
+	case "/transcript":
+		text = "transcript"
 	case "/resolve":
 		text = "resolve"
 	case "/agent":

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/fakediscord"
 )
 
 func TestDirectMessageAnsweredThroughTool(t *testing.T) {
@@ -13,20 +14,20 @@ func TestDirectMessageAnsweredThroughTool(t *testing.T) {
 	e := start(t)
 	e.link(testAda, "C-1")
 
-	id := e.f.say(testDMAda, testAda, "status of PAY-1002")
+	id := e.f.Say(testDMAda, testAda, "status of PAY-1002")
 	reply := e.waitSent(testDMAda, "PAY-1002")
 
 	if !strings.Contains(reply.Content, "**pending**") || !strings.Contains(reply.Content, "49.90 EUR") {
 		t.Errorf("answer = %q, want PAY-1002's amount and pending status from the tool", reply.Content)
 	}
-	if first := e.f.sentTo(testDMAda)[0]; !strings.Contains(first.Content, "AI support assistant") {
+	if first := e.f.SentTo(testDMAda)[0]; !strings.Contains(first.Content, "AI support assistant") {
 		t.Errorf("first message = %q, want the greeting", first.Content)
 	}
-	ids := reply.customIDs()
+	ids := reply.CustomIDs()
 	if len(ids) != 1 || !strings.HasPrefix(ids[0], "fl:talk_to_person:") {
 		t.Errorf("answer buttons = %v, want one Talk to a person", ids)
 	}
-	if e.f.typedIn(testDMAda) == 0 {
+	if e.f.TypedIn(testDMAda) == 0 {
 		t.Error("no typing indicator in the DM")
 	}
 	e.storedOnce(dmKey(), id)
@@ -48,22 +49,22 @@ func TestGuildMentionAnsweredInThread(t *testing.T) {
 	e := start(t)
 	e.link(testAda, "C-1")
 
-	mention := e.f.say(testGeneral, testAda, "<@"+testBotID+"> status of PAY-1002")
+	mention := e.f.Say(testGeneral, testAda, "<@"+testBotID+"> status of PAY-1002")
 	// The conversation lives in a thread started from the mention, which
 	// has the mention's id.
 	thread := mention
 	refusal := e.waitSent(thread, "direct message")
-	starts := e.f.threadStarts()
+	starts := e.f.ThreadStarts()
 	if len(starts) != 1 || starts[0] != (threadStart{Channel: testGeneral, Message: mention, Name: "Support for Ada Lovelace"}) {
 		t.Errorf("threads started = %+v, want one from the mention", starts)
 	}
-	for _, s := range e.f.sentTo(thread) {
+	for _, s := range e.f.SentTo(thread) {
 		if strings.Contains(s.Content, "49.90") || strings.Contains(s.Content, "pending") {
 			t.Errorf("account data shown in a server thread: %q", s.Content)
 		}
 	}
-	if len(e.f.sentTo(testGeneral)) != 0 {
-		t.Errorf("the bot posted in the channel itself: %+v", e.f.sentTo(testGeneral))
+	if len(e.f.SentTo(testGeneral)) != 0 {
+		t.Errorf("the bot posted in the channel itself: %+v", e.f.SentTo(testGeneral))
 	}
 	key := bot.ConversationKey{Platform: bot.Discord, Workspace: testGuild, Channel: thread}
 	if msgs := e.stored(key); len(msgs) != 1 || msgs[0].Text != "status of PAY-1002" {
@@ -71,29 +72,29 @@ func TestGuildMentionAnsweredInThread(t *testing.T) {
 	}
 
 	// A follow-up in the thread counts without a mention.
-	e.f.say(thread, testAda, "when are you open?")
+	e.f.Say(thread, testAda, "when are you open?")
 	e.waitSent(thread, "Monday to")
 
 	// Chatter elsewhere, and other bots, are not for the bot. A second
 	// mention afterwards on the same channel is handled after them.
-	e.f.say(testGeneral, testLinus, "lunch anyone?")
-	e.f.say(testGeneral, testOtherBt, "<@"+testBotID+"> beep")
-	second := e.f.say(testGeneral, testLinus, "<@"+testBotID+"> hi there")
+	e.f.Say(testGeneral, testLinus, "lunch anyone?")
+	e.f.Say(testGeneral, testOtherBt, "<@"+testBotID+"> beep")
+	second := e.f.Say(testGeneral, testLinus, "<@"+testBotID+"> hi there")
 	e.waitSent(second, "AI support assistant")
-	if n := len(e.f.threadStarts()); n != 2 {
+	if n := len(e.f.ThreadStarts()); n != 2 {
 		t.Errorf("%d threads started, want 2 (Ada's and Linus's mentions)", n)
 	}
 
 	// The Talk to a person button works only for the thread's customer.
-	ids := refusal.customIDs()
+	ids := refusal.CustomIDs()
 	if len(ids) != 1 {
 		t.Fatalf("refusal buttons = %v, want Talk to a person", ids)
 	}
-	other := e.f.click(thread, refusal.ID, ids[0], testLinus)
+	other := e.f.Click(thread, refusal.ID, ids[0], testLinus)
 	if cb := e.waitCallback(other); cb.Type != 4 || cb.Flags != 64 || cb.Content != msgNotYours {
 		t.Errorf("another user's click answered %+v, want an ephemeral refusal", cb)
 	}
-	own := e.f.click(thread, refusal.ID, ids[0], testAda)
+	own := e.f.Click(thread, refusal.ID, ids[0], testAda)
 	if cb := e.waitCallback(own); cb.Type != 6 {
 		t.Errorf("the customer's click answered %+v, want a deferred update", cb)
 	}
@@ -107,9 +108,9 @@ func TestGuildMentionAnsweredInThread(t *testing.T) {
 func TestAttachmentsReachAgentsAsLinks(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.f.say(testDMAda, testAda, "I want to talk to a human")
+	e.f.Say(testDMAda, testAda, "I want to talk to a human")
 	card := e.waitCard()
-	e.f.say(testDMAda, testAda, "here is my receipt", withAttachment("receipt.png", "https://cdn.discordapp.com/attachments/1/2/receipt.png"))
+	e.f.Say(testDMAda, testAda, "here is my receipt", fakediscord.WithAttachment("receipt.png", "https://cdn.discordapp.com/attachments/1/2/receipt.png"))
 	post := e.waitSent(card.ID, "here is my receipt")
 	if !strings.Contains(post.Content, "receipt.png: https://cdn.discordapp.com/attachments/1/2/receipt.png") {
 		t.Errorf("thread post = %q, want the attachment as a link", post.Content)
@@ -120,7 +121,7 @@ func TestMassMentionsNeverPing(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	text := "@everyone @here <@&1234567> <@" + testLinus + "> I need a human"
-	e.f.say(testDMAda, testAda, text)
+	e.f.Say(testDMAda, testAda, text)
 	card := e.waitCard()
 
 	roles, _ := card.AllowedMentions["roles"].([]any)
@@ -133,7 +134,7 @@ func TestMassMentionsNeverPing(t *testing.T) {
 	if strings.Contains(card.Content, "@everyone") || strings.Contains(card.Content, "@here") {
 		t.Errorf("card = %q: mass mentions not defused", card.Content)
 	}
-	e.f.say(testDMAda, testAda, "@everyone hurry up")
+	e.f.Say(testDMAda, testAda, "@everyone hurry up")
 	post := e.waitSent(card.ID, "hurry up")
 	if parse, _ := post.AllowedMentions["parse"].([]any); len(parse) != 0 || post.AllowedMentions["roles"] != nil {
 		t.Errorf("thread post allowed_mentions = %v, want parse [] only", post.AllowedMentions)

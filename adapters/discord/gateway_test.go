@@ -8,23 +8,18 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
 
 func TestIdentifyAsksForTheIntents(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.f.mu.Lock()
-	intents := e.f.intents
-	e.f.mu.Unlock()
+	intents := e.f.Intents()
 	if want := int64(1<<9 | 1<<12 | 1<<15); intents != want {
 		t.Errorf("identify intents = %d, want %d (guild messages, direct messages, message content)", intents, want)
 	}
-	e.eventually("a heartbeat", func() bool {
-		e.f.mu.Lock()
-		defer e.f.mu.Unlock()
-		return e.f.heartbeats > 0
-	})
+	e.eventually("a heartbeat", func() bool { return e.f.Heartbeats() > 0 })
 }
 
 // A dropped connection is resumed: the events sent meanwhile are replayed
@@ -34,28 +29,28 @@ func TestGatewayResumeLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	e.link(testAda, "C-1")
-	m1 := e.f.say(testDMAda, testAda, "status of PAY-1001")
+	m1 := e.f.Say(testDMAda, testAda, "status of PAY-1001")
 	e.waitSent(testDMAda, "PAY-1001")
 
-	e.f.drop(false)
-	m2 := e.f.say(testDMAda, testAda, "status of PAY-1002") // while disconnected
+	e.f.Drop(false)
+	m2 := e.f.Say(testDMAda, testAda, "status of PAY-1002") // while disconnected
 	e.eventually("the session resumed", func() bool {
-		_, resumes := e.f.counts()
+		_, resumes := e.f.Counts()
 		return resumes == 1 && e.a.Ready()
 	})
 	e.waitSent(testDMAda, "PAY-1002") // replayed by the resume
-	m3 := e.f.say(testDMAda, testAda, "when are you open?")
-	e.f.redeliver(testDMAda, m1)
+	m3 := e.f.Say(testDMAda, testAda, "when are you open?")
+	e.f.Redeliver(testDMAda, m1)
 	e.waitSent(testDMAda, "Monday to")
 	e.eventually("three stored messages", func() bool { return len(e.stored(dmKey())) == 3 })
 	e.storedOnce(dmKey(), m1, m2, m3)
 	if n := e.countSent(testDMAda, "PAY-1001"); n != 1 {
 		t.Errorf("PAY-1001 answered %d times, want once", n)
 	}
-	if identifies, _ := e.f.counts(); identifies != 1 {
+	if identifies, _ := e.f.Counts(); identifies != 1 {
 		t.Errorf("identified %d times, want 1 (the session was resumed)", identifies)
 	}
-	if got := e.f.requested("GET /api/v9/channels/" + testDMAda + "/messages"); len(got) != 0 {
+	if got := e.f.Requested("GET /api/v9/channels/" + testDMAda + "/messages"); len(got) != 0 {
 		t.Errorf("fetched history after a resume: %v", got)
 	}
 }
@@ -67,23 +62,23 @@ func TestInvalidSessionBackfillsMissedMessages(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	e.link(testAda, "C-1")
-	e.f.say(testDMAda, testAda, "status of PAY-1001")
+	e.f.Say(testDMAda, testAda, "status of PAY-1001")
 	e.waitSent(testDMAda, "PAY-1001")
-	last := e.f.say(testDMAda, testAda, "I want a human")
+	last := e.f.Say(testDMAda, testAda, "I want a human")
 	card := e.waitCard()
 	thread := card.ID
-	e.waitCallback(e.f.click(testAgents, card.ID, "fl:claim:"+handoffID(t, card), testGrace))
+	e.waitCallback(e.f.Click(testAgents, card.ID, "fl:claim:"+handoffID(t, card), testGrace))
 	e.waitSent(testDMAda, "has joined")
-	before := e.f.say(thread, testGrace, "Hello Ada")
+	before := e.f.Say(thread, testGrace, "Hello Ada")
 	e.waitSent(testDMAda, "Hello Ada")
 
-	e.f.drop(true)
-	missedCustomer := e.f.sayOffline(testDMAda, testAda, "are you still there?")
-	missedAgent := e.f.sayOffline(thread, testGrace, "Yes, checking the payment now")
-	e.f.sayOffline(thread, testBotID, "a bot message is not an agent's")
+	e.f.Drop(true)
+	missedCustomer := e.f.SayOffline(testDMAda, testAda, "are you still there?")
+	missedAgent := e.f.SayOffline(thread, testGrace, "Yes, checking the payment now")
+	e.f.SayOffline(thread, testBotID, "a bot message is not an agent's")
 
 	e.eventually("a new session", func() bool {
-		identifies, _ := e.f.counts()
+		identifies, _ := e.f.Counts()
 		return identifies == 2 && e.a.Ready()
 	})
 	e.waitSent(thread, "Ada Lovelace: are you still there?")
@@ -94,17 +89,17 @@ func TestInvalidSessionBackfillsMissedMessages(t *testing.T) {
 		"GET /api/v9/channels/" + testDMAda + "/messages?after=" + last + "&limit=100",
 		"GET /api/v9/channels/" + thread + "/messages?after=" + before + "&limit=100",
 	} {
-		if got := e.f.requested(want); len(got) != 1 {
+		if got := e.f.Requested(want); len(got) != 1 {
 			t.Errorf("requests %q: %d, want 1", want, len(got))
 		}
 	}
 
 	// A late delivery of the missed message is a duplicate.
-	e.f.redeliver(testDMAda, missedCustomer)
-	e.f.redeliver(thread, missedAgent)
-	e.f.say(testDMAda, testAda, "one more thing")
+	e.f.Redeliver(testDMAda, missedCustomer)
+	e.f.Redeliver(thread, missedAgent)
+	e.f.Say(testDMAda, testAda, "one more thing")
 	e.waitSent(thread, "one more thing")
-	e.f.say(thread, testGrace, "sure")
+	e.f.Say(thread, testGrace, "sure")
 	e.waitSent(testDMAda, "(support): sure")
 	if n := e.countSent(thread, "are you still there?"); n != 1 {
 		t.Errorf("missed customer message posted to the thread %d times, want once", n)
@@ -117,11 +112,11 @@ func TestInvalidSessionBackfillsMissedMessages(t *testing.T) {
 
 func TestRunStopsOnRejectedToken(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
-	f.rejectAll = true
+	f := fakediscord.New(t)
+	f.SetRejectAll(true)
 	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
 	logs := &syncBuffer{}
-	a, err := New(Config{Token: testToken, APIURL: f.apiURL(), AgentChannel: testAgents, Engine: h.Engine, Handoffs: h.Handoffs,
+	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), AgentChannel: testAgents, Engine: h.Engine, Handoffs: h.Handoffs,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -139,10 +134,10 @@ func TestRunStopsOnRejectedToken(t *testing.T) {
 
 func TestRunStopsWithoutMessageContentIntent(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
-	f.appFlags = 0
+	f := fakediscord.New(t)
+	f.SetAppFlags(0)
 	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
-	a, err := New(Config{Token: testToken, APIURL: f.apiURL(), Engine: h.Engine, Handoffs: h.Handoffs})
+	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), Engine: h.Engine, Handoffs: h.Handoffs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +152,9 @@ func TestRunStopsWithoutMessageContentIntent(t *testing.T) {
 // and returns nil when stopped.
 func TestRunRetriesUnreachableAPIAndStops(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
-	url := f.apiURL()
-	f.rest.Close()
+	f := fakediscord.New(t)
+	url := f.APIURL()
+	f.CloseREST()
 	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
 	logs := &syncBuffer{}
 	a, err := New(Config{Token: testToken, APIURL: url, Engine: h.Engine, Handoffs: h.Handoffs,
@@ -192,10 +187,10 @@ func TestRunRetriesUnreachableAPIAndStops(t *testing.T) {
 // hang the adapter: the handshake times out, and the next attempt works.
 func TestSilentGatewayTimesOut(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
-	f.silent = true
+	f := fakediscord.New(t)
+	f.SetSilent(true)
 	logs := &syncBuffer{}
-	a, err := New(Config{Token: testToken, APIURL: f.apiURL(), Engine: &stubEngine{}, Handoffs: stubHandoffs{},
+	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), Engine: &stubEngine{}, Handoffs: stubHandoffs{},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -211,8 +206,6 @@ func TestSilentGatewayTimesOut(t *testing.T) {
 		}
 	}()
 	eventually(t, "the handshake to time out", func() bool { return strings.Contains(logs.String(), "cannot connect to the gateway") })
-	f.mu.Lock()
-	f.silent = false
-	f.mu.Unlock()
+	f.SetSilent(false)
 	eventually(t, "the session on the next attempt", a.Ready)
 }

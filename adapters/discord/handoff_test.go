@@ -14,10 +14,10 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 	e := start(t)
 	e.link(testAda, "C-1")
 
-	e.f.say(testDMAda, testAda, "status of PAY-1001")
+	e.f.Say(testDMAda, testAda, "status of PAY-1001")
 	e.waitSent(testDMAda, "PAY-1001")
 
-	e.f.say(testDMAda, testAda, "I want to talk to a human")
+	e.f.Say(testDMAda, testAda, "I want to talk to a human")
 	card := e.waitCard()
 	id := handoffID(t, card)
 	if !strings.HasPrefix(card.Content, "<@&"+testRole+"> **Handoff #"+id+"**") {
@@ -28,18 +28,18 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 			t.Errorf("card = %q, want %q in it", card.Content, want)
 		}
 	}
-	if got, want := card.customIDs(), []string{"fl:claim:" + id, "fl:resolve:" + id}; !slices.Equal(got, want) {
+	if got, want := card.CustomIDs(), []string{"fl:claim:" + id, "fl:resolve:" + id}; !slices.Equal(got, want) {
 		t.Errorf("card buttons = %v, want %v", got, want)
 	}
 	thread := card.ID // a thread started from a message has its id
 	e.eventually("the handoff thread", func() bool {
-		return slices.Contains(e.f.threadStarts(), threadStart{Channel: testAgents, Message: card.ID, Name: "Handoff #" + id})
+		return slices.Contains(e.f.ThreadStarts(), threadStart{Channel: testAgents, Message: card.ID, Name: "Handoff #" + id})
 	})
 	e.waitSent(testDMAda, "asked a person")
 
 	// Two agents press Claim at once: exactly one wins.
-	c1 := e.f.click(testAgents, card.ID, "fl:claim:"+id, testGrace)
-	c2 := e.f.click(testAgents, card.ID, "fl:claim:"+id, testLinus)
+	c1 := e.f.Click(testAgents, card.ID, "fl:claim:"+id, testGrace)
+	c2 := e.f.Click(testAgents, card.ID, "fl:claim:"+id, testLinus)
 	cb1, cb2 := e.waitCallback(c1), e.waitCallback(c2)
 	winner, loser := testGrace, testLinus
 	if cb2.Content == "You claimed this handoff." {
@@ -54,14 +54,14 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 			t.Errorf("claim answered %+v, want an ephemeral message", cb)
 		}
 	}
-	name := fakeUsers[winner].Nick
+	name := e.f.User(winner).Nick
 	if name == "" {
-		name = fakeUsers[winner].GlobalName
+		name = e.f.User(winner).GlobalName
 	}
 	e.waitSent(testDMAda, name+" from our support team has joined")
 	e.eventually("the card updated as claimed", func() bool {
-		for _, ed := range e.f.edits(card.ID) {
-			if strings.Contains(ed.Content, "**Status:** claimed by "+name) && slices.Equal(ed.customIDs(), []string{"fl:resolve:" + id}) {
+		for _, ed := range e.f.Edits(card.ID) {
+			if strings.Contains(ed.Content, "**Status:** claimed by "+name) && slices.Equal(ed.CustomIDs(), []string{"fl:resolve:" + id}) {
 				return true
 			}
 		}
@@ -70,32 +70,32 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 
 	// Relay: the claiming agent's words reach the customer; another
 	// agent's and internal notes do not.
-	e.f.say(thread, winner, "Hi Ada, I am looking into it")
-	e.f.say(thread, loser, "I can take the next one")
-	e.f.say(thread, winner, "// she sounds upset")
-	e.f.say(thread, winner, "Done: it is settled.")
+	e.f.Say(thread, winner, "Hi Ada, I am looking into it")
+	e.f.Say(thread, loser, "I can take the next one")
+	e.f.Say(thread, winner, "// she sounds upset")
+	e.f.Say(thread, winner, "Done: it is settled.")
 	relay := e.waitSent(testDMAda, "Done: it is settled.")
 	first := e.waitSent(testDMAda, "Hi Ada")
 	if want := escapeMarkdown(name) + " (support): Hi Ada, I am looking into it"; first.Content != want {
 		t.Errorf("relay = %q, want %q", first.Content, want)
 	}
-	if relay.customIDs() != nil {
-		t.Errorf("relay has buttons %v", relay.customIDs())
+	if relay.CustomIDs() != nil {
+		t.Errorf("relay has buttons %v", relay.CustomIDs())
 	}
-	for _, s := range e.f.sentTo(testDMAda) {
+	for _, s := range e.f.SentTo(testDMAda) {
 		if strings.Contains(s.Content, "next one") || strings.Contains(s.Content, "upset") {
 			t.Errorf("relayed to the customer: %q", s.Content)
 		}
 	}
 
 	// The customer's words go to the thread.
-	e.f.say(testDMAda, testAda, "Thanks, that was quick")
+	e.f.Say(testDMAda, testAda, "Thanks, that was quick")
 	if post := e.waitSent(thread, "Thanks, that was quick"); post.Content != "Ada Lovelace: Thanks, that was quick" {
 		t.Errorf("thread post = %q", post.Content)
 	}
 
 	// Resolve by button; the customer rates by button.
-	r := e.f.click(testAgents, card.ID, "fl:resolve:"+id, winner)
+	r := e.f.Click(testAgents, card.ID, "fl:resolve:"+id, winner)
 	if cb := e.waitCallback(r); cb.Content != "Resolved." || cb.Flags != 64 {
 		t.Errorf("resolve answered %+v", cb)
 	}
@@ -104,61 +104,61 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 	for n := 1; n <= 5; n++ {
 		rates = append(rates, "fl:rate:"+id+":"+string(rune('0'+n)))
 	}
-	if got := resolved.customIDs(); !slices.Equal(got, rates) {
+	if got := resolved.CustomIDs(); !slices.Equal(got, rates) {
 		t.Errorf("rating buttons = %v, want %v", got, rates)
 	}
 	e.eventually("the card updated as resolved, without buttons", func() bool {
-		for _, ed := range e.f.edits(card.ID) {
-			if strings.Contains(ed.Content, "resolved by "+name) && len(ed.customIDs()) == 0 && ed.Components != nil {
+		for _, ed := range e.f.Edits(card.ID) {
+			if strings.Contains(ed.Content, "resolved by "+name) && len(ed.CustomIDs()) == 0 && ed.Components != nil {
 				return true
 			}
 		}
 		return false
 	})
 	// Someone else cannot rate; the customer can.
-	if cb := e.waitCallback(e.f.click(testDMAda, resolved.ID, rates[0], testLinus)); cb.Content != msgNotYours {
+	if cb := e.waitCallback(e.f.Click(testDMAda, resolved.ID, rates[0], testLinus)); cb.Content != msgNotYours {
 		t.Errorf("another user's rating answered %+v", cb)
 	}
-	if cb := e.waitCallback(e.f.click(testDMAda, resolved.ID, rates[4], testAda)); cb.Type != 6 {
+	if cb := e.waitCallback(e.f.Click(testDMAda, resolved.ID, rates[4], testAda)); cb.Type != 6 {
 		t.Errorf("rating answered %+v, want a deferred update", cb)
 	}
 	e.waitSent(testDMAda, "Thank you for the rating (5/5)")
 
 	// The bot is back: a question gets an answer again.
-	e.f.say(testDMAda, testAda, "status of PAY-1002")
+	e.f.Say(testDMAda, testAda, "status of PAY-1002")
 	e.waitSent(testDMAda, "PAY-1002")
 }
 
 func TestClaimAndResolveByTextAndTypedRating(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.f.say(testDMAda, testAda, "can I talk to a person")
+	e.f.Say(testDMAda, testAda, "can I talk to a person")
 	card := e.waitCard()
 	thread := card.ID
 
 	// Before a claim, an agent's words are not relayed; they are told so.
-	e.f.say(thread, testGrace, "hello?")
+	e.f.Say(thread, testGrace, "hello?")
 	e.waitSent(thread, "write claim first")
 
-	e.f.say(thread, testGrace, "  Claim ")
+	e.f.Say(thread, testGrace, "  Claim ")
 	e.waitSent(testDMAda, "Grace (support) from our support team has joined")
 	e.waitSent(thread, "claimed this handoff")
-	e.f.say(thread, testGrace, "Hello Ada")
+	e.f.Say(thread, testGrace, "Hello Ada")
 	e.waitSent(testDMAda, "(support): Hello Ada")
 
 	// transfer @agent hands it on; the mention names the new agent.
-	e.f.say(thread, testGrace, "transfer <@"+testLinus+">")
+	e.f.Say(thread, testGrace, "transfer <@"+testLinus+">")
 	e.waitSent(testDMAda, "Linus from our support team has joined")
-	e.f.say(thread, testGrace, "still me")
-	e.f.say(thread, testLinus, "Linus here")
+	e.f.Say(thread, testGrace, "still me")
+	e.f.Say(thread, testLinus, "Linus here")
 	e.waitSent(testDMAda, "Linus (support): Linus here")
 	if n := e.countSent(testDMAda, "still me"); n != 0 {
 		t.Error("the previous agent is still relayed after the transfer")
 	}
 
-	e.f.say(thread, testLinus, "resolve")
+	e.f.Say(thread, testLinus, "resolve")
 	e.waitSent(testDMAda, "marked this conversation as resolved")
-	e.f.say(testDMAda, testAda, "4")
+	e.f.Say(testDMAda, testAda, "4")
 	e.waitSent(testDMAda, "Thank you for the rating (4/5)")
 	if n := e.countSent(testDMAda, "(support): hello?"); n != 0 {
 		t.Errorf("an unclaimed agent's message was relayed")
@@ -168,15 +168,15 @@ func TestClaimAndResolveByTextAndTypedRating(t *testing.T) {
 func TestClaimButtonOnlyInAgentChannel(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.f.say(testDMAda, testAda, "human please")
+	e.f.Say(testDMAda, testAda, "human please")
 	card := e.waitCard()
 	reply := e.waitSent(testDMAda, "asked a person")
 	// A crafted click elsewhere is refused and changes nothing.
-	cb := e.waitCallback(e.f.click(testDMAda, reply.ID, "fl:claim:"+handoffID(t, card), testAda))
+	cb := e.waitCallback(e.f.Click(testDMAda, reply.ID, "fl:claim:"+handoffID(t, card), testAda))
 	if cb.Content != msgAgentsOnly {
 		t.Errorf("claim outside the agent channel answered %+v", cb)
 	}
-	if cb := e.waitCallback(e.f.click(testDMAda, reply.ID, "fl:nonsense", testAda)); cb.Content != msgUnknownButton {
+	if cb := e.waitCallback(e.f.Click(testDMAda, reply.ID, "fl:nonsense", testAda)); cb.Content != msgUnknownButton {
 		t.Errorf("unknown button answered %+v", cb)
 	}
 	if n := e.countSent(testDMAda, "has joined"); n != 0 {

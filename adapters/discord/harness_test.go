@@ -11,8 +11,33 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/internal/testkit"
 	"github.com/firstlinehq/firstline/outbox"
+)
+
+// The fake Discord's ids and token, under the names these tests use.
+const (
+	testBotID   = fakediscord.BotID
+	testGuild   = fakediscord.Guild
+	testGeneral = fakediscord.General
+	testAgents  = fakediscord.Agents
+	testRole    = fakediscord.Role
+	testAda     = fakediscord.Ada
+	testGrace   = fakediscord.Grace
+	testLinus   = fakediscord.Linus
+	testOtherBt = fakediscord.OtherBot
+	testDMAda   = fakediscord.DMAda
+	testDMGone  = fakediscord.DMGone
+	testToken   = fakediscord.Token
+)
+
+// What the fake Discord records, under the names these tests use.
+type (
+	sent        = fakediscord.Sent
+	callback    = fakediscord.Callback
+	threadStart = fakediscord.ThreadStart
+	failure     = fakediscord.Failure
 )
 
 // waitFor bounds every wait for something asynchronous: a turn, a
@@ -23,7 +48,7 @@ const waitFor = 15 * time.Second
 // dispatcher and SQLite store (testkit), against a fake Discord.
 type env struct {
 	t    *testing.T
-	f    *fakeDiscord
+	f    *fakediscord.Server
 	h    *testkit.Harness
 	a    *Adapter
 	logs *syncBuffer
@@ -50,12 +75,12 @@ func start(t *testing.T, opts ...envOption) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	f := newFakeDiscord(t)
+	f := fakediscord.New(t)
 	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
 	logs := &syncBuffer{}
 	cfg := Config{
 		Token:        testToken,
-		APIURL:       f.apiURL(),
+		APIURL:       f.APIURL(),
 		AgentChannel: testAgents,
 		AgentRole:    testRole,
 		Engine:       h.Engine,
@@ -112,7 +137,7 @@ func start(t *testing.T, opts ...envOption) *env {
 func (e *env) checkInvariants() {
 	t := e.t
 	t.Helper()
-	for _, s := range e.f.allSends() {
+	for _, s := range e.f.AllSends() {
 		if !s.HasAllowedMentions {
 			t.Errorf("%s to %s without allowed_mentions: %q", s.Method, s.Channel, s.Content)
 			continue
@@ -164,7 +189,7 @@ func (e *env) waitSent(channel, text string) sent {
 	e.t.Helper()
 	var found sent
 	e.eventually("a message containing "+strconv.Quote(text)+" in channel "+channel, func() bool {
-		for _, s := range e.f.sentTo(channel) {
+		for _, s := range e.f.SentTo(channel) {
 			if strings.Contains(s.Content, text) {
 				found = s
 				return true
@@ -178,7 +203,7 @@ func (e *env) waitSent(channel, text string) sent {
 // countSent counts the bot's messages in a channel containing text.
 func (e *env) countSent(channel, text string) int {
 	n := 0
-	for _, s := range e.f.sentTo(channel) {
+	for _, s := range e.f.SentTo(channel) {
 		if strings.Contains(s.Content, text) {
 			n++
 		}
@@ -191,7 +216,7 @@ func (e *env) waitCallback(interaction string) callback {
 	e.t.Helper()
 	var cb callback
 	e.eventually("the answer to interaction "+interaction, func() bool {
-		cbs := e.f.callbacksFor(interaction)
+		cbs := e.f.CallbacksFor(interaction)
 		if len(cbs) > 1 {
 			e.t.Errorf("interaction %s answered %d times", interaction, len(cbs))
 		}
@@ -269,7 +294,7 @@ func dmKey() bot.ConversationKey {
 // handoffID reads the handoff id from a card's Claim button.
 func handoffID(t testing.TB, card sent) string {
 	t.Helper()
-	for _, id := range card.customIDs() {
+	for _, id := range card.CustomIDs() {
 		if v, ok := strings.CutPrefix(id, "fl:claim:"); ok {
 			return v
 		}
@@ -308,7 +333,7 @@ func (e *env) waitCard() sent {
 	e.t.Helper()
 	card := e.waitSent(testAgents, "Handoff #")
 	e.eventually("the handoff thread", func() bool {
-		for _, s := range e.f.threadStarts() {
+		for _, s := range e.f.ThreadStarts() {
 			if s.Channel == testAgents && s.Message == card.ID {
 				return true
 			}

@@ -136,9 +136,21 @@ func (a *Adapter) announce(ctx context.Context, m bot.Outgoing) (string, error) 
 	if rows := a.components(ctx, m.Buttons); len(rows) > 0 {
 		body.Components = &rows
 	}
-	id, err := a.createMessage(ctx, channel, body)
-	if err != nil {
-		return "", a.wrap(err, "post handoff card %d", m.HandoffID)
+	var done map[string]string
+	if m.MaybeSent && m.ID > 0 {
+		var err error
+		if done, err = a.created(ctx, m, channel); err != nil {
+			return "", err
+		}
+	}
+	id := done[body.Nonce]
+	if id != "" {
+		a.log.InfoContext(ctx, "discord: an earlier attempt posted this handoff card; not posting it again", "outbox", m.ID)
+	} else {
+		var err error
+		if id, err = a.createMessage(ctx, channel, body); err != nil {
+			return "", a.wrap(err, "post handoff card %d", m.HandoffID)
+		}
 	}
 	// On a retry (the thread failed last time), the nonce returns the same
 	// card and Discord says the thread exists: both are fine.
@@ -167,6 +179,13 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, channel, text string
 		}
 		parts = []string{""}
 	}
+	var done map[string]string
+	if m.MaybeSent && m.ID > 0 {
+		var err error
+		if done, err = a.created(ctx, m, channel); err != nil {
+			return "", err
+		}
+	}
 	first := ""
 	for i, part := range parts {
 		body := messageBody{
@@ -178,9 +197,14 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, channel, text string
 		if i == len(parts)-1 && len(rows) > 0 {
 			body.Components = &rows
 		}
-		id, err := a.createMessage(ctx, channel, body)
-		if err != nil {
-			return "", a.wrap(err, "post %s message to channel %s (part %d of %d)", m.Kind, channel, i+1, len(parts))
+		id := done[body.Nonce]
+		if id != "" {
+			a.log.InfoContext(ctx, "discord: an earlier attempt posted this message; not posting it again", "outbox", m.ID, "part", i+1)
+		} else {
+			var err error
+			if id, err = a.createMessage(ctx, channel, body); err != nil {
+				return "", a.wrap(err, "post %s message to channel %s (part %d of %d)", m.Kind, channel, i+1, len(parts))
+			}
 		}
 		if i == 0 {
 			first = id

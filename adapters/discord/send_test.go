@@ -13,6 +13,7 @@ import (
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/handoff"
+	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/outbox"
 )
 
@@ -57,9 +58,9 @@ var (
 )
 
 // newSender returns an adapter that is not running: Send needs only REST.
-func newSender(t *testing.T, f *fakeDiscord, logs *syncBuffer) *Adapter {
+func newSender(t *testing.T, f *fakediscord.Server, logs *syncBuffer) *Adapter {
 	t.Helper()
-	cfg := Config{Token: "Bot " + testToken, APIURL: f.apiURL() + "/", AgentChannel: testAgents, AgentRole: testRole,
+	cfg := Config{Token: "Bot " + testToken, APIURL: f.APIURL() + "/", AgentChannel: testAgents, AgentRole: testRole,
 		Engine: &stubEngine{}, Handoffs: stubHandoffs{}}
 	if logs != nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -73,7 +74,7 @@ func newSender(t *testing.T, f *fakeDiscord, logs *syncBuffer) *Adapter {
 
 func TestSendErrorsClassified(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
+	f := fakediscord.New(t)
 	logs := &syncBuffer{}
 	a := newSender(t, f, logs)
 	reply := func(ch string) bot.Outgoing {
@@ -88,18 +89,18 @@ func TestSendErrorsClassified(t *testing.T) {
 	}{
 		{name: "unknown channel", m: reply("1999999999999999999"), permanent: true},
 		{name: "user accepts no DMs (50007)", m: reply(testDMGone), permanent: true},
-		{name: "missing permissions", fail: &failure{status: http.StatusForbidden, code: codeMissingPermissions}, m: reply(testGeneral), permanent: true},
-		{name: "missing access", fail: &failure{status: http.StatusForbidden, code: codeMissingAccess}, m: reply(testGeneral), permanent: true},
-		{name: "invalid form body", fail: &failure{status: http.StatusBadRequest, code: codeInvalidFormBody}, m: reply(testGeneral), permanent: true},
-		{name: "server error", fail: &failure{status: http.StatusInternalServerError}, m: reply(testGeneral)},
-		{name: "rate limited", fail: &failure{status: http.StatusTooManyRequests, retryAfter: 1500 * time.Millisecond}, m: reply(testAgents), retry: true},
+		{name: "missing permissions", fail: &failure{Status: http.StatusForbidden, Code: codeMissingPermissions}, m: reply(testGeneral), permanent: true},
+		{name: "missing access", fail: &failure{Status: http.StatusForbidden, Code: codeMissingAccess}, m: reply(testGeneral), permanent: true},
+		{name: "invalid form body", fail: &failure{Status: http.StatusBadRequest, Code: codeInvalidFormBody}, m: reply(testGeneral), permanent: true},
+		{name: "server error", fail: &failure{Status: http.StatusInternalServerError}, m: reply(testGeneral)},
+		{name: "rate limited", fail: &failure{Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond}, m: reply(testAgents), retry: true},
 		{name: "update of an undelivered card", m: bot.Outgoing{ID: 8, Channel: testAgents, Kind: bot.KindUpdate, Text: "x"}, permanent: true},
 		{name: "no channel", m: reply(""), permanent: true},
 		{name: "nothing to send", m: bot.Outgoing{ID: 9, Channel: testGeneral, Kind: bot.KindReply, Text: " \n "}, permanent: true},
 	}
 	for _, tt := range tests {
 		if tt.fail != nil {
-			f.failNext(tt.m.Channel, *tt.fail)
+			f.FailNext(tt.m.Channel, *tt.fail)
 		}
 		_, err := a.Send(context.Background(), tt.m)
 		if err == nil {
@@ -140,14 +141,14 @@ func TestRateLimitHonoured(t *testing.T) {
 	t.Parallel()
 	rec := &recordingSender{}
 	e := start(t, withSender(func(a *Adapter) outbox.Sender { rec.a = a; return rec }))
-	e.f.failNext(testDMAda, failure{status: http.StatusTooManyRequests, retryAfter: 2500 * time.Millisecond})
-	e.f.say(testDMAda, testAda, "status of PAY-1001")
+	e.f.FailNext(testDMAda, failure{Status: http.StatusTooManyRequests, RetryAfter: 2500 * time.Millisecond})
+	e.f.Say(testDMAda, testAda, "status of PAY-1001")
 	e.eventually("the 429", func() bool { return len(rec.errors()) == 1 })
 
 	// Another conversation is served while Ada's waits.
-	mention := e.f.say(testGeneral, testLinus, "<@"+testBotID+"> hello")
+	mention := e.f.Say(testGeneral, testLinus, "<@"+testBotID+"> hello")
 	e.waitSent(mention, "AI support assistant")
-	if n := len(e.f.sentTo(testDMAda)); n != 0 {
+	if n := len(e.f.SentTo(testDMAda)); n != 0 {
 		t.Errorf("%d messages delivered to the rate-limited DM before retry_after", n)
 	}
 
@@ -161,7 +162,7 @@ func TestRateLimitHonoured(t *testing.T) {
 	if !errors.As(errs[0], &se) || se.Permanent || se.RetryAfter < 2*time.Second {
 		t.Errorf("429 returned %v, want outbox.RetryAfter(≈2.5s): deferred, no failure counted", errs[0])
 	}
-	if got := len(e.f.requested("POST /api/v9/channels/" + testDMAda + "/messages")); got < 3 {
+	if got := len(e.f.Requested("POST /api/v9/channels/" + testDMAda + "/messages")); got < 3 {
 		t.Errorf("%d posts to the DM, want the refused one and two deliveries", got)
 	}
 }
@@ -193,7 +194,7 @@ func (r *recordingSender) errors() []error {
 // carries a nonce of its own that Discord enforces.
 func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
+	f := fakediscord.New(t)
 	a := newSender(t, f, nil)
 	para := strings.Repeat("word ", 300) // 1,500 characters
 	m := bot.Outgoing{
@@ -205,7 +206,7 @@ func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := f.sentTo(testDMAda)
+	parts := f.SentTo(testDMAda)
 	if len(parts) != 3 {
 		t.Fatalf("%d parts, want 3", len(parts))
 	}
@@ -220,8 +221,8 @@ func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 		if i == 2 {
 			want = []string{"fl:talk_to_person:3"}
 		}
-		if !slices.Equal(p.customIDs(), want) {
-			t.Errorf("part %d buttons = %v, want %v", i, p.customIDs(), want)
+		if !slices.Equal(p.CustomIDs(), want) {
+			t.Errorf("part %d buttons = %v, want %v", i, p.CustomIDs(), want)
 		}
 	}
 	if got := []string{parts[0].Nonce, parts[1].Nonce, parts[2].Nonce}; !slices.Equal(got, []string{"fl42", "fl42.1", "fl42.2"}) {
@@ -231,7 +232,7 @@ func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 	// Another row whose second part fails: the retry creates only what is
 	// missing, and returns the same first id.
 	m.ID = 43
-	f.failNext(testDMAda, failure{after: 1, status: http.StatusInternalServerError})
+	f.FailNext(testDMAda, failure{After: 1, Status: http.StatusInternalServerError})
 	if _, err := a.Send(context.Background(), m); err == nil {
 		t.Fatal("Send succeeded, want the injected failure")
 	}
@@ -239,7 +240,7 @@ func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	created := f.sentTo(testDMAda)[3:]
+	created := f.SentTo(testDMAda)[3:]
 	if len(created) != 3 {
 		t.Errorf("%d messages created for a 3-part answer sent twice, want 3", len(created))
 	}
@@ -252,7 +253,7 @@ func TestSendSplitsAndRetriesWithoutDuplicates(t *testing.T) {
 // so that updates can edit it whole.
 func TestCardFitsOneMessage(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
+	f := fakediscord.New(t)
 	a := newSender(t, f, nil)
 	long := "**Handoff #9**: Ada\n" + strings.Repeat("> customer: blah blah\n", 200)
 	id, err := a.Send(context.Background(), bot.Outgoing{ID: 50, Channel: testAgents, Kind: bot.KindAnnounce, HandoffID: 9,
@@ -260,7 +261,7 @@ func TestCardFitsOneMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cards := f.sentTo(testAgents)
+	cards := f.SentTo(testAgents)
 	if len(cards) != 1 || cards[0].ID != id || len([]rune(cards[0].Content)) > MaxMessageLen {
 		t.Fatalf("cards = %+v, want one within the limit", cards)
 	}
@@ -268,11 +269,11 @@ func TestCardFitsOneMessage(t *testing.T) {
 		Text: long + "**Status:** claimed by Grace"}); err != nil {
 		t.Fatal(err)
 	}
-	edits := f.edits(id)
+	edits := f.Edits(id)
 	if len(edits) != 1 || !strings.HasSuffix(edits[0].Content, "\n**Status:** claimed by Grace") || len([]rune(edits[0].Content)) > MaxMessageLen {
 		t.Errorf("edit = %+v, want the status line kept within the limit", edits)
 	}
-	if edits[0].Components == nil || len(edits[0].customIDs()) != 0 {
+	if edits[0].Components == nil || len(edits[0].CustomIDs()) != 0 {
 		t.Errorf("edit components = %v, want an empty list (buttons removed)", edits[0].Components)
 	}
 	// A retried announcement (the thread failed last time) posts no second
@@ -286,7 +287,7 @@ func TestCardFitsOneMessage(t *testing.T) {
 // three seconds with a deferred update, and the feedback follows.
 func TestSlowButtonAcknowledgedInTime(t *testing.T) {
 	t.Parallel()
-	f := newFakeDiscord(t)
+	f := fakediscord.New(t)
 	release := make(chan struct{})
 	eng := &stubEngine{talk: func(ctx context.Context, _ int64, _ string) error {
 		select {
@@ -295,7 +296,7 @@ func TestSlowButtonAcknowledgedInTime(t *testing.T) {
 		}
 		return bot.ErrNotYours
 	}}
-	a, err := New(Config{Token: testToken, APIURL: f.apiURL(), Engine: eng, Handoffs: stubHandoffs{}})
+	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), Engine: eng, Handoffs: stubHandoffs{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,21 +309,15 @@ func TestSlowButtonAcknowledgedInTime(t *testing.T) {
 		<-done
 	})
 	eventually(t, "the session", a.Ready)
-	msg := f.sayOffline(testDMAda, testBotID, "Hello")
-	i := f.click(testDMAda, msg, "fl:talk_to_person:7", testAda)
-	eventually(t, "the deferred answer", func() bool { return len(f.callbacksFor(i)) == 1 })
-	if cb := f.callbacksFor(i)[0]; cb.Type != 6 {
+	msg := f.SayOffline(testDMAda, testBotID, "Hello")
+	i := f.Click(testDMAda, msg, "fl:talk_to_person:7", testAda)
+	eventually(t, "the deferred answer", func() bool { return len(f.CallbacksFor(i)) == 1 })
+	if cb := f.CallbacksFor(i)[0]; cb.Type != 6 {
 		t.Errorf("first answer = %+v, want a deferred update (6)", cb)
 	}
 	close(release)
-	eventually(t, "the follow-up", func() bool {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return len(f.followups) == 1
-	})
-	f.mu.Lock()
-	fu := f.followups[0]
-	f.mu.Unlock()
+	eventually(t, "the follow-up", func() bool { return len(f.Followups()) == 1 })
+	fu := f.Followups()[0]
 	if fu.Content != msgNotYours || fu.Flags != 64 || fu.Interaction != "interaction-token-"+i {
 		t.Errorf("follow-up = %+v, want the refusal, ephemeral, on the interaction's token", fu)
 	}

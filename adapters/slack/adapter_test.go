@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,23 +25,23 @@ func TestSecretsNeverLogged(t *testing.T) {
 			// Slack failing in ways that get logged: users.info down, a
 			// reaction refused, a post rate-limited.
 			var once bool
-			e.fake.setHook(func(method string, form url.Values) *reply {
+			e.fake.SetHook(func(method string, form url.Values) *reply {
 				switch method {
 				case "users.info":
-					return &reply{status: http.StatusInternalServerError}
+					return &reply{Status: http.StatusInternalServerError}
 				case "reactions.add":
-					return &reply{200, nil, `{"ok":false,"error":"missing_scope","needed":"reactions:write"}`}
+					return &reply{Status: 200, Body: `{"ok":false,"error":"missing_scope","needed":"reactions:write"}`}
 				case "chat.postMessage":
-					if !once && form.Get("channel") == dmOf("U-ada") {
+					if !once && form.Get("channel") == fakeslack.DMChannel("U-ada") {
 						once = true
-						return &reply{status: 429, header: map[string]string{"Retry-After": "1"}}
+						return &reply{Status: 429, Header: map[string]string{"Retry-After": "1"}}
 					}
 				}
 				return nil
 			})
 			since := e.mark()
 			e.dm("U-ada", "status of PAY-1001 "+testBotToken)
-			e.waitPost(since, "the answer", to(dmOf("U-ada"), "PAY-1001"))
+			e.waitPost(since, "the answer", to(fakeslack.DMChannel("U-ada"), "PAY-1001"))
 			if m == httpMode {
 				postSigned(t, e.app.URL+"/slack/events", []byte(`{}`), nil, "wrong", time.Now())
 			}
@@ -71,7 +72,7 @@ func TestAgentChannel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, socketMode)
 	const agents = testkit.AgentChannel
-	ada := dmOf("U-ada")
+	ada := fakeslack.DMChannel("U-ada")
 	since := e.mark()
 	e.dm("U-ada", "talk to a human")
 	c := e.waitCard(since)
@@ -80,32 +81,32 @@ func TestAgentChannel(t *testing.T) {
 
 	since = e.mark()
 	// Top-level chatter, a bot, an edit, the bot itself: all ignored.
-	e.deliver(channelEvent("U-alex", agents, "claim", e.nextTS(), ""))
-	bot := channelEvent("U-other", agents, "resolve", e.nextTS(), c.TS)
+	e.deliver(fakeslack.ChannelEvent("U-alex", agents, "claim", e.fake.NewTS(), ""))
+	bot := fakeslack.ChannelEvent("U-other", agents, "resolve", e.fake.NewTS(), c.TS)
 	bot["bot_id"] = "B0THER"
 	e.deliver(bot)
-	edit := channelEvent("U-alex", agents, "resolve", e.nextTS(), c.TS)
+	edit := fakeslack.ChannelEvent("U-alex", agents, "resolve", e.fake.NewTS(), c.TS)
 	edit["subtype"] = "message_changed"
 	e.deliver(edit)
-	self := channelEvent(botUser, agents, "resolve", e.nextTS(), c.TS)
+	self := fakeslack.ChannelEvent(botUser, agents, "resolve", e.fake.NewTS(), c.TS)
 	e.deliver(self)
 	// A customer's file reaches the thread as a link.
-	file := imEvent("U-ada", "here is the receipt", e.nextTS())
+	file := fakeslack.IMEvent("U-ada", "here is the receipt", e.fake.NewTS())
 	file["subtype"] = "file_share"
 	file["files"] = []any{map[string]any{"id": "F1", "name": "receipt.png", "title": "receipt.png",
 		"url_private": "https://files.slack.com/files-pri/T1-F1/receipt.png", "permalink": "https://test.slack.com/files/U-ada/F1/receipt.png"}}
 	e.deliver(file)
 	p := e.waitPost(since, "the file in the thread", inThread(agents, c.TS, "receipt"))
-	if !strings.Contains(p.section(), "<https://test.slack.com/files/U-ada/F1/receipt.png>") {
-		t.Errorf("file link = %q", p.section())
+	if !strings.Contains(p.Section(), "<https://test.slack.com/files/U-ada/F1/receipt.png>") {
+		t.Errorf("file link = %q", p.Section())
 	}
 	// Transfer to a mentioned agent.
 	e.agentSays("U-alex", c.TS, "transfer <@U-sam>")
 	e.waitPost(since, "the transfer", to(ada, "Sam Agent from our support team has joined"))
 	e.waitPost(since, "the card shows the new owner", updateOf(c.TS, "claimed by Sam Agent"))
-	for _, p := range e.fake.all()[since:] {
-		if strings.Contains(p.section(), "Resolved by") || strings.Contains(p.section(), "marked this conversation as resolved") {
-			t.Errorf("an ignored message acted: %q", p.section())
+	for _, p := range e.fake.Posts()[since:] {
+		if strings.Contains(p.Section(), "Resolved by") || strings.Contains(p.Section(), "marked this conversation as resolved") {
+			t.Errorf("an ignored message acted: %q", p.Section())
 		}
 	}
 }
@@ -123,20 +124,20 @@ func TestLinkByEmail(t *testing.T) {
 		Status: bot.PaymentFailed, Merchant: "Kiosk", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	e.fake.addUser("U-linus", fakeUser{handle: "linus", display: "Linus", email: "linus@example.com"})
+	e.fake.AddUser("U-linus", fakeslack.User{Handle: "linus", Display: "Linus", Email: "linus@example.com"})
 	since := e.mark()
 	e.dm("U-linus", "status of PAY-3001")
-	if p := e.waitPost(since, "the answer", to(dmOf("U-linus"), "PAY-3001")); !strings.Contains(p.section(), "failed") {
-		t.Errorf("answer = %q, want the linked customer's payment", p.section())
+	if p := e.waitPost(since, "the answer", to(fakeslack.DMChannel("U-linus"), "PAY-3001")); !strings.Contains(p.Section(), "failed") {
+		t.Errorf("answer = %q, want the linked customer's payment", p.Section())
 	}
 	if strings.Contains(e.logs.String(), "linus@example.com") {
 		t.Error("the email was logged")
 	}
 	// Without an email match: general help only.
-	e.fake.addUser("U-nobody", fakeUser{handle: "nobody", email: "nobody@example.com"})
+	e.fake.AddUser("U-nobody", fakeslack.User{Handle: "nobody", Email: "nobody@example.com"})
 	since = e.mark()
 	e.dm("U-nobody", "status of PAY-3001")
-	e.waitPost(since, "the refusal", to(dmOf("U-nobody"), "can't see any account linked"))
+	e.waitPost(since, "the refusal", to(fakeslack.DMChannel("U-nobody"), "can't see any account linked"))
 }
 
 // TestSocketReconnect: when the connection drops, slack-go opens a new one
@@ -144,19 +145,16 @@ func TestLinkByEmail(t *testing.T) {
 func TestSocketReconnect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, socketMode)
-	<-e.fake.opened
-	e.fake.mu.Lock()
-	e.fake.conn.Close()
-	e.fake.mu.Unlock()
-	select {
-	case <-e.fake.opened:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no new connection after the old one dropped")
-	}
+	opened, _ := e.fake.Connections()
+	e.fake.DropConnections()
+	waitUntil(t, "a new connection after the old one dropped", func() bool {
+		n, live := e.fake.Connections()
+		return n > opened && live == 1
+	})
 	waitUntil(t, "ready again", e.a.Ready)
 	since := e.mark()
 	e.dm("U-grace", "status of PAY-2001")
-	e.waitPost(since, "the answer", to(dmOf("U-grace"), "PAY-2001"))
+	e.waitPost(since, "the answer", to(fakeslack.DMChannel("U-grace"), "PAY-2001"))
 }
 
 // TestStartUp: configuration mistakes are refused by New, naming the
@@ -189,9 +187,9 @@ func TestStartUp(t *testing.T) {
 		t.Errorf("Socket Mode needs no signing secret: %v", err)
 	}
 
-	fake := newFakeSlack(t)
+	fake := fakeslack.New(t)
 	cfg := base
-	cfg.APIURL = fake.apiURL()
+	cfg.APIURL = fake.APIURL()
 	cfg.BotToken = "xoxb-revoked"
 	a, err := New(cfg)
 	if err != nil {

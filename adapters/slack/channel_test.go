@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"strings"
 	"sync"
 	"testing"
@@ -21,26 +22,26 @@ func TestChannelMention(t *testing.T) {
 
 			// Slack delivers a mention both as app_mention and as message.
 			since := e.mark()
-			root := e.nextTS()
+			root := e.fake.NewTS()
 			text := "<@UBOT> what is the status of my payments?"
-			e.deliver(mentionEvent("U-ada", general, text, root, ""))
-			e.deliver(channelEvent("U-ada", general, text, root, ""))
+			e.deliver(fakeslack.MentionEvent("U-ada", general, text, root, ""))
+			e.deliver(fakeslack.ChannelEvent("U-ada", general, text, root, ""))
 			refusal := e.waitPost(since, "the refusal", inThread(general, root, "only show account details in a direct message"))
-			if strings.Contains(refusal.section(), "PAY-") {
-				t.Errorf("account data in a channel: %q", refusal.section())
+			if strings.Contains(refusal.Section(), "PAY-") {
+				t.Errorf("account data in a channel: %q", refusal.Section())
 			}
 
 			// Chatter: top level without a mention, another thread.
-			e.deliver(channelEvent("U-grace", general, "what are your opening hours, anyone?", e.nextTS(), ""))
-			other := e.nextTS()
-			e.deliver(channelEvent("U-grace", general, "hello", other, ""))
-			e.deliver(channelEvent("U-grace", general, "our opening hours are on the wiki", e.nextTS(), other))
+			e.deliver(fakeslack.ChannelEvent("U-grace", general, "what are your opening hours, anyone?", e.fake.NewTS(), ""))
+			other := e.fake.NewTS()
+			e.deliver(fakeslack.ChannelEvent("U-grace", general, "hello", other, ""))
+			e.deliver(fakeslack.ChannelEvent("U-grace", general, "our opening hours are on the wiki", e.fake.NewTS(), other))
 
 			// A follow-up in the bot's thread, no mention.
-			e.deliver(channelEvent("U-ada", general, "when are you open?", e.nextTS(), root))
+			e.deliver(fakeslack.ChannelEvent("U-ada", general, "when are you open?", e.fake.NewTS(), root))
 			e.waitPost(since, "the follow-up answer", inThread(general, root, "Monday to Friday"))
 			// Replied in the thread and "also sent to the channel".
-			broadcast := channelEvent("U-ada", general, "how long does a refund take?", e.nextTS(), root)
+			broadcast := fakeslack.ChannelEvent("U-ada", general, "how long does a refund take?", e.fake.NewTS(), root)
 			broadcast["subtype"] = "thread_broadcast"
 			e.deliver(broadcast)
 			e.waitPost(since, "the second follow-up", inThread(general, root, "Refunds are sent back"))
@@ -68,7 +69,7 @@ func TestClaimRace(t *testing.T) {
 			since := e.mark()
 			e.dm("U-ada", "talk to a human")
 			c := e.waitCard(since)
-			claim := c.button(t, "firstline_claim")
+			claim := c.Button(t, "firstline_claim")
 
 			since = e.mark()
 			var wg sync.WaitGroup
@@ -85,19 +86,19 @@ func TestClaimRace(t *testing.T) {
 			wg.Wait()
 			for _, id := range ids {
 				if id != "" {
-					waitUntil(t, "envelope "+id+" is acknowledged", func() bool { return e.fake.acked(id) > 0 })
+					waitUntil(t, "envelope "+id+" is acknowledged", func() bool { return e.fake.Acked(id) > 0 })
 				}
 			}
 			e.waitPost(since, "the loser's feedback", inThread(testkit.AgentChannel, c.TS, "Already claimed by"))
 			e.waitPost(since, "the card update", updateOf(c.TS, "claimed by"))
 			wins := e.posts(since, inThread(testkit.AgentChannel, c.TS, "claimed this handoff"))
-			joined := e.posts(since, to(dmOf("U-ada"), "has joined"))
+			joined := e.posts(since, to(fakeslack.DMChannel("U-ada"), "has joined"))
 			if len(wins) != 1 || len(joined) != 1 {
 				t.Fatalf("%d claims won, %d joined messages; want exactly one each", len(wins), len(joined))
 			}
-			winner, _, _ := strings.Cut(wins[0].section(), " claimed")
-			if !strings.Contains(joined[0].section(), winner) {
-				t.Errorf("customer told %q, but %q won", joined[0].section(), winner)
+			winner, _, _ := strings.Cut(wins[0].Section(), " claimed")
+			if !strings.Contains(joined[0].Section(), winner) {
+				t.Errorf("customer told %q, but %q won", joined[0].Section(), winner)
 			}
 			if u := e.posts(since, updateOf(c.TS, "claimed by "+winner)); len(u) != 1 {
 				t.Errorf("card updates naming %s: %d, want 1", winner, len(u))
@@ -114,13 +115,13 @@ func TestHandledOnce(t *testing.T) {
 		t.Run(string(m), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, m)
-			ada := dmOf("U-ada")
+			ada := fakeslack.DMChannel("U-ada")
 
 			// A retry (X-Slack-Retry-Num) or redelivery (a new envelope with
 			// retry_attempt) of the same event.
 			since := e.mark()
-			ts := e.nextTS()
-			body := e.callback(imEvent("U-ada", "status of PAY-1001", ts))
+			ts := e.fake.NewTS()
+			body := e.fake.EventCallback(fakeslack.IMEvent("U-ada", "status of PAY-1001", ts))
 			e.deliverBody(body, 0)
 			e.deliverBody(body, 1)
 			e.deliverBody(body, 2)
@@ -144,17 +145,17 @@ func TestHandledOnce(t *testing.T) {
 			// app_mention + message of one channel message, in both orders.
 			for i, order := range [][]string{{"app_mention", "message"}, {"message", "app_mention"}} {
 				since := e.mark()
-				root := e.nextTS()
+				root := e.fake.NewTS()
 				text := "<@UBOT> how long does a refund take?"
 				for _, kind := range order {
 					if kind == "app_mention" {
-						e.deliver(mentionEvent("U-grace", "CHELP", text, root, ""))
+						e.deliver(fakeslack.MentionEvent("U-grace", "CHELP", text, root, ""))
 					} else {
-						e.deliver(channelEvent("U-grace", "CHELP", text, root, ""))
+						e.deliver(fakeslack.ChannelEvent("U-grace", "CHELP", text, root, ""))
 					}
 				}
 				e.waitPost(since, "the answer", inThread("CHELP", root, "Refunds are sent back"))
-				e.deliver(channelEvent("U-grace", "CHELP", "and when are you open?", e.nextTS(), root))
+				e.deliver(fakeslack.ChannelEvent("U-grace", "CHELP", "and when are you open?", e.fake.NewTS(), root))
 				e.waitPost(since, "the follow-up answer", inThread("CHELP", root, "Monday to Friday"))
 				if n := len(e.posts(since, inThread("CHELP", root, "Refunds are sent back"))); n != 1 {
 					t.Errorf("order %d: %d answers to one mention, want 1", i, n)

@@ -3,10 +3,6 @@ package slack
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,11 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
 
@@ -33,17 +29,34 @@ const (
 
 var bothModes = []mode{socketMode, httpMode}
 
+// The fake workspace's credentials and bot, under the names these tests
+// use.
+const (
+	testBotToken = fakeslack.BotToken
+	testAppToken = fakeslack.AppToken
+	testSecret   = fakeslack.SigningSecret
+	botUser      = fakeslack.BotUser
+	botID        = fakeslack.BotID
+)
+
+// What the fake Slack records, under the names these tests use.
+type (
+	post     = fakeslack.Post
+	button   = fakeslack.Button
+	reaction = fakeslack.Reaction
+	reply    = fakeslack.Reply
+)
+
 // env is the real product (engine, handoff flow, outbox, SQLite) wired to
 // the adapter, which talks to a fake Slack through slack-go.
 type env struct {
 	t    *testing.T
 	mode mode
 	h    *testkit.Harness
-	fake *fakeSlack
+	fake *fakeslack.Server
 	a    *Adapter
 	app  *httptest.Server // the adapter's HTTP endpoints, in HTTP mode
 	logs *lockedBuffer
-	seq  atomic.Int64
 }
 
 type envOptions struct {
@@ -78,10 +91,10 @@ func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 	if o.manualClock {
 		now = h.Clock.Now
 	}
-	fake := newFakeSlack(t)
+	fake := fakeslack.New(t)
 	logs := &lockedBuffer{}
 	cfg := Config{
-		BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.apiURL(),
+		BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.APIURL(),
 		AgentChannel: testkit.AgentChannel, AgentMention: "here",
 		Engine: h.Engine, Handoffs: h.Handoffs, Now: now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -156,14 +169,14 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // mark is where the posts received so far end; waitPost looks after it.
-func (e *env) mark() int { return len(e.fake.all()) }
+func (e *env) mark() int { return len(e.fake.Posts()) }
 
 // waitPost waits for a post after since that matches and returns it.
 func (e *env) waitPost(since int, what string, match func(post) bool) post {
 	e.t.Helper()
 	var found post
 	waitUntil(e.t, what, func() bool {
-		for _, p := range e.fake.all()[since:] {
+		for _, p := range e.fake.Posts()[since:] {
 			if match(p) {
 				found = p
 				return true
@@ -177,7 +190,7 @@ func (e *env) waitPost(since int, what string, match func(post) bool) post {
 // posts returns the posts after since that match.
 func (e *env) posts(since int, match func(post) bool) []post {
 	var out []post
-	for _, p := range e.fake.all()[since:] {
+	for _, p := range e.fake.Posts()[since:] {
 		if match(p) {
 			out = append(out, p)
 		}
@@ -185,19 +198,17 @@ func (e *env) posts(since int, match func(post) bool) []post {
 	return out
 }
 
-func dmOf(user string) string { return "D" + strings.TrimPrefix(user, "U") }
-
 // to matches posts to channel (any thread) whose section contains text.
 func to(channel, text string) func(post) bool {
 	return func(p post) bool {
-		return p.Method == "chat.postMessage" && p.Channel == channel && strings.Contains(p.section(), text)
+		return p.Method == "chat.postMessage" && p.Channel == channel && strings.Contains(p.Section(), text)
 	}
 }
 
 // inThread matches posts in a thread of channel whose section contains text.
 func inThread(channel, thread, text string) func(post) bool {
 	return func(p post) bool {
-		return p.Method == "chat.postMessage" && p.Channel == channel && p.ThreadTS == thread && strings.Contains(p.section(), text)
+		return p.Method == "chat.postMessage" && p.Channel == channel && p.ThreadTS == thread && strings.Contains(p.Section(), text)
 	}
 }
 
@@ -224,74 +235,20 @@ func (e *env) waitCard(since int) post {
 
 // card matches a handoff announcement.
 func card(p post) bool {
-	return p.Method == "chat.postMessage" && p.Channel == testkit.AgentChannel && p.ThreadTS == "" && strings.Contains(p.section(), "Handoff #")
+	return p.Method == "chat.postMessage" && p.Channel == testkit.AgentChannel && p.ThreadTS == "" && strings.Contains(p.Section(), "Handoff #")
 }
 
 func updateOf(ts, text string) func(post) bool {
 	return func(p post) bool {
-		return p.Method == "chat.update" && p.TS == ts && strings.Contains(p.section(), text)
+		return p.Method == "chat.update" && p.TS == ts && strings.Contains(p.Section(), text)
 	}
-}
-
-// nextTS returns a fresh message ts for an event.
-func (e *env) nextTS() string {
-	return fmt.Sprintf("1762077000.%06d", e.seq.Add(1))
-}
-
-// The events below are shaped as Slack sends them (docs.slack.dev: the
-// message.im, message.channels and app_mention examples).
-
-func richText(text string) []any {
-	return []any{map[string]any{"type": "rich_text", "block_id": "Bk1", "elements": []any{
-		map[string]any{"type": "rich_text_section", "elements": []any{map[string]any{"type": "text", "text": text}}},
-	}}}
-}
-
-func imEvent(user, text, ts string) map[string]any {
-	return map[string]any{"type": "message", "channel": dmOf(user), "user": user, "text": text, "ts": ts,
-		"event_ts": ts, "channel_type": "im", "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
-}
-
-func channelEvent(user, channel, text, ts, thread string) map[string]any {
-	ev := map[string]any{"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-		"event_ts": ts, "channel_type": "channel", "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
-	if thread != "" {
-		ev["thread_ts"] = thread
-		ev["parent_user_id"] = botUser
-	}
-	return ev
-}
-
-func mentionEvent(user, channel, text, ts, thread string) map[string]any {
-	ev := map[string]any{"type": "app_mention", "channel": channel, "user": user, "text": text, "ts": ts,
-		"event_ts": ts, "client_msg_id": "c-" + ts, "team": "T1", "blocks": richText(text)}
-	if thread != "" {
-		ev["thread_ts"] = thread
-	}
-	return ev
-}
-
-// callback wraps an inner event as Slack's event_callback.
-func (e *env) callback(inner map[string]any) []byte {
-	n := e.seq.Add(1)
-	body, err := json.Marshal(map[string]any{
-		"token": "legacy-verification-token", "team_id": "T1", "context_team_id": "T1", "api_app_id": "A1",
-		"event": inner, "type": "event_callback", "event_id": fmt.Sprintf("Ev%06d", n), "event_time": time.Now().Unix(),
-		"authorizations": []any{map[string]any{"enterprise_id": nil, "team_id": "T1", "user_id": botUser,
-			"is_bot": true, "is_enterprise_install": false}},
-		"is_ext_shared_channel": false, "event_context": "4-fake",
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return body
 }
 
 // deliver hands an event to the adapter and waits until Slack would see it
 // delivered: HTTP 200, or the Socket Mode envelope acknowledged.
 func (e *env) deliver(inner map[string]any) {
 	e.t.Helper()
-	e.deliverBody(e.callback(inner), 0)
+	e.deliverBody(e.fake.EventCallback(inner), 0)
 }
 
 // deliverBody delivers an event_callback body; retry > 0 marks it as Slack's
@@ -309,17 +266,15 @@ func (e *env) deliverBody(body []byte, retry int) {
 			e.t.Fatalf("POST /slack/events: %d", code)
 		}
 	case socketMode:
-		e.envelope("events_api", body, retry)
+		e.envelope(fakeslack.EventsAPI, body, retry)
 	}
 }
 
 // envelope sends a Socket Mode envelope and waits for its acknowledgement.
 func (e *env) envelope(typ string, payload []byte, retry int) string {
 	e.t.Helper()
-	id := fmt.Sprintf("env-%d", e.seq.Add(1))
-	e.fake.push(e.t, map[string]any{"envelope_id": id, "payload": json.RawMessage(payload), "type": typ,
-		"accepts_response_payload": typ == "interactive", "retry_attempt": retry, "retry_reason": map[bool]string{true: "timeout"}[retry > 0]})
-	waitUntil(e.t, "envelope "+id+" is acknowledged", func() bool { return e.fake.acked(id) > 0 })
+	id := e.fake.DeliverRetry(typ, payload, retry)
+	waitUntil(e.t, "envelope "+id+" is acknowledged", func() bool { return e.fake.Acked(id) > 0 })
 	return id
 }
 
@@ -340,7 +295,7 @@ func postSigned(t *testing.T, u string, body []byte, h http.Header, secret strin
 		req.Header[k] = v
 	}
 	if secret != "" {
-		ts, sig := sign(secret, at, body)
+		ts, sig := fakeslack.Sign(secret, at, body)
 		req.Header.Set("X-Slack-Request-Timestamp", ts)
 		req.Header.Set("X-Slack-Signature", sig)
 	}
@@ -354,27 +309,19 @@ func postSigned(t *testing.T, u string, body []byte, h http.Header, secret strin
 	return resp.StatusCode, b.String()
 }
 
-// sign computes Slack's v0 request signature.
-func sign(secret string, at time.Time, body []byte) (ts, sig string) {
-	ts = strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
-	return ts, "v0=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 // dm delivers a direct message from user and returns its ts.
 func (e *env) dm(user, text string) string {
 	e.t.Helper()
-	ts := e.nextTS()
-	e.deliver(imEvent(user, text, ts))
+	ts := e.fake.NewTS()
+	e.deliver(fakeslack.IMEvent(user, text, ts))
 	return ts
 }
 
 // agentSays delivers an agent's reply in a handoff thread.
 func (e *env) agentSays(user, thread, text string) string {
 	e.t.Helper()
-	ts := e.nextTS()
-	e.deliver(channelEvent(user, testkit.AgentChannel, text, ts, thread))
+	ts := e.fake.NewTS()
+	e.deliver(fakeslack.ChannelEvent(user, testkit.AgentChannel, text, ts, thread))
 	return ts
 }
 
@@ -390,14 +337,14 @@ func (e *env) press(user, channel, ts string, b button) {
 
 func (e *env) pressStatus(user, channel, ts string, b button) (int, string) {
 	e.t.Helper()
-	payload := e.blockActions(user, channel, ts, b)
+	payload := fakeslack.BlockActions(user, channel, ts, b)
 	switch e.mode {
 	case httpMode:
 		form := url.Values{"payload": {string(payload)}}
 		h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 		return e.signedPost("/slack/interactions", []byte(form.Encode()), h, time.Now())
 	default:
-		e.envelope("interactive", payload, 0)
+		e.envelope(fakeslack.Interactive, payload, 0)
 		return http.StatusOK, ""
 	}
 }
@@ -406,18 +353,16 @@ func (e *env) pressStatus(user, channel, ts string, b button) (int, string) {
 // does not wait for a Socket Mode acknowledgement (it returns the envelope
 // id to wait for) and reports failures as errors.
 func (e *env) pressConcurrently(user, channel, ts string, b button) (string, error) {
-	payload := e.blockActions(user, channel, ts, b)
+	payload := fakeslack.BlockActions(user, channel, ts, b)
 	if e.mode == socketMode {
-		id := fmt.Sprintf("env-%d", e.seq.Add(1))
-		return id, e.fake.pushErr(map[string]any{"envelope_id": id, "payload": json.RawMessage(payload),
-			"type": "interactive", "accepts_response_payload": true, "retry_attempt": 0})
+		return e.fake.Press(user, channel, ts, b), nil
 	}
 	form := url.Values{"payload": {string(payload)}}
 	req, err := http.NewRequest(http.MethodPost, e.app.URL+"/slack/interactions", strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
 	}
-	ts2, sig := sign(testSecret, time.Now(), []byte(form.Encode()))
+	ts2, sig := fakeslack.Sign(testSecret, time.Now(), []byte(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts2)
 	req.Header.Set("X-Slack-Signature", sig)
@@ -432,37 +377,11 @@ func (e *env) pressConcurrently(user, channel, ts string, b button) (string, err
 	return "", nil
 }
 
-// blockActions is the block_actions payload of a button press
-// (docs.slack.dev: block_actions payload).
-func (e *env) blockActions(user, channel, ts string, b button) []byte {
-	handle := strings.ToLower(strings.TrimPrefix(user, "U-"))
-	payload, err := json.Marshal(map[string]any{
-		"type":       "block_actions",
-		"user":       map[string]any{"id": user, "username": handle, "name": handle, "team_id": "T1"},
-		"api_app_id": "A1", "token": "legacy-verification-token",
-		"container":  map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
-		"trigger_id": "123.456.abc",
-		"team":       map[string]any{"id": "T1", "domain": "test"},
-		"enterprise": nil, "is_enterprise_install": false,
-		"channel":      map[string]any{"id": channel, "name": "support"},
-		"message":      map[string]any{"type": "message", "ts": ts, "text": "…", "user": botUser, "bot_id": botID},
-		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": "https://hooks.slack.com/actions/T1/1/fake",
-		"actions": []any{map[string]any{"action_id": b.ActionID, "block_id": "blk", "type": "button",
-			"text":  map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
-			"value": b.Value, "action_ts": "1762077600.123456"}},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return payload
-}
-
 // reactionsOn counts the reactions added to the message ts: one per
 // message the engine accepted (duplicates get none).
 func (e *env) reactionsOn(ts string) int {
 	n := 0
-	for _, r := range e.fake.allReactions() {
+	for _, r := range e.fake.Reactions() {
 		if r.TS == ts {
 			n++
 		}

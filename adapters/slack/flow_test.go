@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"strings"
 	"testing"
 
@@ -27,17 +28,17 @@ func TestWholeFlow(t *testing.T) {
 func testWholeFlow(t *testing.T, m mode) {
 	e := newEnv(t, m)
 	const agents = testkit.AgentChannel
-	ada := dmOf("U-ada")
+	ada := fakeslack.DMChannel("U-ada")
 
 	// A question answered through the payment tool, with a sign of life
 	// and the "Talk to a person" button.
 	since := e.mark()
 	ts := e.dm("U-ada", "status of PAY-1002")
 	answer := e.waitPost(since, "the payment answer", to(ada, "PAY-1002"))
-	if !strings.Contains(answer.section(), "pending") || answer.ThreadTS != "" {
+	if !strings.Contains(answer.Section(), "pending") || answer.ThreadTS != "" {
 		t.Errorf("answer = %+v, want PAY-1002 pending, top-level in the DM", answer)
 	}
-	if b := answer.button(t, "firstline_talk_to_person"); b.Value == "" || b.Label != "Talk to a person" {
+	if b := answer.Button(t, "firstline_talk_to_person"); b.Value == "" || b.Label != "Talk to a person" {
 		t.Errorf("talk button = %+v", b)
 	}
 	if answer.Parse != "none" || answer.LinkNames != "false" {
@@ -45,8 +46,8 @@ func testWholeFlow(t *testing.T, m mode) {
 	}
 	e.waitPost(since, "the greeting", to(ada, "AI support assistant"))
 	waitUntil(t, "the eyes reaction", func() bool {
-		for _, r := range e.fake.allReactions() {
-			if r == (reaction{"eyes", ada, ts}) {
+		for _, r := range e.fake.Reactions() {
+			if r == (reaction{Name: "eyes", Channel: ada, TS: ts}) {
 				return true
 			}
 		}
@@ -57,17 +58,17 @@ func testWholeFlow(t *testing.T, m mode) {
 	since = e.mark()
 	e.dm("U-ada", "I want to talk to a human")
 	c := e.waitCard(since)
-	if !strings.HasPrefix(c.section(), "<!here> ") || !strings.HasPrefix(c.Text, "<!here> ") {
-		t.Errorf("card = %q, want it to start with <!here>", c.section())
+	if !strings.HasPrefix(c.Section(), "<!here> ") || !strings.HasPrefix(c.Text, "<!here> ") {
+		t.Errorf("card = %q, want it to start with <!here>", c.Section())
 	}
 	for _, want := range []string{"Ada on slack", "customer C-1", "The customer asked for a person", "I want to talk to a human"} {
-		if !strings.Contains(c.section(), want) {
-			t.Errorf("card lacks %q:\n%s", want, c.section())
+		if !strings.Contains(c.Section(), want) {
+			t.Errorf("card lacks %q:\n%s", want, c.Section())
 		}
 	}
-	claim, resolve := c.button(t, "firstline_claim"), c.button(t, "firstline_resolve")
-	if claim.Value == "" || claim.Value != resolve.Value || len(c.buttons()) != 2 {
-		t.Fatalf("card buttons = %+v", c.buttons())
+	claim, resolve := c.Button(t, "firstline_claim"), c.Button(t, "firstline_resolve")
+	if claim.Value == "" || claim.Value != resolve.Value || len(c.Buttons()) != 2 {
+		t.Fatalf("card buttons = %+v", c.Buttons())
 	}
 	handoffID := claim.Value
 	e.waitPost(since, "the acknowledgement", to(ada, "asked a person from our support team"))
@@ -76,7 +77,7 @@ func testWholeFlow(t *testing.T, m mode) {
 	since = e.mark()
 	e.press("U-alex", agents, c.TS, claim)
 	upd := e.waitPost(since, "the card update", updateOf(c.TS, "claimed by Alex"))
-	if bs := upd.buttons(); len(bs) != 1 || bs[0].ActionID != "firstline_resolve" {
+	if bs := upd.Buttons(); len(bs) != 1 || bs[0].ActionID != "firstline_resolve" {
 		t.Errorf("claimed card buttons = %+v, want Resolve only", bs)
 	}
 	e.waitPost(since, "agent joined", to(ada, "Alex from our support team has joined"))
@@ -86,7 +87,7 @@ func testWholeFlow(t *testing.T, m mode) {
 	since = e.mark()
 	e.agentSays("U-alex", c.TS, "Hi Ada, I'm looking into *PAY-1002* now")
 	relay := e.waitPost(since, "the relay", to(ada, "(support)"))
-	if got, want := relay.section(), "Alex (support): Hi Ada, I'm looking into *PAY-1002* now"; got != want {
+	if got, want := relay.Section(), "Alex (support): Hi Ada, I'm looking into *PAY-1002* now"; got != want {
 		t.Errorf("relay = %q, want %q", got, want)
 	}
 	since = e.mark()
@@ -101,11 +102,11 @@ func testWholeFlow(t *testing.T, m mode) {
 	rated := e.waitPost(since, "the rating request", to(ada, "marked this conversation as resolved"))
 	e.waitPost(since, "the resolved card", updateOf(c.TS, "resolved by Alex"))
 	for _, p := range e.posts(since, func(p post) bool { return p.Channel == ada }) {
-		if strings.Contains(p.section(), "ledger") || strings.Contains(p.section(), "take it") {
-			t.Errorf("relayed to the customer: %q", p.section())
+		if strings.Contains(p.Section(), "ledger") || strings.Contains(p.Section(), "take it") {
+			t.Errorf("relayed to the customer: %q", p.Section())
 		}
 	}
-	bs := rated.buttons()
+	bs := rated.Buttons()
 	if len(bs) != 5 {
 		t.Fatalf("rating buttons = %+v", bs)
 	}
@@ -131,7 +132,7 @@ func testWholeFlow(t *testing.T, m mode) {
 	e.waitPost(since, "Sam joined", to(ada, "Sam Agent from our support team has joined"))
 	e.waitPost(since, "the claimed card", updateOf(c2.TS, "claimed by Sam Agent"))
 	since = e.mark()
-	e.press("U-sam", agents, c2.TS, c2.button(t, "firstline_resolve"))
+	e.press("U-sam", agents, c2.TS, c2.Button(t, "firstline_resolve"))
 	e.waitPost(since, "the second rating request", to(ada, "marked this conversation as resolved"))
 	since = e.mark()
 	e.dm("U-ada", "4")
@@ -140,7 +141,7 @@ func testWholeFlow(t *testing.T, m mode) {
 	// The bot answers again as before.
 	since = e.mark()
 	e.dm("U-ada", "and PAY-1001?")
-	if p := e.waitPost(since, "a normal answer", to(ada, "PAY-1001")); !strings.Contains(p.section(), "settled") {
-		t.Errorf("answer = %q, want settled", p.section())
+	if p := e.waitPost(since, "a normal answer", to(ada, "PAY-1001")); !strings.Contains(p.Section(), "settled") {
+		t.Errorf("answer = %q, want settled", p.Section())
 	}
 }

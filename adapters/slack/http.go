@@ -27,7 +27,7 @@ func (a *Adapter) EventsHandler() http.Handler {
 		if !ok {
 			return
 		}
-		if !json.Valid(body) {
+		if tooDeep(body, maxDepth) || !json.Valid(body) {
 			http.Error(w, "malformed event", http.StatusBadRequest)
 			return
 		}
@@ -93,7 +93,12 @@ func (a *Adapter) InteractionsHandler() http.Handler {
 			return
 		}
 		var cb slackapi.InteractionCallback
-		if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		payload := []byte(form.Get("payload"))
+		if tooDeep(payload, maxDepth) {
+			http.Error(w, "malformed payload", http.StatusBadRequest)
+			return
+		}
+		if err := json.Unmarshal(payload, &cb); err != nil {
 			http.Error(w, "malformed payload", http.StatusBadRequest)
 			return
 		}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,8 +14,8 @@ import (
 func TestSignatures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, httpMode)
-	event := e.callback(imEvent("U-ada", "status of PAY-1001", e.nextTS()))
-	form := url.Values{"payload": {string(e.blockActions("U-ada", "DADA", "1.2", button{"firstline_talk_to_person", "1", "x"}))}}
+	event := e.fake.EventCallback(fakeslack.IMEvent("U-ada", "status of PAY-1001", e.fake.NewTS()))
+	form := url.Values{"payload": {string(fakeslack.BlockActions("U-ada", "DADA", "1.2", button{ActionID: "firstline_talk_to_person", Value: "1", Label: "x"}))}}
 	jsonH := http.Header{"Content-Type": {"application/json"}}
 	formH := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	now := time.Now()
@@ -48,7 +49,7 @@ func TestSignatures(t *testing.T) {
 	}
 
 	// A signature over other bytes than the body is as bad as none.
-	ts, sig := sign(testSecret, now, []byte(`{"type":"url_verification","challenge":"other"}`))
+	ts, sig := fakeslack.Sign(testSecret, now, []byte(`{"type":"url_verification","challenge":"other"}`))
 	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/slack/events", strings.NewReader(`{"type":"url_verification","challenge":"abc"}`))
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)
@@ -82,13 +83,17 @@ func TestURLVerification(t *testing.T) {
 func TestNotStoredNotAcknowledged(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, httpMode)
-	body := e.callback(imEvent("U-ada", "status of PAY-1001", e.nextTS()))
-	e.h.Store.Close() // the database is gone
+	body := e.fake.EventCallback(fakeslack.IMEvent("U-ada", "status of PAY-1001", e.fake.NewTS()))
+	closer, ok := e.h.Store.(interface{ Close() error })
+	if !ok {
+		t.Fatalf("the test store %T cannot be closed", e.h.Store)
+	}
+	closer.Close() // the database is gone
 	code, _ := e.signedPost("/slack/events", body, http.Header{"Content-Type": {"application/json"}}, time.Now())
 	if code != http.StatusInternalServerError {
 		t.Fatalf("status %d with the store down, want 500", code)
 	}
-	if n := e.fake.count("reactions.add"); n != 0 {
+	if n := e.fake.Calls("reactions.add"); n != 0 {
 		t.Errorf("%d signs of life for a message not stored", n)
 	}
 }

@@ -57,6 +57,21 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, what, thread, text s
 		return "", outbox.Permanent(fmt.Errorf("slack: %s: nothing to post", what))
 	}
 	p := a.parts.get(m.ID)
+	if m.MaybeSent && m.ID > 0 {
+		done, err := a.posted(ctx, m, m.Channel, thread)
+		if err != nil {
+			return "", err
+		}
+		p = resume(p, done)
+		if p.next > 0 {
+			a.log.InfoContext(ctx, "slack: an earlier attempt posted this message; not posting it again",
+				"outbox", m.ID, "parts_found", p.next, "parts", len(parts))
+		}
+		if p.next >= len(parts) {
+			a.parts.drop(m.ID)
+			return p.first, nil
+		}
+	}
 	for i := p.next; i < len(parts); i++ {
 		if wait := a.shaper.take(m.Channel); wait > 0 {
 			a.parts.keep(m.ID, p)
@@ -67,6 +82,9 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, what, thread, text s
 			buttons = m.Buttons
 		}
 		opts := append(a.msgOptions(parts[i], buttons), slackapi.MsgOptionDisableLinkUnfurl())
+		if m.ID > 0 {
+			opts = append(opts, outboxMetadata(m.ID, i))
+		}
 		if thread != "" {
 			opts = append(opts, slackapi.MsgOptionTS(thread))
 		}
@@ -92,10 +110,23 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, what, thread, text s
 // postCard announces a handoff: one message whose ts anchors the handoff's
 // thread, with the agent mention and the Claim / Resolve buttons.
 func (a *Adapter) postCard(ctx context.Context, m bot.Outgoing) (string, error) {
+	if m.MaybeSent && m.ID > 0 {
+		done, err := a.posted(ctx, m, m.Channel, "")
+		if err != nil {
+			return "", err
+		}
+		if ts := done[0]; ts != "" {
+			a.log.InfoContext(ctx, "slack: an earlier attempt posted this handoff card; not posting it again", "outbox", m.ID)
+			return ts, nil
+		}
+	}
 	if wait := a.shaper.take(m.Channel); wait > 0 {
 		return "", outbox.RetryAfter(fmt.Errorf("slack: post handoff card: channel %s is over its rate", m.Channel), wait)
 	}
 	opts := append(a.msgOptions(a.cardText(m), m.Buttons), slackapi.MsgOptionDisableLinkUnfurl())
+	if m.ID > 0 {
+		opts = append(opts, outboxMetadata(m.ID, 0))
+	}
 	_, ts, err := a.api.PostMessageContext(ctx, m.Channel, opts...)
 	if err != nil {
 		return "", a.sendError("post handoff card", err)
@@ -242,8 +273,9 @@ func isSlackError(err error, code string) bool {
 
 // partials remembers how far a long message got when a rate limit or an
 // error stopped it between parts, by outbox row, so that the retry does not
-// post the first parts again. It lives in memory: after a restart a retried
-// message is posted whole (at least once, never lost).
+// post the first parts again. It lives in memory; after a restart, the row
+// comes back MaybeSent and the parts already posted are found by their
+// metadata (see posted).
 type partials struct {
 	mu sync.Mutex
 	m  map[int64]partial
@@ -258,6 +290,18 @@ type partial struct {
 // maxPartials bounds what partials keeps; rows that never come back (dead
 // after repeated failures) are forgotten once it is reached.
 const maxPartials = 1024
+
+// resume moves p past the parts an earlier attempt posted (found, by
+// part): parts go out in order, so those found from p.next on are done.
+func resume(p partial, found map[int]string) partial {
+	for found[p.next] != "" {
+		if p.next == 0 {
+			p.first = found[0]
+		}
+		p.next++
+	}
+	return p
+}
 
 func newPartials() *partials { return &partials{m: map[int64]partial{}} }
 

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,19 +36,19 @@ func TestCustomerTextDoesNotPing(t *testing.T) {
 	since := e.mark()
 	e.dm("U-ada", "human please <!channel> <!here> <@U123> <!subteam^S999|@oncall> <!everyone> and a literal &lt;!here&gt;")
 	c := e.waitCard(since)
-	noPing(t, "the card", c.section(), "<!here> ")
+	noPing(t, "the card", c.Section(), "<!here> ")
 	noPing(t, "the card's text", c.Text, "<!here> ")
 	for _, want := range []string{"@channel", "@here", "@U123", "@oncall", "@everyone", "&lt;!here&gt;"} {
-		if !strings.Contains(c.section(), want) {
-			t.Errorf("the card lacks %q:\n%s", want, c.section())
+		if !strings.Contains(c.Section(), want) {
+			t.Errorf("the card lacks %q:\n%s", want, c.Section())
 		}
 	}
 	since = e.mark()
 	e.dm("U-ada", "hello? <!channel> <@UBOT> [click](@U123) <@U-alex>")
 	p := e.waitPost(since, "the thread post", inThread(testkit.AgentChannel, c.TS, "hello?"))
-	noPing(t, "the thread post", p.section(), "")
-	if !strings.Contains(p.section(), "@alex") {
-		t.Errorf("a mentioned user is not named: %q", p.section())
+	noPing(t, "the thread post", p.Section(), "")
+	if !strings.Contains(p.Section(), "@alex") {
+		t.Errorf("a mentioned user is not named: %q", p.Section())
 	}
 }
 
@@ -63,18 +64,18 @@ func TestSendEscapes(t *testing.T) {
 		if _, err := e.a.Send(context.Background(), m); err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		p := e.fake.all()[since]
+		p := e.fake.Posts()[since]
 		prefix := ""
 		if kind == bot.KindAnnounce {
 			prefix = "<!subteam^S0AGENTS> "
-			if !strings.HasPrefix(p.section(), prefix) {
-				t.Errorf("announce = %q, want the user group mention first", p.section())
+			if !strings.HasPrefix(p.Section(), prefix) {
+				t.Errorf("announce = %q, want the user group mention first", p.Section())
 			}
 		}
-		noPing(t, string(kind), p.section(), prefix)
+		noPing(t, string(kind), p.Section(), prefix)
 		noPing(t, string(kind)+" text", p.Text, prefix)
-		if !strings.Contains(p.section(), "&amp; done") || !strings.Contains(p.section(), "&lt;!channel&gt;") {
-			t.Errorf("%s not escaped: %q", kind, p.section())
+		if !strings.Contains(p.Section(), "&amp; done") || !strings.Contains(p.Section(), "&lt;!channel&gt;") {
+			t.Errorf("%s not escaped: %q", kind, p.Section())
 		}
 		if p.Parse != "none" || p.LinkNames != "false" {
 			t.Errorf("%s: parse=%q link_names=%q", kind, p.Parse, p.LinkNames)
@@ -113,8 +114,8 @@ func TestAgentMention(t *testing.T) {
 		e := newEnv(t, socketMode, withConfig(func(c *Config) { c.AgentMention = m.cfg }))
 		since := e.mark()
 		e.dm("U-grace", "I want to talk to a human")
-		if c := e.waitCard(since); !strings.HasPrefix(c.section(), m.want) {
-			t.Errorf("%s: card = %q, want it to start with %q", m.cfg, c.section(), m.want)
+		if c := e.waitCard(since); !strings.HasPrefix(c.Section(), m.want) {
+			t.Errorf("%s: card = %q, want it to start with %q", m.cfg, c.Section(), m.want)
 		}
 	}
 }
@@ -127,11 +128,11 @@ func TestTalkButtonOnlyForItsCustomer(t *testing.T) {
 		t.Run(string(m), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, m)
-			ada := dmOf("U-ada")
+			ada := fakeslack.DMChannel("U-ada")
 			since := e.mark()
 			e.dm("U-ada", "how long does a refund take?")
 			answer := e.waitPost(since, "the answer", to(ada, "Refunds are sent back"))
-			talk := answer.button(t, "firstline_talk_to_person")
+			talk := answer.Button(t, "firstline_talk_to_person")
 
 			since = e.mark()
 			e.press("U-grace", ada, answer.TS, talk)
@@ -141,8 +142,8 @@ func TestTalkButtonOnlyForItsCustomer(t *testing.T) {
 			}
 			e.press("U-ada", ada, answer.TS, talk)
 			c := e.waitCard(since)
-			if !strings.Contains(c.section(), `pressed "Talk to a person"`) {
-				t.Errorf("card reason: %q", c.section())
+			if !strings.Contains(c.Section(), `pressed "Talk to a person"`) {
+				t.Errorf("card reason: %q", c.Section())
 			}
 			if n := len(e.posts(since, card)); n != 1 {
 				t.Errorf("%d cards, want 1 (Grace's press opened one?)", n)
@@ -157,9 +158,9 @@ func TestRateLimited(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, httpMode, withManualClock())
 	var limited atomic.Int32
-	e.fake.setHook(func(method string, form url.Values) *reply {
+	e.fake.SetHook(func(method string, form url.Values) *reply {
 		if method == "chat.postMessage" && form.Get("channel") == testkit.AgentChannel && limited.Add(1) == 1 {
-			return &reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "7"}}
+			return &reply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "7"}}
 		}
 		return nil
 	})
@@ -171,7 +172,7 @@ func TestRateLimited(t *testing.T) {
 	if n := len(e.posts(0, card)); n != 0 {
 		t.Fatalf("%d cards posted despite the 429", n)
 	}
-	if n := len(e.posts(0, to(dmOf("U-ada"), "asked a person"))); n != 1 {
+	if n := len(e.posts(0, to(fakeslack.DMChannel("U-ada"), "asked a person"))); n != 1 {
 		t.Errorf("the customer's acknowledgement was held back by the agent channel's limit")
 	}
 	rows, err := e.h.Store.Due(ctx, e.h.Clock.Now().Add(time.Hour), 10)
@@ -221,7 +222,7 @@ func TestShaperBurst(t *testing.T) {
 		if step == 0 {
 			// Each customer's greeting and acknowledgement went out at once.
 			for i := range n {
-				ch := dmOf("U-c" + string(rune('a'+i)))
+				ch := fakeslack.DMChannel("U-c" + string(rune('a'+i)))
 				if got := len(e.posts(0, func(p post) bool { return p.Channel == ch })); got != 2 {
 					t.Errorf("%s: %d posts in the first second, want 2", ch, got)
 				}
@@ -245,7 +246,7 @@ func TestShaperBurst(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Errorf("rows left: %d, %v", len(rows), err)
 	}
-	if got := e.fake.count("chat.postMessage"); got != 3*n {
+	if got := e.fake.Calls("chat.postMessage"); got != 3*n {
 		t.Errorf("%d chat.postMessage calls for %d posts: the shaper must hold posts back before Slack refuses them", got, 3*n)
 	}
 }
@@ -260,18 +261,18 @@ func TestSendErrors(t *testing.T) {
 		permanent bool
 		retry     time.Duration
 	}{
-		{"channel gone", &reply{200, nil, `{"ok":false,"error":"channel_not_found"}`}, true, 0},
-		{"not in channel", &reply{200, nil, `{"ok":false,"error":"not_in_channel"}`}, true, 0},
-		{"token revoked", &reply{200, nil, `{"ok":false,"error":"token_revoked"}`}, true, 0},
-		{"bad blocks", &reply{200, nil, `{"ok":false,"error":"invalid_blocks"}`}, true, 0},
-		{"429", &reply{429, map[string]string{"Retry-After": "30"}, ""}, false, 30 * time.Second},
-		{"ratelimited", &reply{200, nil, `{"ok":false,"error":"ratelimited"}`}, false, time.Second},
-		{"5xx", &reply{503, nil, ""}, false, 0},
-		{"internal error", &reply{200, nil, `{"ok":false,"error":"internal_error"}`}, false, 0},
+		{"channel gone", &reply{Status: 200, Body: `{"ok":false,"error":"channel_not_found"}`}, true, 0},
+		{"not in channel", &reply{Status: 200, Body: `{"ok":false,"error":"not_in_channel"}`}, true, 0},
+		{"token revoked", &reply{Status: 200, Body: `{"ok":false,"error":"token_revoked"}`}, true, 0},
+		{"bad blocks", &reply{Status: 200, Body: `{"ok":false,"error":"invalid_blocks"}`}, true, 0},
+		{"429", &reply{Status: 429, Header: map[string]string{"Retry-After": "30"}}, false, 30 * time.Second},
+		{"ratelimited", &reply{Status: 200, Body: `{"ok":false,"error":"ratelimited"}`}, false, time.Second},
+		{"5xx", &reply{Status: 503}, false, 0},
+		{"internal error", &reply{Status: 200, Body: `{"ok":false,"error":"internal_error"}`}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.fake.setHook(func(string, url.Values) *reply { return tt.rep })
+			e.fake.SetHook(func(string, url.Values) *reply { return tt.rep })
 			_, err := e.a.Send(context.Background(), bot.Outgoing{Channel: "C" + strings.ReplaceAll(tt.name, " ", ""), Kind: bot.KindReply, Text: "hi"})
 			if err == nil {
 				t.Fatal("no error")
@@ -291,7 +292,7 @@ func TestSendErrors(t *testing.T) {
 			}
 		})
 	}
-	e.fake.setHook(nil)
+	e.fake.SetHook(nil)
 
 	// A network failure is retryable; the card update of a card never
 	// posted is not.
@@ -327,9 +328,9 @@ func TestLongMessages(t *testing.T) {
 
 	// The third part meets a 429: the retry posts parts 3… only.
 	var calls atomic.Int32
-	e.fake.setHook(func(method string, _ url.Values) *reply {
+	e.fake.SetHook(func(method string, _ url.Values) *reply {
 		if method == "chat.postMessage" && calls.Add(1) == 3 {
-			return &reply{status: 429, header: map[string]string{"Retry-After": "1"}}
+			return &reply{Status: 429, Header: map[string]string{"Retry-After": "1"}}
 		}
 		return nil
 	})
@@ -351,13 +352,13 @@ func TestLongMessages(t *testing.T) {
 	}
 	var joined []string
 	for i, p := range posts {
-		if n := utf16Len(p.section()); n > sectionLimit || n == 0 {
+		if n := utf16Len(p.Section()); n > sectionLimit || n == 0 {
 			t.Errorf("part %d: %d characters", i, n)
 		}
-		if (len(p.buttons()) > 0) != (i == len(posts)-1) {
-			t.Errorf("part %d of %d has buttons %v", i+1, len(posts), p.buttons())
+		if (len(p.Buttons()) > 0) != (i == len(posts)-1) {
+			t.Errorf("part %d of %d has buttons %v", i+1, len(posts), p.Buttons())
 		}
-		joined = append(joined, p.section())
+		joined = append(joined, p.Section())
 	}
 	if got := strings.Join(joined, "\n\n"); got != text {
 		t.Errorf("the parts do not add up to the text (or a part was posted twice)")

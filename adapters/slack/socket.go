@@ -16,7 +16,9 @@ import (
 // ends it closes the connection (http.Server.Shutdown would not: it is not
 // an HTTP connection it tracks).
 func (a *Adapter) runSocket(ctx context.Context, self identity) error {
-	client := socketmode.New(a.api, socketmode.OptionLog(libLogger{a}))
+	// A frame over maxBody closes the connection, which reconnects: no
+	// event Slack sends comes near it (the HTTP endpoint has the same bound).
+	client := socketmode.New(a.api, socketmode.OptionLog(libLogger{a}), socketmode.OptionReadLimit(maxBody))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)

@@ -110,6 +110,8 @@ type Options struct {
 	// OpenStore opens the (empty) store; SQLite in a temporary folder by
 	// default.
 	OpenStore func(t testing.TB) storetest.Store
+	// Handoffs, when set, changes the handoff flow's configuration.
+	Handoffs func(*handoff.Config)
 }
 
 // Option changes how a harness is built.
@@ -152,7 +154,7 @@ func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = 
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	set := prompts.Default()
+	set := Prompts(map[string]string{prompts.FileHours: AlwaysOpen})
 	current := func() *prompts.Set { return set }
 	clk := &Clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
 	o := Options{
@@ -176,10 +178,14 @@ func New(t testing.TB, opts ...Option) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := handoff.New(handoff.Config{
+	hc := handoff.Config{
 		Store: st, Prompts: o.Engine.Prompts, AgentPlatform: o.AgentPlatform, AgentWorkspace: o.AgentWorkspace,
 		AgentChannel: o.AgentChannel, Now: o.Now, Notify: disp.Notify,
-	})
+	}
+	if o.Handoffs != nil {
+		o.Handoffs(&hc)
+	}
+	hs, err := handoff.New(hc)
 	if err != nil {
 		t.Fatal(err)
 	}

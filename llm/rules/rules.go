@@ -1,7 +1,8 @@
 // Package rules is the offline model: deterministic rules that answer
 // payment questions through the same tools an LLM would call, answer FAQ
-// entries by keyword, and offer a person otherwise, handing off on the second
-// miss in a row. It needs no network, so `firstline chat` works anywhere, and
+// entries by keyword, and otherwise offer a person and say it cannot help
+// (bot.CannotHelpMarker): the engine's automatic escalation then hands off at
+// the next miss (escalation.yaml). It needs no network, so `firstline chat` works anywhere, and
 // it keeps the engine's tool path exercised when no LLM is configured.
 package rules
 
@@ -79,12 +80,9 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 	if err != nil {
 		return bot.ModelResponse{}, err
 	}
-	if prev := lastAssistant(req.Messages); prev == offer {
-		return call(bot.ToolHandoffToHuman, map[string]string{
-			"reason": "The offline assistant could not answer twice in a row.",
-		}), nil
-	}
-	return text2(offer), nil
+	// The marker, not a handoff: whether this miss hands off is the
+	// engine's call, the same for every model.
+	return text2(offer + "\n" + bot.CannotHelpMarker), nil
 }
 
 // fromTool turns a payment_status result into a reply.
@@ -154,15 +152,6 @@ func recentCustomerText(msgs []bot.ChatMessage) string {
 		parts = append([]string{msgs[i].Content}, parts...)
 	}
 	return strings.Join(parts, "\n")
-}
-
-func lastAssistant(msgs []bot.ChatMessage) string {
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == bot.ChatAssistant && len(msgs[i].ToolCalls) == 0 {
-			return msgs[i].Content
-		}
-	}
-	return ""
 }
 
 func wordsOf(s string) []string {

@@ -33,7 +33,10 @@ func TestCustomerTurns(t *testing.T) {
 		{"faq multiword keyword", []bot.ChatMessage{user("I want my money back")}, "", "", "5 business days"},
 		{"greeting", []bot.ChatMessage{user("hello!")}, "", "", "AI support assistant"},
 		{"first miss", []bot.ChatMessage{user("tell me a joke")}, "", "", "talk to a person"},
-		{"second miss", []bot.ChatMessage{user("tell me a joke"), {Role: bot.ChatAssistant, Content: offer}, user("a riddle then")}, bot.ToolHandoffToHuman, "", ""},
+		{"first miss says it cannot help", []bot.ChatMessage{user("tell me a joke")}, "", "", bot.CannotHelpMarker},
+		// Whether a second miss hands off is the engine's decision
+		// (escalation.yaml), not the model's: it says the same again.
+		{"second miss", []bot.ChatMessage{user("tell me a joke"), {Role: bot.ChatAssistant, Content: offer}, user("a riddle then")}, "", "", bot.CannotHelpMarker},
 		{"several new messages read together", []bot.ChatMessage{user("hi"), user("PAY-1001 please")}, bot.ToolPaymentStatus, `{"reference":"PAY-1001"}`, ""},
 	}
 	for _, tt := range tests {

@@ -98,8 +98,22 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Outbox/Defer", testOutboxDefer},
 		{"Outbox/Claim", testOutboxClaim},
 		{"Outbox/MaybeSent", testOutboxMaybeSent},
+		{"Outbox/Unsure", testOutboxUnsure},
 		{"Outbox/ClaimRows", testOutboxClaimRows},
 		{"Tx/ReadsAreStable", testReadsAreStable},
+		{"Queue/Reping", testQueueReping},
+		{"Queue/ConcurrentReping", testQueueConcurrentReping},
+		{"Queue/Notice", testQueueNotice},
+		{"Queue/Claimed", testQueueClaimed},
+		{"Privacy/AuditAppendAndQuery", testAuditAppendAndQuery},
+		{"Privacy/CustomerData", testCustomerData},
+		{"Privacy/EraseCustomer", testEraseCustomer},
+		{"Privacy/UnlinkIdentity", testUnlinkIdentity},
+		{"Privacy/RetentionMessages", testRetentionMessages},
+		{"Privacy/RetentionOutbox", testRetentionOutbox},
+		{"Privacy/RetentionScrub", testRetentionScrub},
+		{"Privacy/Verifications", testVerifications},
+		{"Privacy/TokenBudget", testTokenBudget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

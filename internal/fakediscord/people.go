@@ -1,0 +1,177 @@
+package fakediscord
+
+import "strings"
+
+// MsgOpt changes a message a person writes.
+type MsgOpt func(m *message)
+
+// WithAttachment attaches a file to the message.
+func WithAttachment(name, url string) MsgOpt {
+	return func(m *message) {
+		m.Attachments = append(m.Attachments, map[string]any{
+			"id": "1500000000000000001", "filename": name, "size": 1234, "url": url,
+			"proxy_url": url, "content_type": "image/png", "width": 10, "height": 10,
+		})
+	}
+}
+
+// Say stores a message by user in a channel's history and dispatches
+// MESSAGE_CREATE for it. It returns the message's id.
+func (s *Server) Say(channel, user, content string, opts ...MsgOpt) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.addLocked(channel, user, content, opts...)
+	s.dispatchLocked("MESSAGE_CREATE", s.messageJSON(m, true))
+	return m.ID
+}
+
+// SayOffline stores a message without any event: written while the bot
+// was disconnected, to be found only by fetching history.
+func (s *Server) SayOffline(channel, user, content string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addLocked(channel, user, content).ID
+}
+
+// Redeliver dispatches MESSAGE_CREATE again for a message sent before.
+func (s *Server) Redeliver(channel, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dispatchLocked("MESSAGE_CREATE", s.messageJSON(s.find(channel, id), true))
+}
+
+func (s *Server) addLocked(channel, user, content string, opts ...MsgOpt) *message {
+	if _, ok := s.channels[channel]; !ok {
+		s.t.Fatalf("fakediscord: no channel %s", channel)
+	}
+	m := &message{ID: s.newIDLocked(), ChannelID: channel, AuthorID: user, Content: content}
+	for _, o := range opts {
+		o(m)
+	}
+	s.history[channel] = append(s.history[channel], m)
+	return m
+}
+
+// Click dispatches INTERACTION_CREATE for a button on a message the bot
+// sent, pressed by user. It returns the interaction's id.
+func (s *Server) Click(channel, messageID, customID, user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[channel]
+	id := s.newIDLocked()
+	u := s.users[user]
+	d := map[string]any{
+		"id":                             id,
+		"application_id":                 BotID,
+		"type":                           3,
+		"data":                           map[string]any{"custom_id": customID, "component_type": 2},
+		"channel_id":                     channel,
+		"channel":                        s.channelJSONLocked(c),
+		"token":                          "interaction-token-" + id,
+		"version":                        1,
+		"locale":                         "en-US",
+		"app_permissions":                "2248473465835073",
+		"entitlements":                   []any{},
+		"authorizing_integration_owners": map[string]any{"0": Guild},
+		"context":                        0,
+	}
+	if m := s.find(channel, messageID); m != nil {
+		d["message"] = s.messageJSON(m, false)
+	}
+	if c.GuildID != "" {
+		d["guild_id"] = c.GuildID
+		d["guild_locale"] = "en-US"
+		d["member"] = memberJSON(u, true)
+	} else {
+		d["user"] = userJSON(u)
+		d["context"] = 1
+	}
+	s.dispatchLocked("INTERACTION_CREATE", d)
+	return id
+}
+
+// ---- JSON shapes ----
+
+func userJSON(u User) map[string]any {
+	var global any
+	if u.GlobalName != "" {
+		global = u.GlobalName
+	}
+	return map[string]any{
+		"id": u.ID, "username": u.Username, "global_name": global, "discriminator": "0",
+		"avatar": nil, "bot": u.Bot, "public_flags": 0,
+	}
+}
+
+func memberJSON(u User, withUser bool) map[string]any {
+	var nick any
+	if u.Nick != "" {
+		nick = u.Nick
+	}
+	m := map[string]any{
+		"nick": nick, "roles": []string{}, "joined_at": "2025-01-02T03:04:05.000000+00:00",
+		"deaf": false, "mute": false, "flags": 0, "pending": false, "avatar": nil,
+	}
+	if withUser {
+		m["user"] = userJSON(u)
+		m["permissions"] = "2248473465835073"
+	}
+	return m
+}
+
+func (s *Server) channelJSONLocked(c Channel) map[string]any {
+	out := map[string]any{"id": c.ID, "type": c.Type, "flags": 0}
+	switch c.Type {
+	case 1:
+		out["recipients"] = []any{userJSON(s.users[c.Recipient])}
+		out["last_message_id"] = nil
+	case 11:
+		out["guild_id"], out["parent_id"], out["name"] = c.GuildID, c.ParentID, "thread"
+		out["owner_id"] = BotID
+		out["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false, "archive_timestamp": "2026-01-01T00:00:00.000000+00:00"}
+	default:
+		out["guild_id"], out["name"], out["position"] = c.GuildID, "general", 0
+	}
+	return out
+}
+
+// messageJSON is a message object; a gateway MESSAGE_CREATE adds guild_id
+// and member in a server. The bot's messages carry the nonce they were
+// created with.
+func (s *Server) messageJSON(m *message, event bool) map[string]any {
+	author := s.users[m.AuthorID]
+	mentions := []any{}
+	for id, u := range s.users {
+		if strings.Contains(m.Content, "<@"+id+">") || strings.Contains(m.Content, "<@!"+id+">") {
+			mj := userJSON(u)
+			if c := s.channels[m.ChannelID]; c.GuildID != "" {
+				mj["member"] = memberJSON(u, false)
+			}
+			mentions = append(mentions, mj)
+		}
+	}
+	attachments := []any{}
+	for _, a := range m.Attachments {
+		attachments = append(attachments, a)
+	}
+	out := map[string]any{
+		"id": m.ID, "channel_id": m.ChannelID, "author": userJSON(author), "content": m.Content,
+		"timestamp": "2026-11-02T10:00:00.000000+00:00", "edited_timestamp": nil, "tts": false,
+		"mention_everyone": false, "mentions": mentions, "mention_roles": []any{},
+		"attachments": attachments, "embeds": []any{}, "pinned": false, "type": 0, "flags": 0,
+		"components": []any{},
+	}
+	if m.Nonce != "" {
+		out["nonce"] = m.Nonce
+	}
+	if m.Body != nil {
+		if cs, ok := m.Body["components"]; ok {
+			out["components"] = cs
+		}
+	}
+	if c := s.channels[m.ChannelID]; event && c.GuildID != "" {
+		out["guild_id"] = c.GuildID
+		out["member"] = memberJSON(author, false)
+	}
+	return out
+}
