@@ -19,12 +19,12 @@ type chart struct {
 	W, H int
 	// The x axis, at the bottom of the plot.
 	AxisX1, AxisX2, AxisY float64
-	Bars   []bar
-	Line   string // polyline points, "" for none
-	Dots   []dot
-	XTicks []tick
-	YTicks []tick
-	Empty  bool
+	Bars                  []bar
+	Line                  string // polyline points, "" for none
+	Dots                  []dot
+	XTicks                []tick
+	YTicks                []tick
+	Empty                 bool
 }
 
 type bar struct {
