@@ -186,7 +186,7 @@ func newSession(ctx context.Context, cfg Config, sc Scenario, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("create the scenario's database folder: %w", err)
 	}
-	s := &session{sc: sc, dir: dir, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}}
+	s := &session{sc: sc, dir: dir, clock: &clock{now: startTime(cfg.Prompts(), time.Now())}}
 	defer func() {
 		if err != nil {
 			_ = s.close()
@@ -437,4 +437,20 @@ func (s *session) observe(ctx context.Context, tr *TurnResult, sent []bot.Outgoi
 		}
 		return nil
 	})
+}
+
+// startTime is when a scenario's clock starts: now, or, outside business
+// hours, half an hour into the next opening, so that the suite checks the
+// bot and not the time of day it happens to run at (hours have scenarios
+// of their own in the handoff tests).
+func startTime(set *prompts.Set, now time.Time) time.Time {
+	now = now.UTC().Truncate(time.Second)
+	h := set.Hours()
+	if h.Open(now) {
+		return now
+	}
+	if next, ok := h.NextOpen(now); ok {
+		return next.Add(30 * time.Minute).UTC()
+	}
+	return now
 }
