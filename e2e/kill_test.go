@@ -96,9 +96,13 @@ func TestKill9(t *testing.T) {
 	agents.Wait()
 	work.Wait()
 
-	// Let it drain: every message dealt with, every relay delivered.
-	w.patience = 60 * time.Second // past the lease of a row the last kill left claimed
-	w.await(func() bool { return len(w.missing()) == 0 })
+	// Let it drain: every message dealt with, every relay delivered, the
+	// outbox empty (rows the last kill left claimed wait for their lease).
+	w.patience = 60 * time.Second
+	live := openReadOnly(t, db)
+	if !w.await(func() bool { return len(w.missing()) == 0 && live.count(t, unsentQuery) == 0 }) {
+		t.Logf("not drained after %v: missing %v; outbox: %s", w.patience, w.missing(), live.unsent(t))
+	}
 	code, took := srv.stop(30 * time.Second)
 	if code != 0 {
 		t.Errorf("firstline exited with %d after SIGTERM", code)
@@ -220,9 +224,9 @@ func (w *world) figures(t *testing.T, dbPath string) figures {
 			t.Errorf("%s greeted %d times", ch, marks[markGreeting])
 		}
 	}
-	f.pending = db.count(t, `SELECT COUNT(*) FROM outbox WHERE status <> 'sent'`)
+	f.pending = db.count(t, unsentQuery)
 	if f.pending != 0 {
-		t.Errorf("%d outbox rows not sent at the end", f.pending)
+		t.Errorf("%d outbox rows not sent at the end: %s", f.pending, db.unsent(t))
 	}
 	return f
 }

@@ -215,8 +215,11 @@ func New(t testing.TB) *Server {
 	} {
 		s.channels[c.ID] = c
 	}
-	s.rest = httptest.NewServer(s.restHandler())
-	s.gw = httptest.NewServer(http.HandlerFunc(s.serveGateway))
+	// Started after both are assigned: handlers read their URLs.
+	s.rest = httptest.NewUnstartedServer(s.restHandler())
+	s.gw = httptest.NewUnstartedServer(http.HandlerFunc(s.serveGateway))
+	s.rest.Start()
+	s.gw.Start()
 	t.Cleanup(s.Close)
 	return s
 }

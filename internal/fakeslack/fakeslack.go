@@ -210,7 +210,9 @@ func New(t testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.api)
 	mux.HandleFunc("/link/", s.serveSocket)
-	s.srv = httptest.NewServer(mux)
+	// Started after the assignment: handlers read s.srv.URL.
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Start()
 	go s.deliverLoop()
 	t.Cleanup(s.Close)
 	return s
