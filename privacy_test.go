@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/store/sqlite"
 )
 
 // runCmd runs a command in process with FIRSTLINE_DB set to db and returns
@@ -166,5 +172,88 @@ func TestPrivacyCommandErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from serve's goroutines while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// `firstline serve` runs the retention job: at start, the words of a
+// conversation older than FIRSTLINE_RETENTION go, its rows stay.
+func TestServeRunsRetention(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "serve.db")
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Slack, Workspace: "T1", Channel: "D1"},
+		State: bot.StateBot, User: "U1", UserName: "Ada", OpenedAt: old, LastMessageAt: old}
+	err = st.WithTx(t.Context(), func(tx bot.Tx) error {
+		if err := tx.CreateConversation(t.Context(), &c); err != nil {
+			return err
+		}
+		_, err := tx.AddMessage(t.Context(), &bot.Message{ConversationID: c.ID, Role: bot.RoleCustomer, Text: "my address is 1 Main St", Processed: true, CreatedAt: old})
+		return err
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := map[string]string{"FIRSTLINE_DB": db, "FIRSTLINE_HTTP_ADDR": "127.0.0.1:0", "FIRSTLINE_RETENTION": "30d"}
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, stdio{in: strings.NewReader(""), out: io.Discard, err: &stderr,
+			getenv: func(k string) string { return env[k] }})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "retention: deleted old texts") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retention run within 20s; serve said:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+
+	st, err = sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var msgs []bot.Message
+	_ = st.WithTx(t.Context(), func(tx bot.Tx) error {
+		msgs, err = tx.RecentMessages(t.Context(), c.ID, 10)
+		return err
+	})
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "" {
+		t.Errorf("after serve: messages %+v, %v; want the row kept without its words", msgs, err)
 	}
 }

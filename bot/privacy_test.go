@@ -57,8 +57,10 @@ func storedTexts(t *testing.T, h *testkit.Harness, user string) []string {
 
 // Every access to account data by the tool is in the audit log: who asked,
 // whose record it was, allowed or refused and why.
-func TestAuditToolAccess(t *testing.T) {
-	h := testkit.New(t)
+func TestAuditToolAccess(t *testing.T) { testAuditToolAccess(t) }
+
+func testAuditToolAccess(t *testing.T, opts ...testkit.Option) {
+	h := testkit.New(t, opts...)
 	h.Say("U-ada", "what's the status of my payments?")
 	h.Say("U-ada", "status of PAY-2001")
 	h.Say("U-ada", "status of PAY-9999")
@@ -210,9 +212,21 @@ func TestRateLimitPerWorkspace(t *testing.T) {
 	}
 }
 
-func TestDailyTokenCap(t *testing.T) {
+func TestDailyTokenCap(t *testing.T) { testDailyTokenCap(t) }
+
+// The verification flow and the token budget keep state in the store: they
+// run on PostgreSQL too (skipped without FIRSTLINE_TEST_PG).
+func TestPrivacyOnPostgres(t *testing.T) {
+	testkit.PostgresSchema(t)
+	pg := testkit.WithStore(testkit.Postgres)
+	t.Run("DailyTokenCap", func(t *testing.T) { testDailyTokenCap(t, pg) })
+	t.Run("VerifyByCode", func(t *testing.T) { testVerifyByCode(t, pg) })
+	t.Run("AuditToolAccess", func(t *testing.T) { testAuditToolAccess(t, pg) })
+}
+
+func testDailyTokenCap(t *testing.T, opts ...testkit.Option) {
 	m := &tallyModel{usage: 600}
-	h := testkit.New(t, testkit.WithModel(m), withLimits(bot.Limits{DailyTokens: 1000}))
+	h := testkit.New(t, append(opts, testkit.WithModel(m), withLimits(bot.Limits{DailyTokens: 1000}))...)
 	alerts := func(msgs []bot.Outgoing) int {
 		n := 0
 		for _, o := range testkit.Only(msgs, bot.KindThread) {
@@ -394,8 +408,10 @@ func otherCode(code string) string {
 	return "000000"
 }
 
-func TestVerifyByCode(t *testing.T) {
-	h, box := verifyHarness(t)
+func TestVerifyByCode(t *testing.T) { testVerifyByCode(t) }
+
+func testVerifyByCode(t *testing.T, opts ...testkit.Option) {
+	h, box := verifyHarness(t, opts...)
 	wantReply(t, "payment question, not linked", h.Say("U-new", "what's the status of my payments?"), "what is the email address on your account")
 	wantReply(t, "email given", h.Say("U-new", "it's ADA@example.com"), "6-digit code is on its way")
 	sent := box.last(t)

@@ -52,9 +52,11 @@ type CustomerRecords interface {
 // database for long. Every method is idempotent and safe to run on several
 // replicas at once.
 type Retention interface {
-	// PurgeMessages deletes up to limit messages stored before cutoff and
-	// returns how many went.
-	PurgeMessages(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// ScrubMessages deletes the words of up to limit messages stored before
+	// cutoff (their text and author's display name) and returns how many
+	// it changed. The rows stay with their role and time, so that counts
+	// and response times over any period still add up.
+	ScrubMessages(ctx context.Context, cutoff time.Time, limit int) (int, error)
 	// PurgeOutbox deletes up to limit delivered or dead outbox rows queued
 	// before cutoff (they hold the texts that were sent), keeping the
 	// announcement of a handoff that is still open, whose delivered

@@ -1,10 +1,11 @@
-// Package retention deletes what Firstline keeps of conversations once it
-// is older than FIRSTLINE_RETENTION: message texts, the texts of delivered
-// outbox rows, and the display names and handoff reasons kept beside the
-// counts. Conversations and handoffs themselves stay, with their times,
-// states, triggers and ratings, so that statistics over any period still
-// add up; they just hold no words any more. Finished identity verifications
-// go after a day. The job runs hourly in `firstline serve`; each run works
+// Package retention deletes the words Firstline keeps of conversations once
+// they are older than FIRSTLINE_RETENTION: the texts of messages (and their
+// authors' display names), delivered outbox rows (which hold the texts
+// sent), and the display names and handoff reasons kept beside the counts.
+// Conversations, handoffs and the message rows themselves stay, with their
+// times, roles, states, triggers and ratings, so that statistics over any
+// period still add up; they just hold no words any more. Finished identity
+// verifications go after a day. The job runs hourly in `firstline serve`; each run works
 // in small batches, and every step is idempotent, so several replicas may
 // run it at the same moment.
 package retention
@@ -79,7 +80,7 @@ func New(cfg Config) (*Job, error) {
 
 // Report says what one run deleted.
 type Report struct {
-	Messages      int // messages deleted
+	Messages      int // messages whose words were deleted
 	Outbox        int // delivered outbox rows deleted
 	Scrubbed      int // conversation names and handoff reasons cleared
 	Verifications int // finished verifications deleted
@@ -96,6 +97,8 @@ func (r Report) String() string {
 // Run runs the job at once and then every cfg.Every until ctx is done. A
 // failed run is logged and tried again at the next tick.
 func (j *Job) Run(ctx context.Context) error {
+	j.log.InfoContext(ctx, "retention: deleting the words of conversations older than the retention period",
+		"retention", j.cfg.Retention.String(), "every", j.cfg.Every.String())
 	t := time.NewTicker(j.cfg.Every)
 	defer t.Stop()
 	for {
@@ -117,8 +120,8 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	cutoff := now.Add(-j.cfg.Retention)
 	var r Report
 	var err error
-	if r.Messages, err = j.batches(ctx, func(tx bot.Tx, n int) (int, error) { return tx.PurgeMessages(ctx, cutoff, n) }); err != nil {
-		return r, fmt.Errorf("retention: delete messages: %w", err)
+	if r.Messages, err = j.batches(ctx, func(tx bot.Tx, n int) (int, error) { return tx.ScrubMessages(ctx, cutoff, n) }); err != nil {
+		return r, fmt.Errorf("retention: delete message texts: %w", err)
 	}
 	if r.Outbox, err = j.batches(ctx, func(tx bot.Tx, n int) (int, error) { return tx.PurgeOutbox(ctx, cutoff, n) }); err != nil {
 		return r, fmt.Errorf("retention: delete outbox rows: %w", err)

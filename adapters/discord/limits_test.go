@@ -37,7 +37,7 @@ func TestHostileGatewayPayloads(t *testing.T) {
 	nested := json.RawMessage(strings.Repeat("[", 5000) + strings.Repeat("]", 5000))
 	e.f.Dispatch("MESSAGE_CREATE", map[string]any{
 		"id": "1900000000000000001", "channel_id": testDMAda, "content": "status of PAY-1001",
-		"author": map[string]any{"id": testAda, "username": "ada", "global_name": "Ada Lovelace", "discriminator": "0"},
+		"author":    map[string]any{"id": testAda, "username": "ada", "global_name": "Ada Lovelace", "discriminator": "0"},
 		"timestamp": "2026-11-02T10:00:00.000000+00:00", "type": 0, "attachments": []any{}, "embeds": []any{},
 		"mentions": []any{}, "junk": nested,
 	})

@@ -21,9 +21,9 @@ func TestTooDeep(t *testing.T) {
 	}{
 		{`{"a":[1,{"b":2}]}`, 3, false},
 		{`{"a":[1,{"b":[2]}]}`, 3, true},
-		{`{"a":"[[[[[[[[[["}`, 2, false},   // brackets in strings do not count
-		{`{"a":"\"[[[[[[[["}`, 2, false},   // nor after an escaped quote
-		{`{"a":"\\"}[[[[`, 2, true},        // an escaped backslash ends the escape
+		{`{"a":"[[[[[[[[[["}`, 2, false},    // brackets in strings do not count
+		{`{"a":"\"[[[[[[[["}`, 2, false},    // nor after an escaped quote
+		{`{"a":"\\"}[[[[`, 2, true},         // an escaped backslash ends the escape
 		{strings.Repeat("[", 33), 32, true}, // unbalanced, still counted
 		{strings.Repeat("[", 32) + strings.Repeat("]", 32), 32, false},
 	}

@@ -206,12 +206,14 @@ func (t *tx) UnlinkIdentity(ctx context.Context, id bot.Identity) (string, error
 // run it at once only wait for each other's row locks, and whoever comes
 // second finds less to do.
 
-// PurgeMessages implements bot.Retention.
-func (t *tx) PurgeMessages(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	tag, err := t.tx.Exec(ctx, `DELETE FROM messages WHERE id IN (
-		SELECT id FROM messages WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, ts(cutoff), limit)
+// ScrubMessages implements bot.Retention. Rows another transaction holds
+// are skipped, to be scrubbed at the next run.
+func (t *tx) ScrubMessages(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE messages SET text = '', author_name = '' WHERE id IN (
+		SELECT id FROM messages WHERE (text <> '' OR author_name <> '') AND created_at < $1
+		ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(cutoff), limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge messages before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, fmt.Errorf("postgres: scrub messages before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -212,12 +212,13 @@ func (t *tx) UnlinkIdentity(ctx context.Context, id bot.Identity) (string, error
 
 // Retention
 
-// PurgeMessages implements bot.Retention.
-func (t *tx) PurgeMessages(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM messages WHERE id IN (
-		SELECT id FROM messages WHERE created_at < ? ORDER BY created_at LIMIT ?)`, nanos(cutoff), limit)
+// ScrubMessages implements bot.Retention.
+func (t *tx) ScrubMessages(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE messages SET text = '', author_name = '' WHERE id IN (
+		SELECT id FROM messages WHERE (text <> '' OR author_name <> '') AND created_at < ?
+		ORDER BY created_at LIMIT ?)`, nanos(cutoff), limit)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge messages before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, fmt.Errorf("sqlite: scrub messages before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
 	return affected(res), nil
 }

@@ -72,8 +72,10 @@ CREATE TABLE token_usage (
     alerted_at TIMESTAMPTZ
 );
 
--- Retention: delivered outbox rows by age (they hold the texts sent),
--- conversations whose display name is still kept, handoffs whose reason is.
+-- Retention: messages whose words are still kept, delivered outbox rows
+-- by age (they hold the texts sent), conversations whose display name is
+-- still kept, handoffs whose reason is.
+CREATE INDEX messages_worded_created ON messages (created_at) WHERE text <> '' OR author_name <> '';
 CREATE INDEX outbox_done_created ON outbox (created_at) WHERE status <> 'pending';
 CREATE INDEX conversations_named_last_message ON conversations (last_message_at) WHERE user_name <> '';
 CREATE INDEX handoffs_reason_created ON handoffs (created_at) WHERE reason <> '';
