@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firstlinehq/firstline/bot"
 )
@@ -54,6 +55,14 @@ const (
 	Resolved       Outcome = "resolved"
 	AlreadyClosed  Outcome = "already_resolved"
 )
+
+// IgnoredRetries are the waits before an adapter hands a thread message
+// that was Ignored to the flow again: an announcement's thread can receive
+// an agent's message before the outbox recorded the announcement as sent.
+// About four seconds in all; real threads are known well before.
+func IgnoredRetries() []time.Duration {
+	return []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+}
 
 // Result is an agent action's outcome and, for the acting agent, a line that
 // explains it (a platform may show it only to them).

@@ -210,6 +210,15 @@ func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, channe
 		Mentions:  a.mentioned(m),
 	}
 	res, err := retry(ctx, a.retryBase, func() (handoff.Result, error) { return a.cfg.Handoffs.AgentMessage(ctx, am) })
+	// An agent may answer in a new handoff's thread before the outbox has
+	// recorded the announcement as sent, when no handoff is known by that
+	// thread yet: look again shortly rather than drop the message.
+	for _, wait := range handoff.IgnoredRetries() {
+		if err != nil || res.Outcome != handoff.Ignored || !sleep(ctx, wait) {
+			break
+		}
+		res, err = a.cfg.Handoffs.AgentMessage(ctx, am)
+	}
 	if err != nil {
 		a.logUnhandled(ctx, "discord: cannot handle an agent's message", err, "thread", thread, "message", m.ID)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/handoff"
@@ -160,7 +161,7 @@ func (a *Adapter) agentMessage(ctx context.Context, self identity, m message) (f
 	for _, at := range attachments(m.files) {
 		text += "\n📎 " + cmp.Or(at.Name, "attachment") + ": " + at.URL
 	}
-	res, err := a.cfg.Handoffs.AgentMessage(ctx, handoff.AgentMessage{
+	am := handoff.AgentMessage{
 		Platform:  bot.Slack,
 		Channel:   m.channel,
 		Thread:    m.threadTS,
@@ -168,11 +169,18 @@ func (a *Adapter) agentMessage(ctx context.Context, self identity, m message) (f
 		Text:      text,
 		MessageID: m.id(),
 		Mentions:  a.mentionedAgents(ctx, m.text, self.User),
-	})
+	}
+	res, err := a.cfg.Handoffs.AgentMessage(ctx, am)
 	if err != nil {
 		return nil, fmt.Errorf("slack: agent message: %w", err)
 	}
 	a.log.DebugContext(ctx, "agent message", "outcome", res.Outcome, "thread", m.threadTS)
+	if res.Outcome == handoff.Ignored {
+		// An agent may answer in a new handoff's thread before the outbox
+		// has recorded the card as sent, when no handoff is known by that
+		// thread yet: after the acknowledgement, look again shortly.
+		return func() { go a.retryIgnored(context.WithoutCancel(ctx), am) }, nil
+	}
 	return nop, nil
 }
 
@@ -202,4 +210,21 @@ func (a *Adapter) react(ctx context.Context, channel, ts string) {
 			a.log.WarnContext(ctx, "slack sign of life (reaction) failed", "channel", channel, "err", a.wrap("reactions.add", err))
 		}
 	})
+}
+
+// retryIgnored hands an agent-channel thread message to the handoff flow
+// again a few times, until the thread is known to be a handoff's.
+func (a *Adapter) retryIgnored(ctx context.Context, am handoff.AgentMessage) {
+	for _, wait := range handoff.IgnoredRetries() {
+		t := time.NewTimer(wait)
+		<-t.C
+		res, err := a.cfg.Handoffs.AgentMessage(ctx, am)
+		if err != nil {
+			a.log.WarnContext(ctx, "slack: agent message", "thread", am.Thread, "err", err)
+			return
+		}
+		if res.Outcome != handoff.Ignored {
+			return
+		}
+	}
 }
