@@ -245,3 +245,21 @@ func TestServeHealthAndMetrics(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// Shadow mode in the terminal: the bot's answer is a draft for the agent,
+// sent to the customer only by /send, once.
+func TestChatShadowMode(t *testing.T) {
+	out, errOut, code := runBinaryEnv(t, t.TempDir(), []string{"FIRSTLINE_SHADOW=true"},
+		"status of PAY-1002\n/claim\n/send\n/send\n", "chat")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	draft := strings.Index(out, "Draft answer (not sent)")
+	sent := strings.Index(out, "bot> Payment **PAY-1002**")
+	if draft < 0 || sent < draft {
+		t.Errorf("want the draft in the agent thread, then the answer after /send:\n%s", out)
+	}
+	if strings.Count(out, "bot> Payment **PAY-1002**") != 1 || !strings.Contains(out, "sent already") {
+		t.Errorf("the draft was not sent exactly once:\n%s", out)
+	}
+}

@@ -45,6 +45,10 @@ type Config struct {
 	// HistoryLimit is how many stored messages a turn loads; the model's
 	// own budget trims further.
 	HistoryLimit int
+	// Shadow is FIRSTLINE_SHADOW: every customer message goes to a person,
+	// and the bot's answer is only a draft in the handoff thread that an
+	// agent may send (shadow.go).
+	Shadow bool
 	// MaxConcurrentTurns bounds the turns Submit runs at once, default 16:
 	// a slow model must not pile up unbounded goroutines.
 	MaxConcurrentTurns int
@@ -262,6 +266,8 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 				return fmt.Errorf("relay to handoff: %w", err)
 			}
 			queued = true
+			// In shadow mode the bot still drafts an answer for the agents.
+			acc.Pending = e.cfg.Shadow
 		case pendingRating != 0 && isRating(text):
 			n, _ := strconv.Atoi(strings.TrimSpace(text))
 			if err := e.rate(ctx, tx, &conv, pendingRating, n, set); err != nil {

@@ -20,6 +20,7 @@ type Metrics struct {
 	modelFailures prometheus.Counter
 	masked        prometheus.Counter
 	ratings       *prometheus.CounterVec
+	drafts        prometheus.Counter
 	modelCalls    *prometheus.CounterVec
 	modelTokens   *prometheus.CounterVec
 }
@@ -77,7 +78,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "firstline", Name: "model_tokens_total",
 		Help: "Tokens the model endpoint reported, by kind (prompt, completion).",
 	}, []string{"kind"})
-	reg.MustRegister(m.modelCalls, m.modelTokens)
+	m.drafts = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "firstline", Name: "shadow_drafts_total",
+		Help: "Answers the bot drafted in shadow mode (firstline_shadow_drafts_sent_total of them were sent unchanged).",
+	})
+	reg.MustRegister(m.modelCalls, m.modelTokens, m.drafts)
 	reg.MustRegister(m.messages, m.duplicates, m.conversations, m.humanRequests, m.turns,
 		m.turnSeconds, m.toolCalls, m.modelFailures, m.masked, m.ratings)
 	return m
@@ -161,4 +166,10 @@ func (m *Metrics) modelCall(err error, u Usage) {
 	m.modelCalls.WithLabelValues(outcome).Inc()
 	m.modelTokens.WithLabelValues("prompt").Add(float64(u.PromptTokens))
 	m.modelTokens.WithLabelValues("completion").Add(float64(u.CompletionTokens))
+}
+
+func (m *Metrics) draft() {
+	if m != nil {
+		m.drafts.Inc()
+	}
 }

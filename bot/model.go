@@ -94,4 +94,8 @@ type Escalator interface {
 	// CustomerMessage carries a customer message of a conversation that is
 	// waiting for or talking to an agent to the handoff's agent thread.
 	CustomerMessage(ctx context.Context, tx Tx, conv *Conversation, msg Message, attachments []Attachment) error
+	// Draft shows the bot's drafted answer in the handoff thread, for an
+	// agent to send or not (shadow mode). note, when set, says what else
+	// the bot would have done ("it would have handed off: …").
+	Draft(ctx context.Context, tx Tx, conv *Conversation, text, promptVersion, note string) error
 }

@@ -59,7 +59,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 
 	var t turn
 	start := e.now()
-	if conv.State == StateBot {
+	if conv.State == StateBot || e.cfg.Shadow {
 		t = e.decideTurn(ctx, conv, history, set, pre)
 	}
 	if err := ctx.Err(); err != nil {
@@ -84,6 +84,10 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 		// Tokens spent count whatever happens to the turn's answer.
 		if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
 			return err
+		}
+		if e.cfg.Shadow {
+			queued = true
+			return e.shadow(ctx, tx, &cur, t, set)
 		}
 		if cur.State != StateBot {
 			if t.reply != "" || t.handoff != nil {

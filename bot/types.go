@@ -126,6 +126,9 @@ const (
 	RoleAgent    Role = "agent"
 	RoleNote     Role = "note"
 	RoleSystem   Role = "system"
+	// RoleDraft is the bot's drafted answer in shadow mode, shown to agents
+	// only; it reaches the customer when an agent sends it.
+	RoleDraft Role = "draft"
 )
 
 // Message is one stored message of a conversation.

@@ -11,6 +11,7 @@ type Metrics struct {
 	openedTotal  *prometheus.CounterVec
 	actionsTotal *prometheus.CounterVec
 	timers       timerMetrics
+	drafts       draftMetrics
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -27,6 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.openedTotal, m.actionsTotal)
 	m.timers = newTimerMetrics(reg)
+	m.drafts = newDraftMetrics(reg)
 	return m
 }
 

@@ -36,6 +36,7 @@ type Engine interface {
 // Handoffs is what the console needs of the handoff flow.
 type Handoffs interface {
 	AgentMessage(ctx context.Context, m handoff.AgentMessage) (handoff.Result, error)
+	SendDraft(ctx context.Context, draftID int64, agent handoff.Agent) (handoff.Result, error)
 }
 
 // Config wires a Console.
@@ -60,6 +61,7 @@ type Console struct {
 
 	mu         sync.Mutex
 	lastThread string // platform id of the latest handoff announcement
+	lastDraft  int64  // the latest draft answer (shadow mode), for /send
 	seq        int
 }
 
@@ -82,6 +84,7 @@ const Help = `Type as the customer. Agent commands act on the latest handoff:
   /unclaim        return it to the queue
   /transcript     post the whole conversation in the handoff's thread
   /resolve        resolve it (the customer is asked for a rating)
+  /send           send the bot's latest draft answer (shadow mode)
   /help           this text
   /quit           leave (Ctrl-D works too)`
 
@@ -155,6 +158,8 @@ func (c *Console) line(ctx context.Context, line string) error {
 		text = arg
 	case "/note":
 		text = "// " + arg
+	case "/send":
+		return c.sendDraft(ctx)
 	default:
 		fmt.Fprintf(c.cfg.Out, "unknown command %s; /help lists them\n", cmd)
 		return nil
@@ -216,6 +221,16 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 		c.mu.Unlock()
 	case bot.KindThread:
 		prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), m.Text)
+		for _, btn := range m.Buttons {
+			if btn.Action == bot.ActionSendDraft {
+				if id, err := strconv.ParseInt(btn.Value, 10, 64); err == nil {
+					c.mu.Lock()
+					c.lastDraft = id
+					c.mu.Unlock()
+					prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), "[Send draft]  (/send)")
+				}
+			}
+		}
 	case bot.KindUpdate:
 		// A terminal cannot edit what it printed: show the card's new
 		// status line only.
@@ -266,4 +281,23 @@ func labels(buttons []bot.Button, actions ...bot.Action) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// sendDraft presses "Send draft" on the latest draft (shadow mode).
+func (c *Console) sendDraft(ctx context.Context) error {
+	c.mu.Lock()
+	id := c.lastDraft
+	c.mu.Unlock()
+	if id == 0 {
+		fmt.Fprintln(c.cfg.Out, "no draft to send (drafts appear in shadow mode: FIRSTLINE_SHADOW=true)")
+		return nil
+	}
+	res, err := c.cfg.Handoffs.SendDraft(ctx, id, c.cfg.Agent)
+	if err != nil {
+		return err
+	}
+	if res.Outcome != handoff.DraftSent && res.Feedback != "" {
+		fmt.Fprintln(c.cfg.Out, res.Feedback)
+	}
+	return nil
 }

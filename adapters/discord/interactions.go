@@ -128,7 +128,7 @@ func (a *Adapter) act(ctx context.Context, i *discordgo.Interaction) string {
 			return msgFailed
 		}
 		return ""
-	case bot.ActionClaim, bot.ActionResolve:
+	case bot.ActionClaim, bot.ActionResolve, bot.ActionSendDraft:
 		if !a.inAgentChannel(ctx, i.ChannelID) {
 			return msgAgentsOnly
 		}
@@ -138,10 +138,13 @@ func (a *Adapter) act(ctx context.Context, i *discordgo.Interaction) string {
 		}
 		agent := handoff.Agent{ID: user.ID, Name: agentName(user, i.Member)}
 		var res handoff.Result
-		if action == bot.ActionClaim {
+		switch action {
+		case bot.ActionClaim:
 			res, err = a.cfg.Handoffs.Claim(ctx, handoffID, agent)
-		} else {
+		case bot.ActionResolve:
 			res, err = a.cfg.Handoffs.Resolve(ctx, handoffID, agent)
+		default: // the value is the draft's id
+			res, err = a.cfg.Handoffs.SendDraft(ctx, handoffID, agent)
 		}
 		if err != nil {
 			log.ErrorContext(ctx, "discord: handoff button failed", "handoff", handoffID, "err", err)

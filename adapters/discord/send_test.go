@@ -48,6 +48,9 @@ func (stubHandoffs) Claim(context.Context, int64, handoff.Agent) (handoff.Result
 func (stubHandoffs) Resolve(context.Context, int64, handoff.Agent) (handoff.Result, error) {
 	return handoff.Result{}, nil
 }
+func (stubHandoffs) SendDraft(context.Context, int64, handoff.Agent) (handoff.Result, error) {
+	return handoff.Result{}, nil
+}
 func (stubHandoffs) Threads(context.Context, bot.Platform) ([]handoff.ThreadCursor, error) {
 	return nil, nil
 }

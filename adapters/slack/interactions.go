@@ -80,7 +80,7 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 		}
 		err = a.cfg.Engine.Rate(ctx, who, handoffID, score)
 		return a.customerButton(ctx, cb, "rate", err)
-	case bot.ActionClaim, bot.ActionResolve:
+	case bot.ActionClaim, bot.ActionResolve, bot.ActionSendDraft:
 		if a.cfg.AgentChannel == "" || a.channelOf(cb) != a.cfg.AgentChannel {
 			// Cards live in the agent channel only.
 			a.log.WarnContext(ctx, "slack agent button outside the agent channel ignored", "channel", a.channelOf(cb))
@@ -93,10 +93,16 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 		}
 		agent := handoff.Agent{ID: who, Name: cmp.Or(a.user(ctx, who).Name, cb.User.Name, who)}
 		var res handoff.Result
-		if action == bot.ActionClaim {
+		switch action {
+		case bot.ActionClaim:
 			res, err = a.cfg.Handoffs.Claim(ctx, id, agent)
-		} else {
+		case bot.ActionResolve:
 			res, err = a.cfg.Handoffs.Resolve(ctx, id, agent)
+		default:
+			res, err = a.cfg.Handoffs.SendDraft(ctx, id, agent)
+			if err == nil && res.Outcome != handoff.DraftSent && res.Feedback != "" {
+				a.ephemeral(ctx, cb, res.Feedback)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("slack: %s handoff %d: %w", action, id, err)

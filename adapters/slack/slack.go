@@ -52,6 +52,7 @@ type Handoffs interface {
 	AgentMessage(ctx context.Context, m handoff.AgentMessage) (handoff.Result, error)
 	Claim(ctx context.Context, handoffID int64, agent handoff.Agent) (handoff.Result, error)
 	Resolve(ctx context.Context, handoffID int64, agent handoff.Agent) (handoff.Result, error)
+	SendDraft(ctx context.Context, draftID int64, agent handoff.Agent) (handoff.Result, error)
 }
 
 var (
