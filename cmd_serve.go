@@ -116,6 +116,10 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", platforms,
 		"agents", string(agents.platform), "prompts", promptsSource(a))
 	a.mountHealth(mux, adapters)
+	if err := a.mountKPI(mux); err != nil {
+		return err
+	}
+	gauges := newStatsGauges(a.registry, a.store, cfg.IdleTimeout, log)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -174,11 +178,22 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		defer workers.Done()
 		_ = a.handoffs.Run(workCtx) // re-pings, agent timeouts, queue notices
 	}()
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		_ = gauges.Run(workCtx) // outbox depth, open handoffs, the day's figures
+	}()
 	if n, err := a.engine.Recover(inputCtx); err != nil {
 		log.Error("recovering unprocessed messages", "err", err)
 	} else if n > 0 {
 		log.Info("recovered unprocessed messages", "conversations", n)
 	}
+	// Later, what another replica left when it died (docs/replicas.md).
+	inputs.Add(1)
+	go func() {
+		defer inputs.Done()
+		_ = a.engine.RunRecovery(inputCtx)
+	}()
 
 	var runErr error
 	select {

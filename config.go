@@ -200,8 +200,15 @@ func (c Config) ValidateServe() error {
 	if c.HTTPAddr == "" {
 		add("FIRSTLINE_HTTP_ADDR: must not be empty")
 	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
+		add("FIRSTLINE_ADMIN_TOKEN: must be at least %d characters (a random one: openssl rand -hex 24)", minAdminToken)
+	}
 	return errors.Join(errs...)
 }
+
+// minAdminToken is the shortest FIRSTLINE_ADMIN_TOKEN accepted: the KPI
+// page is reachable by anyone who can guess it.
+const minAdminToken = 16
 
 // slackIDRe matches a Slack user group (S…) or user (U…, W…) id.
 var slackIDRe = regexp.MustCompile(`^[SUW][A-Z0-9]+$`)

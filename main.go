@@ -52,6 +52,7 @@ Commands:
   forget    "forget --customer ID" erases everything stored about a customer
   export    "export --customer ID" writes everything stored about a customer as JSON
   audit     prints the audit log of account-data access, link changes and erasures
+  stats     support figures over a period: automation, handoffs, response times, CSAT, repeats
 
 Run "firstline <command> -h" for a command's flags. Configuration comes from
 the environment (see README.md); flags override it.
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdExport(ctx, args[1:], sys)
 	case "audit":
 		err = cmdAudit(ctx, args[1:], sys)
+	case "stats":
+		err = cmdStats(ctx, args[1:], sys)
 	default:
 		fmt.Fprintf(sys.err, "firstline: unknown command %q\n\n%s", args[0], usage)
 		return 2

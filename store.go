@@ -27,6 +27,7 @@ type appStore interface {
 	PutPayment(ctx context.Context, p bot.Payment) error
 	CustomerCount(ctx context.Context) (int, error)
 	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
+	statsStore
 }
 
 // isPostgres reports whether FIRSTLINE_DB names a PostgreSQL server.

@@ -20,6 +20,15 @@ func (e *Engine) Submit(ctx context.Context, conversationID int64) {
 		e.submitMu.Unlock()
 		return // shutting down: Recover answers it at the next start
 	}
+	if e.queued[conversationID] {
+		// The turn waiting for a slot loads this message too.
+		e.submitMu.Unlock()
+		return
+	}
+	if e.queued == nil {
+		e.queued = map[int64]bool{}
+	}
+	e.queued[conversationID] = true
 	e.inflight.Add(1)
 	e.submitMu.Unlock()
 	go func() {
@@ -31,8 +40,11 @@ func (e *Engine) Submit(ctx context.Context, conversationID int64) {
 			return // shutting down: Recover answers it at the next start
 		}
 		defer func() { <-e.slots }()
+		e.submitMu.Lock()
+		delete(e.queued, conversationID)
+		e.submitMu.Unlock()
 		if err := e.Process(turnCtx, conversationID); err != nil {
-			e.log.ErrorContext(turnCtx, "turn failed; the message stays stored and is answered at the next start",
+			e.log.ErrorContext(turnCtx, "turn failed; the message stays stored, and recovery answers it",
 				"conversation", conversationID, "err", err)
 		}
 	}()

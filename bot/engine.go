@@ -52,6 +52,14 @@ type Config struct {
 	// MaxConcurrentTurns bounds the turns Submit runs at once, default 16:
 	// a slow model must not pile up unbounded goroutines.
 	MaxConcurrentTurns int
+	// Replica names this engine in turn leases (lease.go), which let
+	// several replicas share a database; default: the host name, the
+	// process id and a random part.
+	Replica string
+	// TurnLease is how long a turn lease lasts unless renewed, default
+	// DefaultTurnLease: how long the conversations of a replica that died
+	// mid-turn wait before another replica answers them.
+	TurnLease time.Duration
 	// Limits bounds what chat users can make the bot do (rate limits, the
 	// daily token cap, attachments); the zero value limits nothing.
 	Limits Limits
@@ -85,6 +93,9 @@ type Engine struct {
 	submitMu sync.Mutex
 	stopped  bool
 	draining chan struct{}
+	// queued holds the conversations whose Submit waits for a slot: one
+	// waiting turn answers every message stored before it starts.
+	queued map[int64]bool
 }
 
 type versionedMatcher struct {
@@ -126,6 +137,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxConcurrentTurns <= 0 {
 		cfg.MaxConcurrentTurns = 16
+	}
+	if cfg.Replica == "" {
+		cfg.Replica = newReplicaID()
+	}
+	if cfg.TurnLease <= 0 {
+		cfg.TurnLease = DefaultTurnLease
 	}
 	if err := cfg.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("bot: limits: %w", err)
@@ -299,7 +316,7 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 			acc.Pending = true
 		}
 		if !acc.Pending {
-			if err := tx.MarkProcessed(ctx, msg.ID); err != nil {
+			if _, err := tx.MarkProcessed(ctx, msg.ID); err != nil {
 				return fmt.Errorf("mark processed: %w", err)
 			}
 		}
@@ -472,30 +489,27 @@ func (e *Engine) TalkToPerson(ctx context.Context, conversationID int64, user st
 }
 
 // Recover processes customer messages that were stored but not processed,
-// as after a crash between storing a message and answering it.
+// as after a crash between storing a message and answering it. It leaves
+// alone those of conversations another replica is answering, and those a
+// replica that died was answering until its lease runs out: RunRecovery
+// answers them then.
 func (e *Engine) Recover(ctx context.Context) (int, error) {
-	var pending []Message
+	now := e.now()
+	var ids []int64
 	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
 		var err error
-		pending, err = tx.Unprocessed(ctx, 1000)
+		ids, err = tx.StrandedConversations(ctx, now, now, 1000)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bot: list unprocessed messages: %w", err)
 	}
-	done := map[int64]bool{}
-	n := 0
-	for _, m := range pending {
-		if done[m.ConversationID] {
-			continue
+	for i, id := range ids {
+		if err := e.Process(ctx, id); err != nil {
+			return i, err
 		}
-		done[m.ConversationID] = true
-		if err := e.Process(ctx, m.ConversationID); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	return len(ids), nil
 }
 
 func validIncoming(in Incoming) error {

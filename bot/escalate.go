@@ -85,7 +85,10 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 		return t
 	}
 	if conv.Misses >= rules.Offers {
-		return e.escalated(ctx, conv, *sig)
+		// The model was asked: its tokens and tool calls still count.
+		et := e.escalated(ctx, conv, *sig)
+		et.usage, et.called = t.usage, t.called
+		return et
 	}
 	if sig.offer != "" && !cannot {
 		offer, err := set.Message(sig.offer, conv.Lang, nil)

@@ -28,6 +28,8 @@ type Tx interface {
 	Identities
 	Privacy
 	HandoffQueue
+	ConversationStats
+	TurnLeases
 }
 
 // Conversations stores conversations.
@@ -55,7 +57,10 @@ type Messages interface {
 	// RecentMessages returns up to limit newest messages of a conversation,
 	// oldest first.
 	RecentMessages(ctx context.Context, conversationID int64, limit int) ([]Message, error)
-	MarkProcessed(ctx context.Context, messageID int64) error
+	// MarkProcessed marks a customer message as dealt with, and reports
+	// whether this call changed it: false when it was processed already
+	// (by a turn on another replica).
+	MarkProcessed(ctx context.Context, messageID int64) (bool, error)
 	// Unprocessed returns customer messages stored but not yet processed,
 	// oldest first, for recovery after a crash.
 	Unprocessed(ctx context.Context, limit int) ([]Message, error)

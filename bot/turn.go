@@ -21,6 +21,8 @@ type turn struct {
 	after func(ctx context.Context, tx Tx, conv *Conversation, set *prompts.Set) error
 	// usage is what the model calls of the turn cost.
 	usage Usage
+	// called names the tools the model called (topic.go labels by them).
+	called []string
 	// misses, when set, is the conversation's new Misses (escalate.go).
 	misses *int
 }
@@ -29,7 +31,8 @@ type turn struct {
 // were accepted but not yet answered. Messages that arrived while an earlier
 // turn was running are answered together, in one turn, in order. A turn
 // whose conversation was handed to a person meanwhile is dropped: the
-// customer is talking to a human now.
+// customer is talking to a human now. With several replicas, one at a time
+// answers a conversation (lease.go).
 func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	unlock := e.locks.Lock(conversationID)
 	defer unlock()
@@ -38,6 +41,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	var conv Conversation
 	var history []Message
 	var pre preTurn
+	var leased bool
 	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
 		var err error
 		if conv, err = tx.Conversation(ctx, conversationID); err != nil {
@@ -46,16 +50,21 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 		if history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
 			return err
 		}
-		pre, err = e.beforeTurn(ctx, tx, conv)
+		if pre, err = e.beforeTurn(ctx, tx, conv); err != nil {
+			return err
+		}
+		leased, err = e.leaseTurn(ctx, tx, conversationID, history)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("bot: load conversation %d: %w", conversationID, err)
 	}
 	pending := unprocessed(history)
-	if len(pending) == 0 {
-		return nil
+	if len(pending) == 0 || !leased {
+		return nil // nothing to answer, or another replica is answering
 	}
+	lease := e.holdLease(ctx, conversationID)
+	defer lease.end(ctx)
 
 	var t turn
 	start := e.now()
@@ -76,14 +85,15 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range pending {
-			if err := tx.MarkProcessed(ctx, m.ID); err != nil {
-				return fmt.Errorf("mark processed: %w", err)
-			}
-		}
 		// Tokens spent count whatever happens to the turn's answer.
 		if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
 			return err
+		}
+		if err := e.recordTurn(ctx, tx, conversationID, pending, t, set); err != nil {
+			return err
+		}
+		if ok, err := lease.settle(ctx, tx, pending); err != nil || !ok {
+			return err // not ok: another replica answers these messages
 		}
 		if e.cfg.Shadow {
 			queued = true
@@ -121,6 +131,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	if err != nil {
 		return fmt.Errorf("bot: finish turn in conversation %d: %w", conversationID, err)
 	}
+	lease.committed(ctx)
 	if queued {
 		e.cfg.Notify()
 	}
@@ -143,7 +154,8 @@ func unprocessed(history []Message) []Message {
 // wraps it with automatic escalation.
 func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) (t turn) {
 	var used Usage
-	defer func() { t.usage = used }()
+	var called []string
+	defer func() { t.usage, t.called = used, called }()
 	system, err := set.System(prompts.SystemData{
 		Linked:  conv.CustomerID != "",
 		Private: conv.Private,
@@ -183,6 +195,7 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 		}
 		req.Messages = append(req.Messages, ChatMessage{Role: ChatAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
 		for _, call := range resp.ToolCalls {
+			called = append(called, call.Name)
 			res, notLinked := e.screenTool(ctx, conv, tools.run(ctx, call), allow)
 			verify = verify || notLinked
 			e.metrics.toolCall(call.Name, res.outcome)

@@ -108,7 +108,7 @@ func TestKill9(t *testing.T) {
 		t.Errorf("firstline exited with %d after SIGTERM", code)
 	}
 	w.index()
-	f := w.figures(t, db)
+	f := w.figures(t, live)
 	f.kills, f.elapsed, f.shutdown = kills, time.Since(start), took
 	f.avoided = srv.logCount("not posting it again")
 	t.Logf("figures: %s", f)
@@ -158,13 +158,12 @@ func (w *world) missing() []string {
 
 // figures checks the ledger and the database and counts. Every problem is
 // also reported as a test error naming it.
-func (w *world) figures(t *testing.T, dbPath string) figures {
+func (w *world) figures(t *testing.T, db store) figures {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var f figures
 	f.messages = len(w.customers)
-	db := openReadOnly(t, dbPath)
 	stored := db.dedupeKeys(t)
 	for _, m := range w.customers {
 		if w.slack.Acked(m.envelope) > 0 {

@@ -18,8 +18,8 @@ var tokenRe = regexp.MustCompile(`\bT\d{4,}\b`)
 
 // fakeModel is an OpenAI-compatible chat-completions endpoint that answers
 // at once (or after delay) "Answer to T0042 T0043.", naming the tokens of
-// the customer's messages since the bot's last message: the ones the turn
-// answers.
+// the customer's messages since the bot last said something other than an
+// answer that no answer named yet: the ones the turn answers.
 type fakeModel struct {
 	srv   *httptest.Server
 	delay atomic.Int64 // nanoseconds
@@ -63,10 +63,30 @@ func (m *fakeModel) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The tokens of the customer's messages since the bot last said
+	// something other than an answer, less those an answer named: a
+	// message that arrives during a turn is stored before that turn's
+	// answer, and the next turn answers it.
 	var tokens []string
-	for i := len(req.Messages) - 1; i >= 0 && req.Messages[i].Role != "assistant"; i-- {
-		if req.Messages[i].Role == "user" {
-			tokens = append(tokenRe.FindAllString(req.Messages[i].Content, -1), tokens...)
+	answered := map[string]bool{}
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role == "assistant" {
+			if !strings.HasPrefix(m.Content, "Answer to") {
+				break
+			}
+			for _, tok := range tokenRe.FindAllString(m.Content, -1) {
+				answered[tok] = true
+			}
+			continue
+		}
+		if m.Role == "user" {
+			toks := tokenRe.FindAllString(m.Content, -1)
+			for j := len(toks) - 1; j >= 0; j-- {
+				if !answered[toks[j]] {
+					tokens = append([]string{toks[j]}, tokens...)
+				}
+			}
 		}
 	}
 	text := "Answer to " + strings.Join(tokens, " ") + "."

@@ -241,6 +241,7 @@ func (s *Service) claim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Age
 	if err := s.joined(ctx, tx, h, agent, bot.StateAgent); err != nil {
 		return Result{}, err
 	}
+	s.met.claimed(s.now().Sub(h.CreatedAt))
 	msg := fmt.Sprintf("%s claimed this handoff. Their messages in this thread go to the customer; start a message with // for an internal note.", agent.display())
 	if err := s.toThread(ctx, tx, h, msg); err != nil {
 		return Result{}, err
@@ -347,6 +348,7 @@ func (s *Service) resolve(ctx context.Context, tx bot.Tx, h bot.Handoff, agent A
 	if err := s.updateCard(ctx, tx, h.ID, "resolved by "+agent.display()); err != nil {
 		return Result{}, err
 	}
+	s.met.resolved(s.now().Sub(h.CreatedAt))
 	s.log.InfoContext(ctx, "handoff resolved", "handoff", h.ID)
 	return Result{Outcome: Resolved, Feedback: "Resolved."}, nil
 }

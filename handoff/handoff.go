@@ -149,6 +149,9 @@ func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, r
 	if err := s.opened(ctx, tx, conv, h.ID, pos, set, now); err != nil {
 		return err
 	}
+	if err := bot.LabelHandoff(ctx, tx, conv.ID, req.Trigger); err != nil {
+		return err
+	}
 	conv.State = bot.StateWaiting
 	s.met.opened(req.Trigger)
 	s.log.InfoContext(ctx, "handoff opened", "handoff", h.ID, "conversation", conv.ID, "trigger", req.Trigger)

@@ -12,6 +12,7 @@ type Metrics struct {
 	actionsTotal *prometheus.CounterVec
 	timers       timerMetrics
 	drafts       draftMetrics
+	claims       claimMetrics
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -29,6 +30,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.openedTotal, m.actionsTotal)
 	m.timers = newTimerMetrics(reg)
 	m.drafts = newDraftMetrics(reg)
+	m.claims = newClaimMetrics(reg)
 	return m
 }
 

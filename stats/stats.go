@@ -94,6 +94,7 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 	var firstResp, toClaim, resolution []time.Duration
 	var ratingSum int
 	days := map[time.Time]*Day{}
+	rep := newRepeats(history)
 	for _, c := range history {
 		if c.OpenedAt.Before(since) || !c.OpenedAt.Before(until) {
 			continue
@@ -131,7 +132,7 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 				ratingSum += h.Rating
 			}
 		}
-		if isRepeat(history, c) {
+		if rep.of(c) {
 			r.Repeats++
 		}
 	}
@@ -154,23 +155,6 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 	r.ResolutionP50 = percentile(resolution, 50)
 	r.Days = series(days, since, until)
 	return r
-}
-
-// isRepeat reports whether the same customer opened a conversation on the
-// same topic within RepeatWindow before c.
-func isRepeat(history []Conversation, c Conversation) bool {
-	if c.Topic == "" || c.Customer == "" {
-		return false
-	}
-	for _, p := range history {
-		if p.ID == c.ID || p.Customer != c.Customer || p.Topic != c.Topic {
-			continue
-		}
-		if p.OpenedAt.Before(c.OpenedAt) && c.OpenedAt.Sub(p.OpenedAt) <= RepeatWindow {
-			return true
-		}
-	}
-	return false
 }
 
 func ratio(n, d int) float64 {

@@ -41,6 +41,7 @@ type envelope struct {
 	retry      int
 	reason     string
 	on         *sconn // the connection it was last written to
+	pin        *sconn // written to this connection while it lives (PressTogether)
 	sentAt     time.Time
 	deliveries int
 	acks       int
@@ -297,7 +298,10 @@ func (s *Server) deliverDue() {
 				continue
 			}
 		}
-		c := st.pickLocked()
+		c := st.pickFor(e)
+		if e.dropped {
+			continue
+		}
 		if c == nil {
 			break
 		}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"regexp"
 	"strings"
-	"unicode"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/prompts"
@@ -68,10 +67,8 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 	if hasAny(words, paymentWords) {
 		return call(bot.ToolPaymentStatus, map[string]string{}), nil
 	}
-	for _, e := range set.FAQ {
-		if matchesKeyword(words, e.Keywords) {
-			return text2(e.Answer), nil
-		}
+	if e, ok := prompts.MatchFAQ(set.FAQ, text); ok {
+		return text2(e.Answer), nil
 	}
 	if hasAny(words, greetingWords) && len(words) <= 4 {
 		return render(set, "greeting", req.Lang, nil)
@@ -154,40 +151,13 @@ func recentCustomerText(msgs []bot.ChatMessage) string {
 	return strings.Join(parts, "\n")
 }
 
-func wordsOf(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
-	})
-}
+// wordsOf splits s into words as the FAQ keywords are matched.
+func wordsOf(s string) []string { return prompts.Words(s) }
 
 func hasAny(words, set []string) bool {
 	for _, w := range words {
 		for _, s := range set {
 			if w == s {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matchesKeyword reports whether any keyword (one or more words) occurs in
-// words as whole, consecutive words.
-func matchesKeyword(words, keywords []string) bool {
-	for _, k := range keywords {
-		kw := wordsOf(k)
-		if len(kw) == 0 {
-			continue
-		}
-		for i := 0; i+len(kw) <= len(words); i++ {
-			match := true
-			for j := range kw {
-				if words[i+j] != kw[j] {
-					match = false
-					break
-				}
-			}
-			if match {
 				return true
 			}
 		}

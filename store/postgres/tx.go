@@ -192,16 +192,23 @@ func (t *tx) RecentMessages(ctx context.Context, conversationID int64, limit int
 	return ms, nil
 }
 
-// MarkProcessed implements bot.Messages.
-func (t *tx) MarkProcessed(ctx context.Context, messageID int64) error {
-	ok, err := execOne(ctx, t.tx, `UPDATE messages SET processed = true WHERE id = $1`, messageID)
-	if err == nil && !ok {
-		err = bot.ErrNotFound
+// MarkProcessed implements bot.Messages. Of transactions marking one
+// message at once, the first changes it; the others wait for its commit,
+// find the message processed and report false.
+func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
+	changed, err := execOne(ctx, t.tx, `UPDATE messages SET processed = true WHERE id = $1 AND NOT processed`, messageID)
+	if err == nil && !changed {
+		// Processed already, or no such message.
+		var exists bool
+		err = t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)`, messageID).Scan(&exists)
+		if err == nil && !exists {
+			err = bot.ErrNotFound
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: mark message %d processed: %w", messageID, err)
+		return false, fmt.Errorf("postgres: mark message %d processed: %w", messageID, err)
 	}
-	return nil
+	return changed, nil
 }
 
 // Unprocessed implements bot.Messages, in the order messages were stored.

@@ -163,15 +163,20 @@ func (t *tx) RecentMessages(ctx context.Context, conversationID int64, limit int
 }
 
 // MarkProcessed implements bot.Messages.
-func (t *tx) MarkProcessed(ctx context.Context, messageID int64) error {
-	ok, err := execOne(ctx, t.tx, `UPDATE messages SET processed = 1 WHERE id = ?`, messageID)
-	if err == nil && !ok {
-		err = bot.ErrNotFound
+func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
+	changed, err := execOne(ctx, t.tx, `UPDATE messages SET processed = 1 WHERE id = ? AND processed = 0`, messageID)
+	if err == nil && !changed {
+		// Processed already, or no such message.
+		var n int
+		err = t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE id = ?`, messageID).Scan(&n)
+		if err == nil && n == 0 {
+			err = bot.ErrNotFound
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: mark message %d processed: %w", messageID, err)
+		return false, fmt.Errorf("sqlite: mark message %d processed: %w", messageID, err)
 	}
-	return nil
+	return changed, nil
 }
 
 // Unprocessed implements bot.Messages, in the order messages were stored.

@@ -132,16 +132,25 @@ func testMessagesUnprocessed(t *testing.T, s Store) {
 	wantDiff(t, "Unprocessed", []int64{a.ID, b.ID, c.ID}, unprocessed(10))
 	wantDiff(t, "Unprocessed with limit 2", []int64{a.ID, b.ID}, unprocessed(2))
 
-	mustDo(t, s, func(tx bot.Tx) error { return tx.MarkProcessed(ctx, a.ID) })
+	markProcessed := func(id int64) bool {
+		t.Helper()
+		return mustTx(t, s, func(tx bot.Tx) (bool, error) { return tx.MarkProcessed(ctx, id) })
+	}
+	if !markProcessed(a.ID) {
+		t.Error("MarkProcessed of an unprocessed message = false, want true")
+	}
 	wantDiff(t, "Unprocessed after MarkProcessed", []int64{b.ID, c.ID}, unprocessed(10))
 	got := mustTx(t, s, func(tx bot.Tx) (bot.Message, error) { return tx.Message(ctx, a.ID) })
 	if !got.Processed {
 		t.Error("Message after MarkProcessed: Processed = false")
 	}
 
-	// Marking twice is harmless: recovery may reprocess a message.
-	mustDo(t, s, func(tx bot.Tx) error { return tx.MarkProcessed(ctx, a.ID) })
+	// Marking twice is harmless, and says that the message was processed
+	// already: a turn on another replica answered it.
+	if markProcessed(a.ID) {
+		t.Error("MarkProcessed of a processed message = true, want false")
+	}
 
-	err := txErr(t, s, func(tx bot.Tx) error { return tx.MarkProcessed(ctx, c.ID+1000) })
+	err := txErr(t, s, func(tx bot.Tx) error { _, err := tx.MarkProcessed(ctx, c.ID+1000); return err })
 	wantNotFound(t, "MarkProcessed(unknown)", err)
 }

@@ -38,6 +38,7 @@ type Store interface {
 	bot.Store
 	outbox.Store
 	bot.PaymentSource
+	StatsReader
 
 	// Link links an identity to a customer, replacing any link it had; the
 	// customer must exist, else an error wrapping bot.ErrNotFound.
@@ -114,6 +115,15 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Privacy/RetentionScrub", testRetentionScrub},
 		{"Privacy/Verifications", testVerifications},
 		{"Privacy/TokenBudget", testTokenBudget},
+		{"Turns/Leases", testTurnLeases},
+		{"Turns/LeaseRace", testTurnLeaseRace},
+		{"Turns/MarkProcessedRace", testMarkProcessedRace},
+		{"Turns/Stranded", testStrandedConversations},
+		{"Stats/Topic", testStatsTopic},
+		{"Stats/Usage", testStatsUsage},
+		{"Stats/Records", testStatsRecords},
+		{"Stats/Queue", testStatsQueue},
+		{"Stats/OutboxPending", testStatsOutboxPending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/firstlinehq/firstline/stats"
+)
+
+// cmdStats prints the support figures over a period: automation and
+// handoff rates, first-response, claim and resolution times, satisfaction,
+// repeat inquiries, model tokens, and the topics customers asked about.
+// docs/stats.md defines every figure.
+func cmdStats(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("stats", "stats [--since 7d] [--json] [--db FILE]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	since := fs.String("since", "7d", "the period, back from now: 7d, 24h, 90m")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	period, err := parseDuration(*since)
+	if err != nil {
+		return fmt.Errorf("%w: --since: %v", errUsage, err)
+	}
+	if period <= 0 {
+		return fmt.Errorf("%w: --since: the period must be longer than zero", errUsage)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := mustExist(cfg.DB); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	sum, err := summarize(ctx, st, time.Now(), period, cfg.IdleTimeout)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(sys.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum.json(*since))
+	}
+	return sum.print(sys.out, *since)
+}
+
+// mustExist refuses a SQLite file that is not there: opening it would
+// create an empty database and report zeros, as if nothing had happened.
+func mustExist(db string) error {
+	if isPostgres(db) {
+		return nil
+	}
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("FIRSTLINE_DB: no database at %s", db)
+	}
+	return nil
+}
+
+// summary is the report of a period and its topics.
+type summary struct {
+	report stats.Report
+	topics []stats.TopicCount
+}
+
+// summarize reads the records of the period ending at now and computes
+// its figures; idle closes conversations left open (FIRSTLINE_IDLE_TIMEOUT).
+func summarize(ctx context.Context, r stats.Records, now time.Time, period, idle time.Duration) (summary, error) {
+	since := now.Add(-period)
+	history, err := stats.Read(ctx, r, since)
+	if err != nil {
+		return summary{}, err
+	}
+	return summary{
+		report: stats.Compute(history, since, now, idle),
+		topics: stats.Topics(history, since, now),
+	}, nil
+}
+
+// print writes the figures as a table a support lead reads.
+func (s summary) print(w io.Writer, period string) error {
+	r := s.report
+	fmt.Fprintf(w, "Support figures for the last %s: %s to %s UTC\n\n", period,
+		r.Since.UTC().Format("2006-01-02 15:04"), r.Until.UTC().Format("2006-01-02 15:04"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "conversations\t%d\t%d closed (ended, or idle for FIRSTLINE_IDLE_TIMEOUT)\n", r.Conversations, r.Closed)
+	fmt.Fprintf(tw, "automation rate\t%s\t%d of %d closed conversations had no handoff\n", pct(r.AutomationRate, r.Closed), r.Automated, r.Closed)
+	fmt.Fprintf(tw, "handoff rate\t%s\tof the conversations had a handoff (%s in all)\n", pct(r.HandoffRate, r.Conversations), plural(r.Handoffs, "handoff", "handoffs"))
+	fmt.Fprintf(tw, "first response\t%s\tmedian; p90 %s\n", fmtDuration(r.FirstResponseP50), fmtDuration(r.FirstResponseP90))
+	fmt.Fprintf(tw, "time to claim\t%s\tmedian, from handoff to an agent's claim\n", fmtDuration(r.TimeToClaimP50))
+	fmt.Fprintf(tw, "resolution time\t%s\tmedian, from handoff to resolved\n", fmtDuration(r.ResolutionP50))
+	csat := "–"
+	if r.CSATCount > 0 {
+		csat = fmt.Sprintf("%.2f / 5", r.CSATAverage)
+	}
+	fmt.Fprintf(tw, "satisfaction (CSAT)\t%s\tfrom %s after handoffs\n", csat, plural(r.CSATCount, "rating", "ratings"))
+	fmt.Fprintf(tw, "repeat inquiries\t%s\t%s repeating one on the same topic within 7 days\n", pct(r.RepeatRate, r.Conversations), plural(r.Repeats, "conversation", "conversations"))
+	tokens := "–"
+	if r.Closed > 0 {
+		tokens = fmt.Sprintf("%.0f", r.TokensPerConversation)
+	}
+	fmt.Fprintf(tw, "model tokens\t%s\tper closed conversation (%d prompt + %d completion)\n",
+		tokens, r.PromptTokens, r.CompletionTokens)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.topics) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOPIC\tCONVERSATIONS\tHANDED OFF\tREPEATS")
+	for _, t := range s.topics {
+		topic := t.Topic
+		if topic == "" {
+			topic = "(not labelled yet)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", topic, t.Conversations, t.HandedOff, t.Repeats)
+	}
+	return tw.Flush()
+}
+
+// statsJSON is `firstline stats --json`. Durations are seconds, null when
+// the period has no sample; rates are fractions from 0 to 1, null when
+// there is nothing to divide by.
+type statsJSON struct {
+	Period                      string      `json:"period"`
+	Since                       time.Time   `json:"since"`
+	Until                       time.Time   `json:"until"`
+	Conversations               int         `json:"conversations"`
+	Closed                      int         `json:"closed"`
+	Automated                   int         `json:"automated"`
+	AutomationRate              *float64    `json:"automation_rate"`
+	HandoffRate                 *float64    `json:"handoff_rate"`
+	Handoffs                    int         `json:"handoffs"`
+	FirstResponseP50            *float64    `json:"first_response_p50_seconds"`
+	FirstResponseP90            *float64    `json:"first_response_p90_seconds"`
+	TimeToClaimP50              *float64    `json:"time_to_claim_p50_seconds"`
+	ResolutionP50               *float64    `json:"resolution_p50_seconds"`
+	CSATAverage                 *float64    `json:"csat_average"`
+	CSATCount                   int         `json:"csat_count"`
+	Repeats                     int         `json:"repeats"`
+	RepeatRate                  *float64    `json:"repeat_rate"`
+	PromptTokens                int         `json:"prompt_tokens"`
+	CompletionTokens            int         `json:"completion_tokens"`
+	TokensPerClosedConversation *float64    `json:"tokens_per_closed_conversation"`
+	Topics                      []topicJSON `json:"topics"`
+	Days                        []dayJSON   `json:"days"`
+}
+
+type topicJSON struct {
+	Topic         string `json:"topic"`
+	Conversations int    `json:"conversations"`
+	HandedOff     int    `json:"handed_off"`
+	Repeats       int    `json:"repeats"`
+}
+
+type dayJSON struct {
+	Date          string `json:"date"`
+	Conversations int    `json:"conversations"`
+	Automated     int    `json:"automated"`
+	Handoffs      int    `json:"handoffs"`
+}
+
+func (s summary) json(period string) statsJSON {
+	r := s.report
+	out := statsJSON{
+		Period: period, Since: r.Since.UTC(), Until: r.Until.UTC(),
+		Conversations: r.Conversations, Closed: r.Closed, Automated: r.Automated,
+		AutomationRate: rate(r.AutomationRate, r.Closed), HandoffRate: rate(r.HandoffRate, r.Conversations), Handoffs: r.Handoffs,
+		FirstResponseP50: seconds(r.FirstResponseP50), FirstResponseP90: seconds(r.FirstResponseP90),
+		TimeToClaimP50: seconds(r.TimeToClaimP50), ResolutionP50: seconds(r.ResolutionP50),
+		CSATCount: r.CSATCount, Repeats: r.Repeats, RepeatRate: rate(r.RepeatRate, r.Conversations),
+		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
+		TokensPerClosedConversation: rate(r.TokensPerConversation, r.Closed),
+		Topics:                      []topicJSON{},
+		Days:                        []dayJSON{},
+	}
+	if r.CSATCount > 0 {
+		avg := r.CSATAverage
+		out.CSATAverage = &avg
+	}
+	for _, t := range s.topics {
+		out.Topics = append(out.Topics, topicJSON{Topic: t.Topic, Conversations: t.Conversations, HandedOff: t.HandedOff, Repeats: t.Repeats})
+	}
+	for _, d := range r.Days {
+		out.Days = append(out.Days, dayJSON{Date: d.Date.Format(time.DateOnly), Conversations: d.Conversations, Automated: d.Automated, Handoffs: d.Handoffs})
+	}
+	return out
+}
+
+// seconds is a duration for JSON: null for none (the report's zero).
+func seconds(d time.Duration) *float64 {
+	if d <= 0 {
+		return nil
+	}
+	s := d.Seconds()
+	return &s
+}
+
+// pct prints a rate, "–" when its denominator n is zero.
+func pct(f float64, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", f*100)
+}
+
+// rate is a ratio for JSON: null when its denominator n is zero.
+func rate(f float64, n int) *float64 {
+	if n == 0 {
+		return nil
+	}
+	return &f
+}
+
+// fmtDuration prints a duration as a support lead reads it: "–" for no
+// sample, then seconds, minutes, hours or days with one unit below.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", max(d.Round(time.Millisecond).Milliseconds(), 1))
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		d = d.Round(time.Hour)
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
