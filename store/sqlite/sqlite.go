@@ -103,7 +103,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{db: db, now: time.Now}
 	// Migrate before opening the read pool: the first connection creates the
 	// file and switches it to WAL, which read-only connections cannot do.
-	if err := s.migrate(ctx); err != nil {
+	if err := retryBusy(ctx, busyTimeout, func() error { return s.migrate(ctx) }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -122,6 +122,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	return s, nil
+}
+
+// retryBusy runs f again while it fails with SQLITE_BUSY or SQLITE_LOCKED,
+// for at most limit. The busy handler does not cover every lock conflict:
+// when several processes open a new file at once, switching it to WAL and
+// upgrading a read lock to a write lock fail at once (SQLite's deadlock
+// avoidance) rather than wait, and the connection that lost simply has to
+// try again. Every migration step is idempotent, so a repeat is safe.
+func retryBusy(ctx context.Context, limit time.Duration, f func() error) error {
+	deadline := time.Now().Add(limit)
+	wait := 5 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked" or "table is
+// locked".
+func isBusy(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && (e.Code == sqlite3.ErrBusy || e.Code == sqlite3.ErrLocked)
 }
 
 // Close closes the database. Pending transactions are waited for by
