@@ -177,10 +177,10 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	hello := map[string]any{"type": "hello", "num_connections": 1,
 		"debug_info":      map[string]any{"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060},
 		"connection_info": map[string]any{"app_id": "A1"}}
-	if err := c.write(hello); err != nil {
-		ws.Close()
-		return
-	}
+	// Registered before hello, as with Slack: a client that has read hello
+	// may count on events reaching it. Holding the write lock across keeps
+	// the delivery loop from writing an envelope ahead of hello.
+	c.writeMu.Lock()
 	s.mu.Lock()
 	c.alive = true
 	s.socket.opened++
@@ -193,6 +193,13 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.socket.conns = append(live, c)
 	s.mu.Unlock()
+	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	err = ws.WriteJSON(hello)
+	c.writeMu.Unlock()
+	if err != nil {
+		s.lost(c)
+		return
+	}
 	s.kick()
 	// The handler returns at once: httptest.Server.Close waits for
 	// handlers, and this connection lives until the bot or the test

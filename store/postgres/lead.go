@@ -19,7 +19,8 @@ const (
 
 // Lead makes this replica the one leader of name among all replicas on the
 // database, for work that must run once across the fleet (the Discord
-// gateway). It blocks until the lock is taken or ctx ends. The lock is a
+// gateway). Replicas are those using the same schema of the same database.
+// It blocks until the lock is taken or ctx ends. The lock is a
 // session advisory lock on a connection of its own: when the leader dies,
 // its session ends and another replica takes over within about a second.
 //
@@ -27,7 +28,7 @@ const (
 // was called); release gives it up. Work done as leader must stop when
 // lost is closed: another replica may be leader by then.
 func (s *Store) Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error) {
-	key := leadKey(name)
+	key := leadKey(s.schema, name)
 	for {
 		conn, err := s.dial(ctx)
 		if err == nil {
@@ -93,10 +94,12 @@ func (s *Store) dial(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// leadKey maps a leadership name to an advisory lock key, apart from the
-// migration lock's key.
-func leadKey(name string) int64 {
+// leadKey maps a leadership name in a schema to an advisory lock key,
+// apart from the migration lock's key. Advisory locks are per database, so
+// the schema is part of the key: two deployments in separate schemas of one
+// database each have their own leader.
+func leadKey(schema, name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("firstline/lead/" + name))
+	h.Write([]byte("firstline/lead/" + schema + "/" + name))
 	return int64(h.Sum64() &^ (1 << 63))
 }

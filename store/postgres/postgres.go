@@ -73,6 +73,11 @@ type Store struct {
 	// where names the database in errors: host, port and database, never
 	// the user's password.
 	where string
+	// schema is the schema Firstline's tables are in (the first of the
+	// search_path that exists). Leadership is scoped to it, so that
+	// deployments sharing a database in separate schemas do not take each
+	// other's locks.
+	schema string
 	// now is the clock used for times the caller left zero.
 	now func() time.Time
 	// retries counts transactions re-run after a conflict (see WithTx).
@@ -103,6 +108,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := migrateWith(ctx, dialer(cfg.ConnConfig)); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", s.where, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: read the current schema: %w", s.where, redact(err, s.secret))
 	}
 	return s, nil
 }

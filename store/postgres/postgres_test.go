@@ -983,3 +983,31 @@ func TestLead(t *testing.T) {
 		t.Fatal("no takeover within 10s")
 	}
 }
+
+// TestLeadPerSchema: advisory locks are per database, but leadership is
+// per deployment. Two deployments in separate schemas of one database each
+// get their own gateway holder.
+func TestLeadPerSchema(t *testing.T) {
+	ctx := t.Context()
+	const name = "discord-gateway"
+	var releases []func()
+	defer func() {
+		for _, r := range releases {
+			r()
+		}
+	}()
+	for _, dsn := range []string{mustSchema(t), mustSchema(t)} {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, release, err := s.Lead(waitCtx, name)
+		cancel()
+		if err != nil {
+			t.Fatalf("leading %q in a schema of its own: %v (another schema's leader holds the lock)", name, err)
+		}
+		releases = append(releases, release)
+	}
+}
