@@ -59,6 +59,10 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
+	if err := takeOver(ctx, st, cfg.DB, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a := &app{
 		cfg:      cfg,
 		log:      log,

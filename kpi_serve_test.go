@@ -147,7 +147,7 @@ func text(n *html.Node) string {
 
 // `firstline serve` with FIRSTLINE_ADMIN_TOKEN serves the KPI page at /:
 // refused without the token, and its figures move after a conversation
-// in the same database (a scripted `firstline chat`).
+// in the same database (a scripted `firstline chat` between two runs).
 func TestServeKPIPage(t *testing.T) {
 	const token = "kpi-test-token-0123456789"
 	db := filepath.Join(t.TempDir(), "kpi.db")
@@ -172,7 +172,11 @@ func TestServeKPIPage(t *testing.T) {
 	}
 
 	// A customer asks about a payment, then for a person; nobody claims.
+	// One process answers on a SQLite file at a time, so serve stops for
+	// the scripted chat and starts again on the same file.
+	s.stop()
 	mustChat(t, db, "status of PAY-1001", "I want to talk to a human")
+	s = startServe(t, map[string]string{"FIRSTLINE_DB": db, "FIRSTLINE_ADMIN_TOKEN": token})
 
 	_, page = s.get(t, "/", token)
 	after, queue := pageFigures(t, page)
@@ -213,5 +217,19 @@ func TestServeRefusesAShortAdminToken(t *testing.T) {
 		getenv: func(k string) string { return env[k] }})
 	if code != 1 || !strings.Contains(stderr.String(), "FIRSTLINE_ADMIN_TOKEN: must be at least 16 characters") {
 		t.Errorf("serve with a 5-character token: exit %d, %q; want 1 and the variable named", code, stderr.String())
+	}
+}
+
+// A second process answering on the same SQLite file is refused with a
+// message that says what to do; admin commands still run beside serve.
+func TestOneProcessAnswersOnSQLite(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "one.db")
+	startServe(t, map[string]string{"FIRSTLINE_DB": db})
+	code, _, errOut := runCmd(t, db, "hello\n", "chat")
+	if code != 1 || !strings.Contains(errOut, "in use by another firstline serve or chat") || !strings.Contains(errOut, "PostgreSQL") {
+		t.Errorf("chat beside serve: exit %d, %q; want 1 and a message naming the way out", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, db, "", "audit"); code != 0 {
+		t.Errorf("audit beside serve: exit %d: %s", code, errOut)
 	}
 }

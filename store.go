@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -52,4 +54,33 @@ func openStore(ctx context.Context, db string) (appStore, error) {
 		return nil, fmt.Errorf("open database %s: %w", db, err)
 	}
 	return st, nil
+}
+
+// exclusiveStore is a store that one process at a time answers on (SQLite).
+type exclusiveStore interface {
+	Exclusive(ctx context.Context) (sqlite.Recovered, error)
+}
+
+// takeOver makes this process the one answering on a SQLite file, before
+// the engine and the dispatcher start: a second `serve` or `chat` on the
+// same file is refused (SQLite serves one process; PostgreSQL is the way
+// to run several), and what a crashed predecessor left leased is taken
+// back at once. PostgreSQL stores are shared by replicas and skip this.
+func takeOver(ctx context.Context, st appStore, db string, log *slog.Logger) error {
+	ex, ok := st.(exclusiveStore)
+	if !ok {
+		return nil
+	}
+	r, err := ex.Exclusive(ctx)
+	if errors.Is(err, sqlite.ErrInUse) {
+		return fmt.Errorf("database %s is in use by another firstline serve or chat; stop it, or use another FIRSTLINE_DB (several replicas need PostgreSQL)", db)
+	}
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", db, err)
+	}
+	if r != (sqlite.Recovered{}) {
+		log.Info("taking over from a process that stopped mid-work",
+			"turns", r.TurnLeases, "outgoing_messages", r.Claims)
+	}
+	return nil
 }

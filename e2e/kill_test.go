@@ -97,7 +97,7 @@ func TestKill9(t *testing.T) {
 	work.Wait()
 
 	// Let it drain: every message dealt with, every relay delivered, the
-	// outbox empty (rows the last kill left claimed wait for their lease).
+	// outbox empty.
 	w.patience = 60 * time.Second
 	live := openReadOnly(t, db)
 	if !w.await(func() bool { return len(w.missing()) == 0 && live.count(t, unsentQuery) == 0 }) {

@@ -23,6 +23,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"runtime"
 	"strings"
@@ -59,6 +60,10 @@ type Store struct {
 	read *sql.DB
 	// now is the clock used for times the caller left zero.
 	now func() time.Time
+	// path is the database file; lock, once Exclusive took it, is the
+	// open lock file beside it, closed by Close.
+	path string
+	lock io.Closer
 }
 
 // Open opens the SQLite database at path, creating the file if needed, and
@@ -100,7 +105,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, path: path}
 	// Migrate before opening the read pool: the first connection creates the
 	// file and switches it to WAL, which read-only connections cannot do.
 	if err := retryBusy(ctx, busyTimeout, func() error { return s.migrate(ctx) }); err != nil {
@@ -170,6 +175,13 @@ func (s *Store) Close() error {
 	_, _ = s.db.Exec("PRAGMA optimize")
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, err)
+	}
+	// Last: the lock says no process is answering on this file, which
+	// holds only once the connections are closed.
+	if s.lock != nil {
+		if err := s.lock.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
