@@ -226,6 +226,11 @@ func TestGreetingDisclosesAIOnce(t *testing.T) {
 	if len(first) == 0 || !strings.Contains(first[0].Text, "AI") || !strings.Contains(first[0].Text, "human") {
 		t.Fatalf("first message does not disclose the AI and the way to a person: %+v", first)
 	}
+	for i := 1; i < len(first); i++ {
+		if first[i].Text == first[i-1].Text {
+			t.Errorf("the answer to \"hi\" repeats the greeting: %q", first[i].Text)
+		}
+	}
 	for _, m := range testkit.Only(h.Say("U-ada", "status of PAY-1001"), bot.KindReply) {
 		if strings.Contains(m.Text, "AI support assistant") {
 			t.Errorf("greeting repeated: %q", m.Text)

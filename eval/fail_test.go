@@ -218,7 +218,7 @@ scenarios:
     turns:
       - say: "hello"
         expect: {no_reply: true}`,
-			want: []string{`turn 1: the customer received a reply, expected none; reply was: "Hi! I'm the AI support assistant.`},
+			want: []string{`turn 1: the customer received a reply, expected none; reply was: "Hello! How can I help you today?"`},
 		},
 		{
 			name: "an agent action without a handoff stops the scenario",

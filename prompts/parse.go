@@ -16,6 +16,7 @@ import (
 // messages.yaml.
 var messageVars = map[string]map[string]any{
 	"greeting":         {},
+	"hello":            {},
 	"handoff_ack":      {"Position": 2},
 	"agent_joined":     {"Agent": "Alex"},
 	"agent_left":       {"Position": 2},

@@ -71,7 +71,9 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 		return text2(e.Answer), nil
 	}
 	if hasAny(words, greetingWords) && len(words) <= 4 {
-		return render(set, "greeting", req.Lang, nil)
+		// The engine opened the conversation with the greeting already;
+		// saying it again would read as the bot stuttering.
+		return render(set, "hello", req.Lang, nil)
 	}
 	offer, err := set.Message("offer_person", req.Lang, nil)
 	if err != nil {

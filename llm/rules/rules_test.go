@@ -31,7 +31,7 @@ func TestCustomerTurns(t *testing.T) {
 		{"swedish payments", []bot.ChatMessage{user("mina betalningar?")}, bot.ToolPaymentStatus, `{}`, ""},
 		{"faq", []bot.ChatMessage{user("how long does a refund take")}, "", "", "5 business days"},
 		{"faq multiword keyword", []bot.ChatMessage{user("I want my money back")}, "", "", "5 business days"},
-		{"greeting", []bot.ChatMessage{user("hello!")}, "", "", "AI support assistant"},
+		{"greeting", []bot.ChatMessage{user("hello!")}, "", "", "How can I help you today?"},
 		{"first miss", []bot.ChatMessage{user("tell me a joke")}, "", "", "talk to a person"},
 		{"first miss says it cannot help", []bot.ChatMessage{user("tell me a joke")}, "", "", bot.CannotHelpMarker},
 		// Whether a second miss hands off is the engine's decision
