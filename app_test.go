@@ -24,12 +24,6 @@ func (s *sink) Send(_ context.Context, m bot.Outgoing) (string, error) {
 	return "id", nil
 }
 
-func (s *sink) last() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.msgs[len(s.msgs)-1].Text
-}
-
 func mustWrite(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

@@ -187,18 +187,6 @@ func (w *world) await(cond func() bool) bool {
 	return false
 }
 
-// indexer keeps the ledger current until stop is closed.
-func (w *world) indexer(stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-time.After(20 * time.Millisecond):
-			w.index()
-		}
-	}
-}
-
 // customer is one customer's day until stop: questions, now and then a
 // request for a person followed by a message to the agent, each message
 // sent once the previous one was dealt with, as a person chatting would.

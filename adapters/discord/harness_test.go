@@ -321,11 +321,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// withConfig changes the adapter's configuration.
-func withConfig(change func(*Config)) envOption {
-	return func(o *envOptions) { o.config = change }
-}
-
 // waitCard waits for a handoff card in the agent channel and for the
 // thread started from it (the thread has the card's id), and returns the
 // card.

@@ -59,6 +59,7 @@ func (m *Model) chatRequest(system string, tools []bot.ToolDef, fit trimmed) goo
 	if isReasoningModel(m.cfg.Model) {
 		req.MaxCompletionTokens = m.cfg.MaxTokens
 	} else {
+		//lint:ignore SA1019 deprecated by OpenAI, but what the local servers read (see above)
 		req.MaxTokens = m.cfg.MaxTokens
 	}
 	return req
