@@ -54,6 +54,9 @@ type Messages interface {
 	// message with that key exists, it stores nothing and returns false.
 	AddMessage(ctx context.Context, m *Message) (bool, error)
 	Message(ctx context.Context, id int64) (Message, error)
+	// MessageByDedupeKey returns the message stored with that dedupe key, or
+	// ErrNotFound.
+	MessageByDedupeKey(ctx context.Context, key string) (Message, error)
 	// RecentMessages returns up to limit newest messages of a conversation,
 	// oldest first.
 	RecentMessages(ctx context.Context, conversationID int64, limit int) ([]Message, error)

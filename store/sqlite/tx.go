@@ -148,6 +148,15 @@ func (t *tx) Message(ctx context.Context, id int64) (bot.Message, error) {
 	return m, nil
 }
 
+// MessageByDedupeKey implements bot.Messages.
+func (t *tx) MessageByDedupeKey(ctx context.Context, key string) (bot.Message, error) {
+	m, err := scanMessage(t.tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE dedupe_key = ?`, key))
+	if err != nil {
+		return bot.Message{}, fmt.Errorf("sqlite: message by dedupe key: %w", notFound(err))
+	}
+	return m, nil
+}
+
 // RecentMessages implements bot.Messages. Order is the order messages were
 // stored (ID), not CreatedAt: a reply is stored after the message it
 // answers, whatever the clocks that stamped them say.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -153,4 +154,23 @@ func testMessagesUnprocessed(t *testing.T, s Store) {
 
 	err := txErr(t, s, func(tx bot.Tx) error { _, err := tx.MarkProcessed(ctx, c.ID+1000); return err })
 	wantNotFound(t, "MarkProcessed(unknown)", err)
+}
+
+// A message is found again by its platform's id (edits and deletions name
+// the message they change that way); an unknown key is ErrNotFound.
+func testMessageByDedupeKey(t *testing.T, s Store) {
+	c := mustConversation(t, s, key(1))
+	m := mustMessage(t, s, bot.Message{ConversationID: c.ID, Role: bot.RoleCustomer, Author: "U1",
+		Text: "status of PAY-1001", DedupeKey: "slack:T1:D1:1.5", CreatedAt: at(0)})
+	got := mustTx(t, s, func(tx bot.Tx) (bot.Message, error) { return tx.MessageByDedupeKey(t.Context(), "slack:T1:D1:1.5") })
+	if got.ID != m.ID || got.Text != m.Text || got.ConversationID != c.ID {
+		t.Errorf("MessageByDedupeKey = %+v; want %+v", got, m)
+	}
+	err := s.WithTx(t.Context(), func(tx bot.Tx) error {
+		_, err := tx.MessageByDedupeKey(t.Context(), "slack:T1:D1:9.9")
+		return err
+	})
+	if !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("unknown key: %v; want ErrNotFound", err)
+	}
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Conversations/OneOpenPerKey", testConversationOneOpenPerKey},
 		{"Conversations/ConcurrentGetOrCreate", testConversationConcurrentGetOrCreate},
 		{"Messages/Dedupe", testMessageDedupe},
+		{"Messages/ByDedupeKey", testMessageByDedupeKey},
 		{"Messages/Recent", testMessagesRecent},
 		{"Messages/Unprocessed", testMessagesUnprocessed},
 		{"Handoffs/CreateGet", testHandoffCreateGet},
