@@ -46,6 +46,9 @@ func (a *Adapter) handleEvent(ctx context.Context, ev slackevents.EventsAPIEvent
 	var m message
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
+		if e.SubType == "message_changed" || e.SubType == "message_deleted" {
+			return a.customerEdit(ctx, ev.TeamID, e)
+		}
 		m = message{
 			channel: e.Channel, channelType: e.ChannelType, user: e.User, botID: e.BotID,
 			subtype: e.SubType, text: e.Text, ts: e.TimeStamp, threadTS: e.ThreadTimeStamp,
@@ -227,4 +230,43 @@ func (a *Adapter) retryIgnored(ctx context.Context, am handoff.AgentMessage) {
 			return
 		}
 	}
+}
+
+// customerEdit hands a customer's edit or deletion of a message to the
+// engine, which notes it in the handoff thread when one is open. The engine
+// finds the message by its id, so the conversation's key need not be
+// worked out again; messages it never stored (the bot's, other people's,
+// the agent channel's) are ignored there. Slack also reports link
+// previews as message_changed, without "edited": those are not edits.
+func (a *Adapter) customerEdit(ctx context.Context, team string, e *slackevents.MessageEvent) (func(), error) {
+	if e.Channel == "" || (a.cfg.AgentChannel != "" && e.Channel == a.cfg.AgentChannel) {
+		return nop, nil
+	}
+	self, err := a.whoami(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := message{team: cmp.Or(team, self.Team), channel: e.Channel}
+	ed := bot.Edit{Platform: bot.Slack}
+	switch {
+	case e.SubType == "message_deleted":
+		m.ts, ed.Deleted, ed.EditID = e.DeletedTimeStamp, true, e.TimeStamp
+	case e.Message != nil && e.Message.Edited != nil && e.Message.Edited.Timestamp != "":
+		if e.Message.User == "" || e.Message.User == self.User || e.Message.BotID != "" {
+			return nop, nil
+		}
+		m.ts, ed.EditID = e.Message.Timestamp, e.Message.Edited.Timestamp
+		name := a.lookupAll(ctx, e.Message.User, e.Message.Text, self.User)
+		ed.Text = fromSlack(stripMention(e.Message.Text, self.User), name)
+	default:
+		return nop, nil
+	}
+	if m.ts == "" {
+		return nop, nil
+	}
+	ed.MessageID = m.id()
+	if _, err := a.cfg.Engine.Edited(ctx, ed); err != nil {
+		return nil, fmt.Errorf("slack: note a customer's edit: %w", err)
+	}
+	return nop, nil
 }

@@ -44,6 +44,7 @@ type Engine interface {
 	TalkToPerson(ctx context.Context, conversationID int64, user string) error
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
 	LinkByEmail(ctx context.Context, id bot.Identity, email string) (bool, error)
+	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 }
 
 // Handoffs is what the adapter needs of the handoff flow; *handoff.Service

@@ -128,3 +128,23 @@ func (s *Server) Say(user, channel, text, thread string) (ts, envelope string) {
 func (s *Server) Press(user, channel, ts string, b Button) string {
 	return s.Deliver(Interactive, BlockActions(user, channel, ts, b))
 }
+
+// EditEvent is Slack's message_changed event for user's message ts in
+// channel, now reading text; editTS is the edit's own timestamp.
+func EditEvent(user, channel, channelType, ts, text, editTS string) map[string]any {
+	return map[string]any{"type": "message", "subtype": "message_changed", "hidden": true,
+		"channel": channel, "channel_type": channelType, "ts": editTS, "event_ts": editTS, "team": Team,
+		"message": map[string]any{"type": "message", "user": user, "text": text, "ts": ts, "team": Team,
+			"client_msg_id": "c-" + ts, "blocks": richText(text),
+			"edited": map[string]any{"user": user, "ts": editTS}},
+		"previous_message": map[string]any{"type": "message", "user": user, "text": "…", "ts": ts, "team": Team}}
+}
+
+// DeleteEvent is Slack's message_deleted event for user's message ts in
+// channel.
+func DeleteEvent(user, channel, channelType, ts, eventTS string) map[string]any {
+	return map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true,
+		"channel": channel, "channel_type": channelType, "ts": eventTS, "event_ts": eventTS,
+		"deleted_ts": ts, "team": Team,
+		"previous_message": map[string]any{"type": "message", "user": user, "text": "…", "ts": ts, "team": Team}}
+}
