@@ -31,7 +31,7 @@ func TestCustomerEditsNotedInThread(t *testing.T) {
 			since = e.mark()
 			edit := fakeslack.EditEvent("U-ada", ada, "im", ts, "it was charged *three* times", e.fake.NewTS())
 			e.deliver(edit)
-			e.deliverBody(e.fake.EventCallback(edit), 1) // Slack's retry of the same edit
+			e.deliverBody(e.fake.EventCallback(edit), 1)                                       // Slack's retry of the same edit
 			e.deliver(fakeslack.EditEvent("U-ada", ada, "im", ts, "it was charged twice", "")) // unfurl: no edit ts
 			preview := fakeslack.EditEvent("U-ada", ada, "im", ts, "it was charged twice", e.fake.NewTS())
 			delete(preview["message"].(map[string]any), "edited")
