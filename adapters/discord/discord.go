@@ -47,6 +47,7 @@ type Engine interface {
 	TalkToPerson(ctx context.Context, conversationID int64, user string) error
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
 	Cursors(ctx context.Context, p bot.Platform) ([]bot.Cursor, error)
+	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 }
 
 // Handoffs is what the adapter needs of the handoff flow;
@@ -188,6 +189,8 @@ func New(cfg Config) (*Adapter, error) {
 	s.AddHandler(a.onResumed)
 	s.AddHandler(a.onDisconnect)
 	s.AddHandler(a.onMessageCreate)
+	s.AddHandler(a.onMessageUpdate)
+	s.AddHandler(a.onMessageDelete)
 	s.AddHandler(a.onInteractionCreate)
 	a.session = s
 	if id, err := ClientIDFromToken(token); err == nil {

@@ -30,6 +30,7 @@ func (s *stubEngine) Submit(context.Context, int64)                             
 func (s *stubEngine) Active(context.Context, bot.ConversationKey) (bool, error)   { return false, nil }
 func (s *stubEngine) Rate(context.Context, string, int64, int) error              { return nil }
 func (s *stubEngine) Cursors(context.Context, bot.Platform) ([]bot.Cursor, error) { return nil, nil }
+func (s *stubEngine) Edited(context.Context, bot.Edit) (bool, error)              { return false, nil }
 func (s *stubEngine) TalkToPerson(ctx context.Context, id int64, user string) error {
 	if s.talk == nil {
 		return nil

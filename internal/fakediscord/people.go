@@ -175,3 +175,43 @@ func (s *Server) messageJSON(m *message, event bool) map[string]any {
 	}
 	return out
 }
+
+// Edit changes the content of user's message id in channel and dispatches
+// MESSAGE_UPDATE with edited_timestamp set, as Discord does for an edit.
+// With at empty it is an embed update instead: no edited_timestamp, the
+// content unchanged.
+func (s *Server) Edit(channel, id, content, at string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.find(channel, id)
+	if m == nil {
+		s.t.Fatalf("fakediscord: no message %s in %s", id, channel)
+	}
+	if at != "" {
+		m.Content = content
+	}
+	d := s.messageJSON(m, true)
+	if at != "" {
+		d["edited_timestamp"] = at
+	}
+	s.dispatchLocked("MESSAGE_UPDATE", d)
+}
+
+// Delete removes message id from channel and dispatches MESSAGE_DELETE,
+// which names only the message.
+func (s *Server) Delete(channel, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.history[channel]
+	for i, m := range h {
+		if m.ID == id {
+			s.history[channel] = append(h[:i:i], h[i+1:]...)
+			break
+		}
+	}
+	d := map[string]any{"id": id, "channel_id": channel}
+	if c := s.channels[channel]; c.GuildID != "" {
+		d["guild_id"] = c.GuildID
+	}
+	s.dispatchLocked("MESSAGE_DELETE", d)
+}
