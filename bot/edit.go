@@ -25,8 +25,8 @@ type Edit struct {
 
 // Edited notes a customer's edit or deletion in the handoff thread while a
 // handoff is open for the conversation: agents otherwise work from words
-// the customer has since changed. The edit is stored as a customer message
-// of its own (the original stays as it was received), so that the
+// the customer has since changed. The edit is stored as a message of its
+// own, RoleEdit (the original stays as it was received), so that the
 // transcript, export and retention cover it, and a redelivery is dropped.
 //
 // Edits outside a handoff change nothing: the bot answered the message as
@@ -76,7 +76,7 @@ func (e *Engine) Edited(ctx context.Context, ed Edit) (bool, error) {
 		}
 		msg := Message{
 			ConversationID: conv.ID,
-			Role:           RoleCustomer,
+			Role:           RoleEdit,
 			Author:         orig.Author,
 			AuthorName:     orig.AuthorName,
 			Text:           note,

@@ -255,7 +255,7 @@ func chatHistory(history []Message) []ChatMessage {
 	out := make([]ChatMessage, 0, len(history))
 	for _, m := range history {
 		switch m.Role {
-		case RoleCustomer:
+		case RoleCustomer, RoleEdit:
 			out = append(out, ChatMessage{Role: ChatUser, Content: m.Text})
 		case RoleBot:
 			out = append(out, ChatMessage{Role: ChatAssistant, Content: m.Text})

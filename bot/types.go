@@ -126,6 +126,11 @@ const (
 	RoleAgent    Role = "agent"
 	RoleNote     Role = "note"
 	RoleSystem   Role = "system"
+	// RoleEdit is the customer's edit or deletion of an earlier message,
+	// noted for the agents (see Engine.Edited). It is not a message the
+	// platform has: its dedupe key is not a platform message id, and it
+	// neither starts a turn nor moves a backfill cursor.
+	RoleEdit Role = "edit"
 	// RoleDraft is the bot's drafted answer in shadow mode, shown to agents
 	// only; it reaches the customer when an agent sends it.
 	RoleDraft Role = "draft"

@@ -79,11 +79,19 @@ func TestEditsNotedInHandoffThread(t *testing.T) {
 			}
 		}
 	}
+	// The notes are not messages of the platform: the cursor from which
+	// Discord's missed messages are fetched back stays the customer's last
+	// real message.
+	cursors, err := h.Engine.Cursors(h.Ctx, bot.Slack)
+	if err != nil || len(cursors) != 1 || cursors[0].LastMessageID != waiting.MessageID {
+		t.Errorf("cursors after the edits = %+v, %v; want the last message, %s", cursors, err, waiting.MessageID)
+	}
+
 	// An agent's message in the thread is not the customer's to edit.
 	h.Agent(ann, "A1", "claim")
 	h.Agent(ann, "A1", "hello Ada")
 	var last bot.Message
-	err := h.Store.WithTx(h.Ctx, func(tx bot.Tx) error {
+	err = h.Store.WithTx(h.Ctx, func(tx bot.Tx) error {
 		ms, err := tx.RecentMessages(h.Ctx, ann.ConversationID, 1)
 		if err == nil && len(ms) == 1 {
 			last = ms[0]

@@ -90,7 +90,7 @@ func transcriptPosts(header string, msgs []bot.Message, loc *time.Location) []st
 	for _, m := range msgs {
 		var who string
 		switch m.Role {
-		case bot.RoleCustomer:
+		case bot.RoleCustomer, bot.RoleEdit:
 			who = "customer"
 		case bot.RoleBot:
 			who = "bot"
