@@ -64,9 +64,6 @@ type Messages interface {
 	// whether this call changed it: false when it was processed already
 	// (by a turn on another replica).
 	MarkProcessed(ctx context.Context, messageID int64) (bool, error)
-	// Unprocessed returns customer messages stored but not yet processed,
-	// oldest first, for recovery after a crash.
-	Unprocessed(ctx context.Context, limit int) ([]Message, error)
 	// LastDedupeKey returns the dedupe key of the newest message of a
 	// conversation with one of roles that came from a platform, or "" when
 	// there is none.

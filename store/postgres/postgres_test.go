@@ -898,7 +898,7 @@ func TestPoolSize(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			err := s.WithTx(ctx, func(tx bot.Tx) error {
-				_, err := tx.Unprocessed(ctx, 1)
+				_, err := tx.RecentMessages(ctx, 1, 1)
 				time.Sleep(20 * time.Millisecond)
 				return err
 			})

@@ -220,17 +220,6 @@ func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
 	return changed, nil
 }
 
-// Unprocessed implements bot.Messages, in the order messages were stored.
-func (t *tx) Unprocessed(ctx context.Context, limit int) ([]bot.Message, error) {
-	ms, err := queryAll(ctx, t.tx, scanMessage, `SELECT `+messageCols+` FROM messages
-		WHERE role = 'customer' AND NOT processed
-		ORDER BY id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: unprocessed messages: %w", err)
-	}
-	return ms, nil
-}
-
 // Handoffs
 
 const handoffCols = `h.id, h.conversation_id, h.state, h.triggered_by, h.reason, h.agent_platform, h.agent_channel,

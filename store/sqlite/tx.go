@@ -188,17 +188,6 @@ func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
 	return changed, nil
 }
 
-// Unprocessed implements bot.Messages, in the order messages were stored.
-func (t *tx) Unprocessed(ctx context.Context, limit int) ([]bot.Message, error) {
-	ms, err := queryAll(ctx, t.tx, scanMessage, `SELECT `+messageCols+` FROM messages
-		WHERE role = 'customer' AND processed = 0
-		ORDER BY id LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: unprocessed messages: %w", err)
-	}
-	return ms, nil
-}
-
 // Handoffs
 
 const handoffCols = `id, conversation_id, state, triggered_by, reason, agent_platform, agent_channel,

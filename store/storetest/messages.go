@@ -113,7 +113,10 @@ func testMessagesRecent(t *testing.T, s Store) {
 	wantDiff(t, "RecentMessages IDs with an early-stamped message", []int64{all[4], late.ID}, messageIDs(ms))
 }
 
-func testMessagesUnprocessed(t *testing.T, s Store) {
+// Customer messages not yet processed are what recovery answers
+// (StrandedConversations, by their conversation, oldest first); MarkProcessed
+// takes a message out of that.
+func testMessagesProcessed(t *testing.T, s Store) {
 	ctx := t.Context()
 	c1 := mustConversation(t, s, key(1))
 	c2 := mustConversation(t, s, key(2))
@@ -123,15 +126,17 @@ func testMessagesUnprocessed(t *testing.T, s Store) {
 	mustMessage(t, s, bot.Message{ConversationID: c1.ID, Role: bot.RoleAgent, Text: "agent", CreatedAt: at(2 * time.Second)})
 	mustMessage(t, s, bot.Message{ConversationID: c1.ID, Role: bot.RoleCustomer, Text: "done", Processed: true,
 		CreatedAt: at(3 * time.Second)})
-	b := mustMessage(t, s, bot.Message{ConversationID: c2.ID, Role: bot.RoleCustomer, Text: "b", CreatedAt: at(4 * time.Second)})
+	mustMessage(t, s, bot.Message{ConversationID: c2.ID, Role: bot.RoleCustomer, Text: "b", CreatedAt: at(4 * time.Second)})
 	c := mustMessage(t, s, bot.Message{ConversationID: c1.ID, Role: bot.RoleCustomer, Text: "c", CreatedAt: at(5 * time.Second)})
 
-	unprocessed := func(limit int) []int64 {
+	unanswered := func(limit int) []int64 {
 		t.Helper()
-		return messageIDs(mustTx(t, s, func(tx bot.Tx) ([]bot.Message, error) { return tx.Unprocessed(ctx, limit) }))
+		return mustTx(t, s, func(tx bot.Tx) ([]int64, error) {
+			return tx.StrandedConversations(ctx, at(time.Hour), at(time.Hour), limit)
+		})
 	}
-	wantDiff(t, "Unprocessed", []int64{a.ID, b.ID, c.ID}, unprocessed(10))
-	wantDiff(t, "Unprocessed with limit 2", []int64{a.ID, b.ID}, unprocessed(2))
+	wantDiff(t, "conversations with unprocessed messages", []int64{c1.ID, c2.ID}, unanswered(10))
+	wantDiff(t, "with limit 1", []int64{c1.ID}, unanswered(1))
 
 	markProcessed := func(id int64) bool {
 		t.Helper()
@@ -140,7 +145,8 @@ func testMessagesUnprocessed(t *testing.T, s Store) {
 	if !markProcessed(a.ID) {
 		t.Error("MarkProcessed of an unprocessed message = false, want true")
 	}
-	wantDiff(t, "Unprocessed after MarkProcessed", []int64{b.ID, c.ID}, unprocessed(10))
+	// c1 still waits with c, now after c2's b.
+	wantDiff(t, "after MarkProcessed", []int64{c2.ID, c1.ID}, unanswered(10))
 	got := mustTx(t, s, func(tx bot.Tx) (bot.Message, error) { return tx.Message(ctx, a.ID) })
 	if !got.Processed {
 		t.Error("Message after MarkProcessed: Processed = false")

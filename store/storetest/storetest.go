@@ -70,7 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Messages/Dedupe", testMessageDedupe},
 		{"Messages/ByDedupeKey", testMessageByDedupeKey},
 		{"Messages/Recent", testMessagesRecent},
-		{"Messages/Unprocessed", testMessagesUnprocessed},
+		{"Messages/Processed", testMessagesProcessed},
 		{"Handoffs/CreateGet", testHandoffCreateGet},
 		{"Handoffs/OpenHandoff", testHandoffOpen},
 		{"Handoffs/ClaimUnclaimResolve", testHandoffClaimUnclaimResolve},

@@ -35,9 +35,11 @@ func wantNothingWritten(t *testing.T, s Store, k bot.ConversationKey) {
 	ctx := t.Context()
 	err := txErr(t, s, func(tx bot.Tx) error { _, err := tx.ActiveConversation(ctx, k); return err })
 	wantNotFound(t, "ActiveConversation after rollback", err)
-	msgs := mustTx(t, s, func(tx bot.Tx) ([]bot.Message, error) { return tx.Unprocessed(ctx, 10) })
-	if len(msgs) != 0 {
-		t.Errorf("Unprocessed after rollback: %d messages, want 0", len(msgs))
+	stranded := mustTx(t, s, func(tx bot.Tx) ([]int64, error) {
+		return tx.StrandedConversations(ctx, at(1000*time.Hour), at(1000*time.Hour), 10)
+	})
+	if len(stranded) != 0 {
+		t.Errorf("unprocessed messages after rollback, in conversations %v; want none", stranded)
 	}
 	if ids := due(t, s, at(1000*time.Hour), 10); len(ids) != 0 {
 		t.Errorf("Due after rollback: outbox rows %v, want none", ids)
