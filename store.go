@@ -72,6 +72,11 @@ func takeOver(ctx context.Context, st appStore, db string, log *slog.Logger) err
 		return nil
 	}
 	r, err := ex.Exclusive(ctx)
+	if errors.Is(err, sqlite.ErrNoLock) {
+		log.Warn("cannot lock the database file: a second process on it is not refused, and a restart after a crash waits for the leases of unfinished work to run out",
+			"db", db, "err", err)
+		return nil
+	}
 	if errors.Is(err, sqlite.ErrInUse) {
 		return fmt.Errorf("database %s is in use by another firstline serve or chat; stop it, or use another FIRSTLINE_DB (several replicas need PostgreSQL)", db)
 	}

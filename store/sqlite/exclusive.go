@@ -11,8 +11,11 @@ import (
 // on the same database file.
 var ErrInUse = errors.New("another firstline process is answering on this database")
 
-// errNoLock is lockFile's answer where the system has no flock.
-var errNoLock = errors.New("no file locks on this system")
+// ErrNoLock is returned by Exclusive where the system or the file system
+// has no flock. The Store is usable: a second process on the file is not
+// refused, and leases left by a stopped one run out as with several
+// replicas instead of being taken back at once.
+var ErrNoLock = errors.New("no file lock available")
 
 // Recovered counts what Exclusive took back from a process that stopped
 // without cleaning up.
@@ -31,7 +34,8 @@ type Recovered struct {
 // as `firstline serve` and `firstline chat` need: SQLite serves one
 // process, and the PostgreSQL store is the way to run several. It takes an
 // advisory lock on a file beside the database (path + ".lock"), held until
-// Close, and fails with ErrInUse while another process holds it.
+// Close, and fails with ErrInUse while another process holds it, or with
+// ErrNoLock where no lock can be taken.
 //
 // Holding the lock proves that whoever took a turn lease or claimed an
 // outbox row before is gone: the kernel drops the lock when a process
@@ -44,8 +48,8 @@ func (s *Store) Exclusive(ctx context.Context) (Recovered, error) {
 		return Recovered{}, errors.New("sqlite: exclusive: already held")
 	}
 	lock, err := lockFile(s.path + ".lock")
-	if errors.Is(err, errNoLock) {
-		return Recovered{}, nil
+	if errors.Is(err, ErrNoLock) {
+		return Recovered{}, err
 	}
 	if err != nil {
 		return Recovered{}, fmt.Errorf("sqlite: %s: %w", s.path, err)

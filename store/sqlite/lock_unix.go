@@ -25,6 +25,11 @@ func lockFile(path string) (io.Closer, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%w (%s is locked)", ErrInUse, path)
 		}
+		if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+			// A file system without flock (some network mounts): run
+			// without the lock rather than not at all.
+			return nil, fmt.Errorf("%w: %s: %w", ErrNoLock, path, err)
+		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return f, nil
