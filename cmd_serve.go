@@ -113,7 +113,7 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	if platforms == "" {
 		platforms = "none (health and metrics only)"
 	}
-	log.Info("firstline starting", "model", a.model.Name(), "db", cfg.DB, "platforms", platforms,
+	log.Info("firstline starting", "model", a.model.Name(), "db", dbForLog(cfg.DB), "platforms", platforms,
 		"agents", string(agents.platform), "prompts", promptsSource(a))
 	a.mountHealth(mux, adapters)
 	if err := a.mountKPI(mux); err != nil {

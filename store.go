@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -88,4 +89,21 @@ func takeOver(ctx context.Context, st appStore, db string, log *slog.Logger) err
 			"turns", r.TurnLeases, "outgoing_messages", r.Claims)
 	}
 	return nil
+}
+
+// dbForLog is FIRSTLINE_DB as it may appear in logs: a PostgreSQL URL
+// without its password (in the user part or as a parameter).
+func dbForLog(db string) string {
+	if !isPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "a PostgreSQL database" // unparseable: say nothing of it
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
