@@ -206,7 +206,13 @@ func objectFields(data []byte) (map[string]json.RawMessage, error) {
 // jsonProblem describes a syntax error without quoting the input.
 func jsonProblem(err error) error {
 	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &te):
+		// A number too large for float64: the message would quote it,
+		// and a number literal can be arbitrarily long.
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return fmt.Errorf("invalid JSON at byte %d: a %s out of range", te.Offset, kind)
 	case errors.As(err, &se):
 		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
