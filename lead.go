@@ -46,14 +46,16 @@ func (g *ledGateway) Run(ctx context.Context) error {
 		termCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- ad.Run(termCtx) }()
+		stopped := false
 		select {
 		case <-lost:
 			g.log.Warn("lost the gateway lease; disconnecting", "lease", g.name)
 		case <-ctx.Done():
 		case err = <-done:
+			stopped = true
 		}
 		cancel()
-		if err == nil {
+		if !stopped {
 			err = <-done
 		}
 		release()

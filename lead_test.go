@@ -76,3 +76,42 @@ func TestLedGatewayRunsOnlyWhileLeading(t *testing.T) {
 		t.Error("connection still running after shutdown")
 	}
 }
+
+// quitGateway's connection ends by itself, without an error.
+type quitGateway struct{ runs *atomic.Int32 }
+
+func (g quitGateway) Run(context.Context) error { g.runs.Add(1); return nil }
+func (quitGateway) Ready() bool                 { return true }
+
+// A connection that ends on its own, without an error, does not hang the
+// replica: the lease is given up and tried for again.
+func TestLedGatewayConnectionEndsByItself(t *testing.T) {
+	var runs atomic.Int32
+	fl := &fakeLeader{terms: make(chan chan struct{})}
+	g := &ledGateway{
+		name: "test", leader: fl, log: slog.New(slog.DiscardHandler),
+		start: func() (platformAdapter, error) { return quitGateway{&runs}, nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	for i := range 2 {
+		select {
+		case fl.terms <- make(chan struct{}):
+		case <-time.After(10 * time.Second):
+			t.Fatalf("term %d: the gateway did not ask for the lease again (hung after its connection ended)", i+1)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if runs.Load() < 1 {
+		t.Error("no connection ran")
+	}
+}
