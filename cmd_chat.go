@@ -80,7 +80,7 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		go a.watcher.Run(watchCtx)
 	}
 
-	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(a), cfg.DB, seededNote(seeded), whoLine(*as, who))
+	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(a), dbForLog(cfg.DB), seededNote(seeded), whoLine(*as, who))
 	prompt := ""
 	if interactive(sys) {
 		fmt.Fprintln(sys.err, "Type as the customer; /help lists the agent commands; Ctrl-D leaves.")

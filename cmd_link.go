@@ -79,7 +79,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 	default:
 		err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: *customer, CreatedAt: time.Now()}, adminActor(sys, *by))
 		if errors.Is(err, bot.ErrNotFound) {
-			return fmt.Errorf("no customer %s in %s", *customer, cfg.DB)
+			return fmt.Errorf("no customer %s in %s", *customer, dbForLog(cfg.DB))
 		}
 		if err != nil {
 			return err

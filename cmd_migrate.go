@@ -25,10 +25,6 @@ func cmdMigrate(ctx context.Context, args []string, sys stdio) error {
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
-	where := cfg.DB
-	if isPostgres(where) {
-		where = "the PostgreSQL database"
-	}
-	fmt.Fprintf(sys.out, "migrations applied to %s\n", where)
+	fmt.Fprintf(sys.out, "migrations applied to %s\n", dbForLog(cfg.DB))
 	return nil
 }

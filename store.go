@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -91,19 +90,11 @@ func takeOver(ctx context.Context, st appStore, db string, log *slog.Logger) err
 	return nil
 }
 
-// dbForLog is FIRSTLINE_DB as it may appear in logs: a PostgreSQL URL
-// without its password (in the user part or as a parameter).
+// dbForLog is FIRSTLINE_DB as it may appear in logs and messages: a
+// PostgreSQL connection string without its passwords.
 func dbForLog(db string) string {
 	if !isPostgres(db) {
 		return db
 	}
-	u, err := url.Parse(db)
-	if err != nil {
-		return "a PostgreSQL database" // unparseable: say nothing of it
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return postgres.Redacted(db)
 }

@@ -11,7 +11,8 @@ func TestDBForLog(t *testing.T) {
 		{"postgres://firstline@db:5432/fl?sslmode=require", "postgres://firstline@db:5432/fl?sslmode=require"},
 		{"postgres://firstline:hunter2secret@db:5432/fl", "postgres://firstline:xxxxx@db:5432/fl"},
 		{"postgresql://db/fl?password=hunter2secret&sslmode=disable", "postgresql://db/fl?password=xxxxx&sslmode=disable"},
-		{"postgres://firstline:hunter2secret@db:5432/fl\x7f", "a PostgreSQL database"},
+		{"postgres://db/fl?sslpassword=hunter2secret", "postgres://db/fl?sslpassword=xxxxx"},
+		{"postgres://firstline:hunter2secret@db:5432/fl\x7f", "postgres://firstline:xxxxx@db:5432/fl\x7f"},
 	}
 	for _, tt := range tests {
 		got := dbForLog(tt.db)

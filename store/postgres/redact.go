@@ -27,7 +27,12 @@ func redact(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
+	return &redactedError{msg: scrub(err.Error(), secrets...), cause: err}
+}
+
+// scrub replaces every non-empty secret in msg with xxxxx, in plain and
+// URL-escaped form.
+func scrub(msg string, secrets ...string) string {
 	for _, s := range secrets {
 		if s == "" {
 			continue
@@ -38,7 +43,14 @@ func redact(err error, secrets ...string) error {
 			}
 		}
 	}
-	return &redactedError{msg: msg, cause: err}
+	return msg
+}
+
+// Redacted returns a connection string with its passwords (in the user
+// part, password= and sslpassword=) replaced by xxxxx, for logs and
+// messages.
+func Redacted(connString string) string {
+	return scrub(connString, secretsIn(connString)...)
 }
 
 // secretsIn finds, as well as it can, the passwords in a connection string
