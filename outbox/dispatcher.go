@@ -63,13 +63,14 @@ type Config struct {
 	Poll time.Duration
 	// BaseBackoff and MaxBackoff bound the exponential back-off.
 	BaseBackoff, MaxBackoff time.Duration
-	// Batch is how many rows one pass fetches.
-	Batch int
 	// Lease is how long a claimed row is reserved for this dispatcher; it
 	// must exceed the time one send takes. After a crash, rows claimed and
 	// not sent wait this long. Default 30s.
 	Lease time.Duration
-	// Parallel bounds the sends in flight at once, default 8.
+	// Parallel bounds the sends in flight at once, default 8. It is also
+	// how many rows one pass claims: a row claimed only to wait for a free
+	// slot could see its lease run out and be claimed, and sent, by
+	// another replica as well.
 	Parallel int
 	// OnDead, when set, is told of a row that is given up, with the
 	// reason, so that people learn of it: main wires the handoff flow,
@@ -113,9 +114,6 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 100
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
@@ -162,7 +160,7 @@ func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return sent, err
 		}
-		rows, err := d.cfg.Store.Claim(ctx, d.cfg.Now(), d.cfg.Batch, d.cfg.Lease)
+		rows, err := d.cfg.Store.Claim(ctx, d.cfg.Now(), d.cfg.Parallel, d.cfg.Lease)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: claim due rows: %w", err)
 		}
@@ -245,13 +243,21 @@ func (d *Dispatcher) deliver(ctx context.Context, m bot.Outgoing) (bool, error) 
 	var platformID string
 	var err error
 	start := d.cfg.Now()
-	if !ok {
-		err = fmt.Errorf("no adapter for platform %q is running", m.Platform)
-	} else {
-		platformID, err = sender.Send(ctx, m)
-	}
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
+	if !ok {
+		// Not this message's fault: the platform is not configured on this
+		// replica (a token removed for a while, replicas configured
+		// differently). Kept, without counting an attempt, for a replica
+		// or a restart that has the adapter; never given up.
+		next := d.cfg.Now().Add(d.cfg.MaxBackoff)
+		if err := d.postpone(rec, m, next); err != nil {
+			return false, fmt.Errorf("outbox: defer row %d: %w", m.ID, err)
+		}
+		log.WarnContext(ctx, "no adapter for this platform is running; message kept for later", "until", next)
+		return false, nil
+	}
+	platformID, err = sender.Send(ctx, m)
 	if err == nil {
 		if err := d.cfg.Store.MarkSent(rec, m.ID, platformID, d.cfg.Now()); err != nil {
 			return false, fmt.Errorf("outbox: mark row %d sent: %w", m.ID, err)

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -213,5 +214,58 @@ func TestNoSenderForPlatformKeepsRow(t *testing.T) {
 	}
 	if rows := f.due(t, time.Hour); len(rows) != 1 {
 		t.Errorf("row lost when no adapter runs: %+v", rows)
+	}
+	// However long the adapter stays away, the row is kept: it is not the
+	// message's failure, and no attempt is counted towards giving up.
+	var dead []int64
+	d, err = outbox.New(outbox.Config{Store: f.store, Senders: map[bot.Platform]outbox.Sender{}, Now: f.Now,
+		MaxAttempts: 3, OnDead: func(_ context.Context, m bot.Outgoing, _ string) error { dead = append(dead, m.ID); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		f.advance(time.Hour)
+		if _, err := d.Flush(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := f.due(t, time.Hour)
+	if len(rows) != 1 || rows[0].Status != bot.OutPending || rows[0].Attempts != 0 || len(dead) != 0 {
+		t.Errorf("after 20 passes without an adapter: rows %+v, dead %v; want the row pending with no attempt counted", rows, dead)
+	}
+}
+
+// A pass claims no more rows than it sends at once: a row claimed only to
+// wait for a free slot could outlive its lease and be claimed, and sent,
+// by another replica too.
+func TestClaimsOnlyWhatItSends(t *testing.T) {
+	f := newFixture(t)
+	for i := range 5 {
+		f.enqueue(t, fmt.Sprintf("conv:%d", i), "hello")
+	}
+	started := make(chan struct{}, 5)
+	unblock := make(chan struct{})
+	d, err := outbox.New(outbox.Config{Store: f.store, Now: f.Now, Parallel: 2,
+		Senders: map[bot.Platform]outbox.Sender{bot.Slack: senderFunc(func(ctx context.Context, _ bot.Outgoing) (string, error) {
+			started <- struct{}{}
+			<-unblock
+			return "ts", nil
+		})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := d.Flush(f.ctx); done <- err }()
+	<-started
+	<-started
+	if rows := f.due(t, 0); len(rows) != 3 {
+		t.Errorf("while 2 sends run: %d rows still claimable, want 3 (only what is being sent is claimed)", len(rows))
+	}
+	close(unblock)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rows := f.due(t, time.Hour); len(rows) != 0 {
+		t.Errorf("after the flush: %d rows left", len(rows))
 	}
 }
