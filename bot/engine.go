@@ -471,8 +471,20 @@ func (e *Engine) TalkToPerson(ctx context.Context, conversationID int64, user st
 		if conv.User != user {
 			return ErrNotYours
 		}
-		if conv.State != StateBot || !conv.ClosedAt.IsZero() {
-			return nil
+		if !conv.ClosedAt.IsZero() {
+			// The button sits under an answer of a conversation that has
+			// since closed: the request goes to the conversation open at
+			// the same place now (promise 1: the press is never lost).
+			in := Incoming{Key: conv.Key, User: user, UserName: conv.UserName, Private: conv.Private}
+			if conv, _, err = e.conversation(ctx, tx, in, e.now()); err != nil {
+				return err
+			}
+			if conv.User != user {
+				return ErrNotYours
+			}
+		}
+		if conv.State != StateBot {
+			return nil // a person is asked for already
 		}
 		req := HandoffRequest{Trigger: TriggerButton, Reason: "The customer pressed \"Talk to a person\"."}
 		if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {

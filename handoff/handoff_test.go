@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/handoff"
@@ -332,5 +333,27 @@ func TestRatingButtonOnlyForOwnerAndOnce(t *testing.T) {
 	}
 	if thanks != 1 {
 		t.Errorf("thanked %d times for two presses; want 1", thanks)
+	}
+}
+
+// "Talk to a person" under an answer of a conversation that has closed
+// since still reaches a person, in the conversation open there now.
+func TestTalkToPersonButtonOfAClosedConversation(t *testing.T) {
+	h := testkit.New(t)
+	h.Say("U-ada", "status of PAY-1001")
+	old := h.Platform.All()[0].ConversationID
+	h.Clock.Advance(2 * time.Hour) // past the idle timeout
+	h.Say("U-ada", "status of PAY-1002")
+	current := h.Platform.All()[len(h.Platform.All())-1].ConversationID
+	if current == old {
+		t.Fatal("no new conversation after the idle timeout")
+	}
+	if err := h.Engine.TalkToPerson(h.Ctx, old, "U-ada"); err != nil {
+		t.Fatal(err)
+	}
+	h.Flush()
+	ann := testkit.Only(h.Platform.All(), bot.KindAnnounce)
+	if len(ann) != 1 || ann[0].ConversationID != current {
+		t.Errorf("announcements %+v; want one, for the open conversation %d", ann, current)
 	}
 }
