@@ -211,11 +211,11 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 		detected = l
 	}
 	// Over a rate limit a message is stored but not answered; a request
-	// for a person always goes through (promise 1).
+	// for a person always goes through (promise 1). The limit is charged
+	// once the message is known to be new (a platform's redelivery is not
+	// another message), and once only, however often the transaction runs.
 	var over verdict
-	if !asksHuman {
-		over = e.guard.check(in, start)
-	}
+	charged := false
 	var acc Accepted
 	var queued bool
 	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
@@ -262,6 +262,9 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 			return errDuplicate
 		}
 		acc.MessageID = msg.ID
+		if !asksHuman && !charged {
+			over, charged = e.guard.check(in, start), true
+		}
 		conv.LastMessageAt = start
 		if told, err := e.inputNotices(ctx, tx, conv, cut, dropped, set); err != nil {
 			return err

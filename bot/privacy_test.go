@@ -559,3 +559,19 @@ func TestVerifyStepsAside(t *testing.T) {
 		wantReply(t, "without FIRSTLINE_VERIFY_URL", h.Say("U-new", "my payments please"), "can link this chat to your account")
 	})
 }
+
+// A platform's redelivery of a message is not another message: it does not
+// use up the customer's limit, nor swallow the notice.
+func TestRateLimitIgnoresRedeliveries(t *testing.T) {
+	m := &tallyModel{}
+	h := testkit.New(t, testkit.WithModel(m), withLimits(bot.Limits{PerUser: bot.Rate{N: 1, Per: time.Minute}}))
+	first := h.DM("U-ada", "question 1")
+	if r := testkit.Replies(h.Send(first)); len(r) != 1 || r[0] != "ok" {
+		t.Fatalf("first message: replies %q", r)
+	}
+	h.Send(first) // delivered again: a duplicate
+	r := testkit.Replies(h.Say("U-ada", "question 2"))
+	if len(r) != 1 || !strings.Contains(r[0], "faster than I can answer") {
+		t.Errorf("first new message over the limit after a redelivery: replies %q, want the notice", r)
+	}
+}
