@@ -40,7 +40,7 @@ func (a *Adapter) onMessageDelete(_ *discordgo.Session, e *discordgo.MessageDele
 }
 
 func (a *Adapter) edited(ctx context.Context, ed bot.Edit, channel string) {
-	if _, err := retry(ctx, a.retryBase, func() (bool, error) { return a.cfg.Engine.Edited(ctx, ed) }); err != nil {
+	if _, err := retryStore(ctx, a.retryBase, func() (bool, error) { return a.cfg.Engine.Edited(ctx, ed) }); err != nil {
 		a.logUnhandled(ctx, "discord: cannot note a customer's edit", err, "channel", channel, "message", ed.MessageID)
 	}
 }

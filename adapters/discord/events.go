@@ -77,7 +77,7 @@ func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message) {
 		}
 	}
 	key := bot.ConversationKey{Platform: bot.Discord, Workspace: m.GuildID, Channel: m.ChannelID}
-	active, err := retry(ctx, a.retryBase, func() (bool, error) { return a.cfg.Engine.Active(ctx, key) })
+	active, err := retryStore(ctx, a.retryBase, func() (bool, error) { return a.cfg.Engine.Active(ctx, key) })
 	if err != nil {
 		a.logUnhandled(ctx, "discord: cannot tell whether a channel has a conversation", err, "channel", m.ChannelID, "message", m.ID)
 		return
@@ -168,7 +168,7 @@ func (a *Adapter) customerMessage(ctx context.Context, m *discordgo.Message, key
 		Private:     key.Workspace == "",
 		Attachments: attachments(m),
 	}
-	acc, err := retry(ctx, a.retryBase, func() (bot.Accepted, error) { return a.cfg.Engine.Accept(ctx, in) })
+	acc, err := retryStore(ctx, a.retryBase, func() (bot.Accepted, error) { return a.cfg.Engine.Accept(ctx, in) })
 	if err != nil {
 		a.logUnhandled(ctx, "discord: cannot store a customer message", err, "channel", key.Channel, "message", m.ID)
 		return
@@ -209,7 +209,7 @@ func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, channe
 		MessageID: m.ID,
 		Mentions:  a.mentioned(m),
 	}
-	res, err := retry(ctx, a.retryBase, func() (handoff.Result, error) { return a.cfg.Handoffs.AgentMessage(ctx, am) })
+	res, err := retryStore(ctx, a.retryBase, func() (handoff.Result, error) { return a.cfg.Handoffs.AgentMessage(ctx, am) })
 	// An agent may answer in a new handoff's thread before the outbox has
 	// recorded the announcement as sent, when no handoff is known by that
 	// thread yet: look again shortly rather than drop the message.
@@ -336,10 +336,25 @@ func (s stopRetry) Error() string { return s.err.Error() }
 func (s stopRetry) Unwrap() error { return s.err }
 
 // retry calls fn up to three times, pausing base, then twice that, between
-// attempts, until it succeeds, returns a stopRetry, or ctx is done. Storing
-// a message must not fail for a moment's contention: a message missed here
-// is not fetched back later once a newer one is stored.
+// attempts, until it succeeds, returns a stopRetry, or ctx is done: for
+// REST calls, which the outbox or the next event tries again.
 func retry[T any](ctx context.Context, base time.Duration, fn func() (T, error)) (T, error) {
+	return retryN(ctx, base, 3, fn)
+}
+
+// retryStore is retry for storing what a person wrote, which nothing
+// fetches back once a newer message of the channel is stored: it keeps
+// trying for about 160 times base (32 s by default, long enough for a
+// database failover), holding only that channel's lane.
+func retryStore[T any](ctx context.Context, base time.Duration, fn func() (T, error)) (T, error) {
+	return retryN(ctx, base, storeAttempts, fn)
+}
+
+// storeAttempts bounds retryStore: pauses of base, doubling up to 32 times
+// base.
+const storeAttempts = 10
+
+func retryN[T any](ctx context.Context, base time.Duration, attempts int, fn func() (T, error)) (T, error) {
 	var v T
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -349,7 +364,7 @@ func retry[T any](ctx context.Context, base time.Duration, fn func() (T, error))
 		if stop := (stopRetry{}); errors.As(err, &stop) {
 			return v, stop.err
 		}
-		if attempt == 2 || ctx.Err() != nil || !sleep(ctx, base<<attempt) {
+		if attempt == attempts-1 || ctx.Err() != nil || !sleep(ctx, base<<min(attempt, 5)) {
 			return v, err
 		}
 	}
