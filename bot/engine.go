@@ -277,8 +277,15 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 			}
 		}
 
+		// Only the conversation's customer rates their handoff: in a
+		// channel thread others may write too, and their digit is an
+		// ordinary message that leaves the question open.
 		pendingRating := conv.RatingHandoffID
-		conv.RatingHandoffID = 0
+		if in.User == conv.User {
+			conv.RatingHandoffID = 0
+		} else {
+			pendingRating = 0
+		}
 
 		switch {
 		case conv.State == StateWaiting || conv.State == StateAgent:

@@ -357,3 +357,41 @@ func TestTalkToPersonButtonOfAClosedConversation(t *testing.T) {
 		t.Errorf("announcements %+v; want one, for the open conversation %d", ann, current)
 	}
 }
+
+// In a channel thread others may write too: a bystander's digit does not
+// rate the customer's handoff, and the customer can still rate it.
+func TestOnlyTheCustomerRatesInAThread(t *testing.T) {
+	h := testkit.New(t)
+	key := bot.ConversationKey{Platform: bot.Slack, Workspace: testkit.Team, Channel: "C-general", Thread: "1700000000.000100"}
+	n := 0
+	say := func(user, text string) []bot.Outgoing {
+		t.Helper()
+		n++
+		return h.Send(bot.Incoming{Key: key, User: user, UserName: strings.TrimPrefix(user, "U-"), Text: text, MessageID: fmt.Sprintf("thread-%d", n)})
+	}
+	say("U-ada", "hello there")
+	ann := testkit.MustOne(t, testkit.Only(say("U-ada", "I want to talk to a human"), bot.KindAnnounce), "announcement")
+	h.Agent(ann, "A1", "claim")
+	h.Agent(ann, "A1", "resolve")
+
+	say("U-grace", "1")
+	rating := func() int {
+		t.Helper()
+		var r int
+		if err := h.Store.WithTx(h.Ctx, func(tx bot.Tx) error {
+			got, err := tx.Handoff(h.Ctx, ann.HandoffID)
+			r = got.Rating
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := rating(); r != 0 {
+		t.Errorf("a bystander's digit rated the handoff %d", r)
+	}
+	say("U-ada", "5")
+	if r := rating(); r != 5 {
+		t.Errorf("the customer's rating = %d, want 5", r)
+	}
+}
