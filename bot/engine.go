@@ -293,8 +293,9 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 				return fmt.Errorf("relay to handoff: %w", err)
 			}
 			queued = true
-			// In shadow mode the bot still drafts an answer for the agents.
-			acc.Pending = e.cfg.Shadow
+			// In shadow mode the bot still drafts an answer for the agents,
+			// within the customer's rate limit like any model turn.
+			acc.Pending = e.cfg.Shadow && !over.limited
 		case pendingRating != 0 && isRating(text):
 			n, _ := strconv.Atoi(strings.TrimSpace(text))
 			if err := e.rate(ctx, tx, &conv, pendingRating, n, set); err != nil {

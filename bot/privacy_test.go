@@ -575,3 +575,27 @@ func TestRateLimitIgnoresRedeliveries(t *testing.T) {
 		t.Errorf("first new message over the limit after a redelivery: replies %q, want the notice", r)
 	}
 }
+
+// In shadow mode every message goes to a person and the bot drafts with the
+// model: the daily token cap and the rate limit hold for drafts too.
+func TestShadowDraftsKeepTheLimits(t *testing.T) {
+	m := &tallyModel{usage: 600}
+	h := testkit.New(t, testkit.WithModel(m), withLimits(bot.Limits{DailyTokens: 1000}),
+		testkit.WithEngine(func(c *bot.Config) { c.Shadow = true }))
+	for i := range 5 {
+		h.Say("U-ada", fmt.Sprintf("question %d", i))
+	}
+	if n := m.calls.Load(); n != 2 {
+		t.Errorf("model called %d times for 5 drafts under a 1000-token cap at 600 a call; want 2", n)
+	}
+
+	m = &tallyModel{}
+	h = testkit.New(t, testkit.WithModel(m), withLimits(bot.Limits{PerUser: bot.Rate{N: 2, Per: time.Minute}}),
+		testkit.WithEngine(func(c *bot.Config) { c.Shadow = true }))
+	for i := range 5 {
+		h.Say("U-ada", fmt.Sprintf("question %d", i))
+	}
+	if n := m.calls.Load(); n != 2 {
+		t.Errorf("model called %d times for 5 drafts at 2 a minute; want 2", n)
+	}
+}

@@ -27,10 +27,12 @@ type preTurn struct {
 
 func (e *Engine) beforeTurn(ctx context.Context, tx Tx, conv Conversation) (preTurn, error) {
 	var pre preTurn
-	if conv.State != StateBot {
-		return pre, nil
+	if conv.State != StateBot && !e.cfg.Shadow {
+		return pre, nil // with a person: no model turn runs
 	}
-	if e.verifying(conv) {
+	// In shadow mode the bot drafts for the agents with the model, so the
+	// token cap holds there too.
+	if conv.State == StateBot && e.verifying(conv) {
 		v, err := tx.Verification(ctx, conv.Identity())
 		switch {
 		case errors.Is(err, ErrNotFound):
