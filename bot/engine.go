@@ -158,9 +158,6 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// ModelName says which model the engine uses.
-func (e *Engine) ModelName() string { return e.cfg.Model.Name() }
-
 // Accepted is the outcome of storing an incoming message.
 type Accepted struct {
 	ConversationID int64

@@ -250,13 +250,6 @@ func repeated(recent []Message, rule prompts.Repeats) *signal {
 // accents, no punctuation, single spaces.
 func normalized(text string) string { return strings.Join(human.Words(text), " ") }
 
-// sameQuestion reports whether two normalized messages ask the same thing:
-// alike enough, and with the same numbers ("status of PAY-1001" and
-// "status of PAY-1002" are two questions, however alike they read).
-func sameQuestion(a, b string, threshold float64) bool {
-	return newQuestion(a).same(b, threshold)
-}
-
 // question is a normalized message prepared for comparing with many others.
 type question struct {
 	text    string
@@ -317,17 +310,6 @@ func numbers(s string) []string {
 		}
 	}
 	return out
-}
-
-// similarity is the Dice coefficient of the character bigrams of a and b:
-// 1 for equal texts, near 1 for a word dropped or a typo ("wheres my
-// refund" and "where is my refund" score 0.88), low for different
-// questions.
-func similarity(a, b string) float64 {
-	if a == b {
-		return 1
-	}
-	return newQuestion(a).dice(b)
 }
 
 func bigrams(s string) [][2]rune {
