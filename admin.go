@@ -1,13 +1,23 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/stats"
+	"github.com/firstlinehq/firstline/prompts"
 )
 
 func cmdLink(ctx context.Context, args []string, sys stdio) error {
@@ -94,4 +104,412 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// cmdExport writes everything stored about a customer as JSON, for an
+// access request, and records the export in the audit log.
+func cmdExport(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("export", "export --customer ID [--out FILE] [--by NAME] [--db FILE]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	customer := fs.String("customer", "", "the customer ID to export")
+	out := fs.String("out", "", "write to FILE (created with mode 0600) instead of standard output")
+	by := fs.String("by", "", "who asks, for the audit log (default: $USER)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *customer == "" {
+		return fmt.Errorf("%w: --customer is required", errUsage)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	now := time.Now()
+	var data bot.CustomerData
+	err = st.WithTx(ctx, func(tx bot.Tx) error {
+		var err error
+		if data, err = tx.CustomerData(ctx, *customer); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &bot.AuditEntry{At: now, Actor: adminActor(sys, *by), CustomerID: *customer,
+			Action: bot.AuditExport, Record: data.Summary(), Outcome: bot.AuditAllowed})
+	})
+	if errors.Is(err, bot.ErrNotFound) {
+		return fmt.Errorf("nothing is stored about customer %s", *customer)
+	}
+	if err != nil {
+		return fmt.Errorf("export customer %s: %w", *customer, err)
+	}
+	doc := bot.NewExport(data, now)
+	if *out == "" {
+		return doc.Write(sys.out)
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := doc.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	fmt.Fprintf(sys.err, "exported customer %s to %s: %s\n", *customer, *out, data.Summary())
+	return nil
+}
+
+// cmdForget erases everything stored about a customer, for an erasure
+// request, and records the erasure in the audit log, in one transaction.
+func cmdForget(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("forget", "forget --customer ID [--by NAME] [--db FILE]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	customer := fs.String("customer", "", "the customer ID to erase")
+	by := fs.String("by", "", "who asks, for the audit log (default: $USER)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *customer == "" {
+		return fmt.Errorf("%w: --customer is required", errUsage)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var erased bot.Erased
+	var kept int
+	err = st.WithTx(ctx, func(tx bot.Tx) error {
+		var err error
+		if erased, err = tx.EraseCustomer(ctx, *customer); err != nil {
+			return err
+		}
+		entry := bot.AuditEntry{At: time.Now(), Actor: adminActor(sys, *by), CustomerID: *customer,
+			Action: bot.AuditErase, Record: erased.String(), Outcome: bot.AuditAllowed}
+		if err := tx.AppendAudit(ctx, &entry); err != nil {
+			return err
+		}
+		entries, err := tx.AuditEntries(ctx, bot.AuditQuery{CustomerID: *customer})
+		kept = len(entries)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("erase customer %s: %w", *customer, err)
+	}
+	if erased.Zero() {
+		fmt.Fprintf(sys.out, "nothing was stored about customer %s; the request is recorded in the audit log\n", *customer)
+		return nil
+	}
+	fmt.Fprintf(sys.out, "erased customer %s: %s\n", *customer, erased.String())
+	fmt.Fprintf(sys.out, "the audit log keeps %d entries about them (identifiers only, no text); see docs/privacy.md\n", kept)
+	if erased.Handoffs > 0 {
+		fmt.Fprintln(sys.out, "handoff threads in the agent channel on Slack or Discord are out of reach: delete them there")
+	}
+	return nil
+}
+
+// cmdAudit prints the audit log: every access to account data by a tool,
+// every change of an identity link, every export and erasure.
+func cmdAudit(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("audit", "audit [--since 7d] [--customer ID] [--limit N] [--json] [--db FILE]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	since := fs.String("since", "7d", "how far back: 7d, 24h, 30m; 0 for everything")
+	customer := fs.String("customer", "", "only entries about this customer or made by an identity linked to them")
+	limit := fs.Int("limit", 1000, "at most the N newest entries; 0 for all")
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	period, err := parseDuration(*since)
+	if err != nil {
+		return fmt.Errorf("%w: --since: %v", errUsage, err)
+	}
+	if *limit < 0 {
+		return fmt.Errorf("%w: --limit must not be negative", errUsage)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	q := bot.AuditQuery{CustomerID: *customer, Limit: *limit}
+	if period > 0 {
+		q.Since = time.Now().Add(-period)
+	}
+	var entries []bot.AuditEntry
+	err = st.WithTx(ctx, func(tx bot.Tx) error {
+		var err error
+		entries, err = tx.AuditEntries(ctx, q)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the audit log: %w", err)
+	}
+	if *asJSON {
+		out := make([]bot.ExportAudit, 0, len(entries))
+		for _, e := range entries {
+			out = append(out, bot.ExportAuditEntry(e))
+		}
+		enc := json.NewEncoder(sys.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(sys.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tACTOR\tCUSTOMER\tACTION\tRECORD\tOUTCOME\tREASON\tCONVERSATION")
+	for _, e := range entries {
+		conv := "-"
+		if e.ConversationID != 0 {
+			conv = fmt.Sprint(e.ConversationID)
+		}
+		customer := dash(e.CustomerID)
+		if e.ActorCustomer != "" && e.ActorCustomer != e.CustomerID {
+			customer += " (asked by " + e.ActorCustomer + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.DateTime), e.Actor, customer,
+			e.Action, dash(cleanField(e.Record, 80)), e.Outcome, dash(e.Reason), conv)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *limit > 0 && len(entries) == *limit {
+		fmt.Fprintf(sys.err, "showing the newest %d entries; use --limit 0 or a shorter --since for more\n", *limit)
+	}
+	return nil
+}
+
+// cmdStats prints the support figures over a period: automation and
+// handoff rates, first-response, claim and resolution times, satisfaction,
+// repeat inquiries, model tokens, and the topics customers asked about.
+// docs/stats.md defines every figure.
+func cmdStats(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("stats", "stats [--since 7d] [--json] [--db FILE]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	since := fs.String("since", "7d", "the period, back from now: 7d, 24h, 90m")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	period, err := parseDuration(*since)
+	if err != nil {
+		return fmt.Errorf("%w: --since: %v", errUsage, err)
+	}
+	if period <= 0 {
+		return fmt.Errorf("%w: --since: the period must be longer than zero", errUsage)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := mustExist(cfg.DB); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	sum, err := stats.Summarize(ctx, st, time.Now(), period, cfg.IdleTimeout)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(sys.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum.JSON(*since))
+	}
+	return sum.WriteTable(sys.out, *since)
+}
+
+// mustExist refuses a SQLite file that is not there: opening it would
+// create an empty database and report zeros, as if nothing had happened.
+func mustExist(db string) error {
+	if isPostgres(db) {
+		return nil
+	}
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("FIRSTLINE_DB: no database at %s", db)
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, sys stdio) error {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return err
+	}
+	flags := newFlagSet("migrate", "migrate [--db URL|FILE]\n\nApplies the database migrations ahead of a deploy. Replicas starting at once\nare safe too: migrations run under a lock.", sys)
+	flags.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DB) // opening applies the migrations
+	if err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	fmt.Fprintf(sys.out, "migrations applied to %s\n", dbForLog(cfg.DB))
+	return nil
+}
+
+func cmdPrompts(_ context.Context, args []string, sys stdio) error {
+	if len(args) == 0 || args[0] != "check" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(sys.err, "Usage: firstline prompts check [DIR]")
+			return nil
+		}
+		return fmt.Errorf("%w: want \"prompts check [DIR]\"", errUsage)
+	}
+	flags := newFlagSet("prompts check", "prompts check [DIR]\n\nValidates the prompt files in DIR (default: FIRSTLINE_PROMPTS_DIR, else ./prompts).\nPrints every problem as file:line and exits 1 when there is any.", sys)
+	if err := flags.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if flags.NArg() > 1 {
+		return fmt.Errorf("%w: at most one folder", errUsage)
+	}
+	dir := sys.getenv("FIRSTLINE_PROMPTS_DIR")
+	if dir == "" {
+		dir = "prompts"
+	}
+	if flags.NArg() == 1 {
+		dir = flags.Arg(0)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("prompt folder: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("prompt folder: %s is not a folder", dir)
+	}
+	set, err := prompts.Load(os.DirFS(dir))
+	if err == nil {
+		err = checkPrompts(set)
+	}
+	if err != nil {
+		var errs prompts.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				e.File = filepath.Join(dir, e.File)
+				fmt.Fprintln(sys.out, e.Error())
+			}
+		} else {
+			fmt.Fprintln(sys.out, err)
+		}
+		return errPromptsInvalid
+	}
+	fmt.Fprintf(sys.out, "%s: ok (version %s)\n", dir, set.Version)
+	for _, name := range prompts.Files {
+		fmt.Fprintf(sys.out, "  %-14s %s\n", name, set.Source(name))
+	}
+	return nil
+}
+
+// errPromptsInvalid is returned after the problems were printed.
+var errPromptsInvalid = errors.New("the prompt files have errors (listed above)")
+
+func cmdDiscord(_ context.Context, args []string, sys stdio) error {
+	if len(args) == 0 || args[0] != "invite" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(sys.err, "Usage: firstline discord invite [--client-id ID]")
+			return nil
+		}
+		return fmt.Errorf("%w: want \"discord invite\"", errUsage)
+	}
+	flags := newFlagSet("discord invite", "discord invite [--client-id ID]\n\nPrints the OAuth2 URL that adds the bot to a server, with the scopes and\npermissions it needs. The client id is read from DISCORD_BOT_TOKEN unless given.", sys)
+	clientID := flags.String("client-id", "", "the application's client id (default: from DISCORD_BOT_TOKEN)")
+	if err := parseFlags(flags, args[1:]); err != nil {
+		return err
+	}
+	id := *clientID
+	if id == "" {
+		token := sys.getenv("DISCORD_BOT_TOKEN")
+		if token == "" {
+			return fmt.Errorf("%w: set DISCORD_BOT_TOKEN or pass --client-id", errUsage)
+		}
+		var err error
+		if id, err = discord.ClientIDFromToken(token); err != nil {
+			return fmt.Errorf("DISCORD_BOT_TOKEN: %w", err)
+		}
+	}
+	fmt.Fprintln(sys.out, discord.InviteURL(id))
+	return nil
+}
+
+// Helpers shared by the privacy commands (forget, export, audit) and link.
+
+// adminActor names the person running a command in the audit log:
+// "admin:" and --by, else the login name, else "cli".
+func adminActor(sys stdio, by string) string {
+	name := cmp.Or(strings.TrimSpace(by), sys.getenv("USER"), sys.getenv("USERNAME"), "cli")
+	return "admin:" + cleanField(name, 64)
+}
+
+// cleanField keeps a free-text field (a name, an id) to one bounded line.
+func cleanField(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n]
+	}
+	return s
+}
+
+// linkAudited links an identity and records the change in the audit log,
+// in one transaction.
+func linkAudited(ctx context.Context, st bot.Store, l bot.Link, actor string) error {
+	return st.WithTx(ctx, func(tx bot.Tx) error {
+		if err := tx.LinkIdentity(ctx, l); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &bot.AuditEntry{At: l.CreatedAt, Actor: actor, CustomerID: l.CustomerID,
+			Action: bot.AuditLink, Record: bot.ActorOf(l.Identity), Outcome: bot.AuditAllowed})
+	})
+}
+
+// unlinkAudited removes an identity's link and records the change in the
+// audit log, in one transaction; bot.ErrNotFound when there was no link.
+func unlinkAudited(ctx context.Context, st bot.Store, id bot.Identity, actor string) error {
+	return st.WithTx(ctx, func(tx bot.Tx) error {
+		customer, err := tx.UnlinkIdentity(ctx, id)
+		if err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &bot.AuditEntry{At: time.Now(), Actor: actor, CustomerID: customer,
+			Action: bot.AuditUnlink, Record: bot.ActorOf(id), Outcome: bot.AuditAllowed})
+	})
 }

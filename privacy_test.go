@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/store/sqlite"
 )
 
 // runCmd runs a command in process with FIRSTLINE_DB set to db and returns
@@ -36,33 +36,33 @@ func mustChat(t *testing.T, db string, lines ...string) {
 	}
 }
 
-func mustExport(t *testing.T, db, customer string) export {
+func mustExport(t *testing.T, db, customer string) bot.Export {
 	t.Helper()
 	code, out, errOut := runCmd(t, db, "", "export", "--customer", customer)
 	if code != 0 {
 		t.Fatalf("export %s: exit %d: %s", customer, code, errOut)
 	}
-	var doc export
+	var doc bot.Export
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("export %s is not JSON: %v\n%s", customer, err, out)
 	}
 	return doc
 }
 
-func mustAudit(t *testing.T, db string, args ...string) []exportAudit {
+func mustAudit(t *testing.T, db string, args ...string) []bot.ExportAudit {
 	t.Helper()
 	code, out, errOut := runCmd(t, db, "", append([]string{"audit", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("audit: exit %d: %s", code, errOut)
 	}
-	var entries []exportAudit
+	var entries []bot.ExportAudit
 	if err := json.Unmarshal([]byte(out), &entries); err != nil {
 		t.Fatalf("audit --json is not JSON: %v\n%s", err, out)
 	}
 	return entries
 }
 
-func findAudit(entries []exportAudit, action, customer, outcome, reason string) bool {
+func findAudit(entries []bot.ExportAudit, action, customer, outcome, reason string) bool {
 	for _, e := range entries {
 		if e.Action == action && e.CustomerID == customer && e.Outcome == outcome && e.Reason == reason {
 			return true
@@ -102,7 +102,7 @@ func TestPrivacyCommands(t *testing.T) {
 	}
 
 	doc := mustExport(t, db, "C-1001")
-	if doc.Format != ExportFormat || doc.Customer.ID != "C-1001" || doc.Customer.Email == "" {
+	if doc.Format != bot.ExportFormat || doc.Customer.ID != "C-1001" || doc.Customer.Email == "" {
 		t.Errorf("export header = %q, customer %+v", doc.Format, doc.Customer)
 	}
 	if len(doc.Conversations) != 1 || len(doc.Identities) != 2 || len(doc.Payments) == 0 {

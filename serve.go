@@ -13,7 +13,9 @@ import (
 
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/slack"
+	"github.com/firstlinehq/firstline/adapters/web"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -99,10 +101,8 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 			return fmt.Errorf("discord: %w", err)
 		}
 		a.senders[bot.Discord] = dc
-		gw := &ledGateway{
-			name: "discord-gateway", leader: a.store, log: log.With("adapter", "discord"),
-			start: func() (platformAdapter, error) { return discord.New(dcCfg) },
-		}
+		gw := discord.NewLedGateway("discord-gateway", a.store, log.With("adapter", "discord"),
+			func() (discord.Runner, error) { return discord.New(dcCfg) })
 		adapters = append(adapters, namedAdapter{"discord", gw})
 	}
 	names := make([]string, 0, len(adapters))
@@ -119,7 +119,7 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	if err := a.mountKPI(mux); err != nil {
 		return err
 	}
-	gauges := newStatsGauges(a.registry, a.store, cfg.IdleTimeout, log)
+	gauges := stats.NewGauges(a.registry, a.store, cfg.IdleTimeout, log)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -269,4 +269,24 @@ func promptsSource(a *app) string {
 		return "embedded defaults"
 	}
 	return a.cfg.PromptsDir + " (watched)"
+}
+
+// mountKPI serves the KPI page at / when FIRSTLINE_ADMIN_TOKEN is set; the
+// page is off otherwise, and / is not found.
+func (a *app) mountKPI(mux *http.ServeMux) error {
+	if a.cfg.AdminToken == "" {
+		return nil
+	}
+	h, err := web.New(web.Config{
+		Source: web.StatsSource{Records: a.store, Idle: a.cfg.IdleTimeout},
+		Token:  a.cfg.AdminToken,
+		Logger: a.log.With("component", "kpi"),
+	})
+	if err != nil {
+		return fmt.Errorf("FIRSTLINE_ADMIN_TOKEN: %w", err)
+	}
+	// Exactly "/", every method: the page answers 405 to all but GET and
+	// HEAD itself.
+	mux.Handle("/{$}", h)
+	return nil
 }

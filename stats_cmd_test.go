@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
 
@@ -159,11 +160,11 @@ func TestStatsCommandByHand(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("stats --json: exit %d: %s", code, errOut)
 			}
-			var got statsJSON
+			var got stats.SummaryJSON
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
 				t.Fatalf("stats --json is not JSON: %v\n%s", err, out)
 			}
-			want := statsJSON{
+			want := stats.SummaryJSON{
 				Period:         "7d",
 				Conversations:  7,            // B C D E F G H (A is before the period)
 				Closed:         6,            // all but E
@@ -183,7 +184,7 @@ func TestStatsCommandByHand(t *testing.T) {
 				PromptTokens:                180,       // closed only: B 100, D 50, H 30
 				CompletionTokens:            30,        // B 20, D 10
 				TokensPerClosedConversation: ptr(35.0), // 210 / 6
-				Topics: []topicJSON{
+				Topics: []stats.TopicJSON{
 					{Topic: "payments", Conversations: 3, HandedOff: 2, Repeats: 2}, // B D E
 					{Topic: "handoff", Conversations: 2, HandedOff: 2, Repeats: 1},  // F G
 					{Topic: "faq:refund-time", Conversations: 1, HandedOff: 1},      // C
@@ -258,25 +259,11 @@ func TestStatsCommandErrors(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("stats on an empty database: exit %d: %s", code, errOut)
 	}
-	var got statsJSON
+	var got stats.SummaryJSON
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Conversations != 0 || got.AutomationRate != nil || got.FirstResponseP50 != nil || got.CSATAverage != nil || len(got.Days) == 0 {
 		t.Errorf("empty report = %+v, want zero conversations and null rates", got)
-	}
-}
-
-func TestFmtDuration(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "–"}, {300 * time.Microsecond, "1ms"}, {3 * time.Millisecond, "3ms"}, {1500 * time.Millisecond, "1.5s"},
-		{2*time.Minute + 5*time.Second, "2m05s"}, {90 * time.Minute, "1h30m"}, {50 * time.Hour, "2d02h"},
-	} {
-		if got := fmtDuration(tc.d); got != tc.want {
-			t.Errorf("fmtDuration(%v) = %q, want %q", tc.d, got, tc.want)
-		}
 	}
 }

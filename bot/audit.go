@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/bot/mask"
 )
 
 // maxAuditRecord bounds the record of an audit entry: a reference, a few

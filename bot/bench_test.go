@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/internal/testkit"
 	"github.com/firstlinehq/firstline/prompts"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // BenchmarkTurn measures whole turns on SQLite on disk (WAL,

@@ -12,9 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/firstlinehq/firstline/human"
-	"github.com/firstlinehq/firstline/lang"
-	"github.com/firstlinehq/firstline/links"
+	"github.com/firstlinehq/firstline/bot/human"
+	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -204,7 +203,7 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 	if m, ok := matcher.Match(text); ok {
 		asksHuman, detected = true, m.Lang
 	}
-	if l, ok := lang.Detect(text); ok && detected == "" {
+	if l, ok := DetectLang(text); ok && detected == "" {
 		detected = l
 	}
 	// Over a rate limit a message is stored but not answered; a request

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/firstlinehq/firstline/human"
+	"github.com/firstlinehq/firstline/bot/human"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

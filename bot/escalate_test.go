@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/rules"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/llm/rules"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

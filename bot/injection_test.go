@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/links"
 )
 
 // The injection suite (docs/privacy.md lists it): attacks a hostile

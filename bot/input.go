@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/bot/mask"
 )
 
 // Bounds on what one incoming message may carry. Platforms send less than

@@ -1,18 +1,19 @@
-// Package lang guesses the language of a customer's message from its common
+package bot
+
+// DetectLang guesses the language of a customer's message from its common
 // words, so that canned messages can be sent in the customer's language. It
 // is deliberately small: it only needs to tell apart the languages the
 // message file is likely to have, and to stay silent when unsure.
-package lang
 
 import (
 	"strings"
 	"unicode"
 )
 
-// stopwords are frequent, short function words that rarely appear in the
+// langStopwords are frequent, short function words that rarely appear in the
 // other languages' text. Words shared by several languages ("de", "en", "la",
 // "a") are left out on purpose: they would only blur the vote.
-var stopwords = map[string][]string{
+var langStopwords = map[string][]string{
 	"en": {"the", "is", "my", "what", "why", "how", "where", "when", "you", "your", "and", "with", "this", "that", "can", "have", "please", "not", "was", "payment", "did", "does", "i", "it", "of", "to", "hello", "thanks"},
 	"sv": {"och", "jag", "är", "att", "det", "inte", "min", "mitt", "mina", "har", "vad", "varför", "hur", "kan", "betalning", "med", "på", "för", "hej", "tack", "vill", "du", "ni", "som", "av"},
 	"de": {"und", "ich", "ist", "nicht", "mein", "meine", "was", "warum", "wie", "wo", "kann", "bitte", "zahlung", "mit", "auf", "für", "hallo", "danke", "das", "der", "die", "ein", "eine", "haben", "habe", "sie"},
@@ -20,9 +21,9 @@ var stopwords = map[string][]string{
 	"fr": {"et", "je", "est", "mon", "ma", "mes", "pourquoi", "comment", "où", "puis", "paiement", "avec", "pour", "bonjour", "merci", "le", "les", "une", "un", "pas", "vous", "ne", "suis", "veux", "ai"},
 }
 
-var index = func() map[string][]string {
+var langIndex = func() map[string][]string {
 	idx := map[string][]string{}
-	for code, words := range stopwords {
+	for code, words := range langStopwords {
 		for _, w := range words {
 			idx[w] = append(idx[w], code)
 		}
@@ -30,10 +31,10 @@ var index = func() map[string][]string {
 	return idx
 }()
 
-// Detect returns the language code of text and whether the guess is
+// DetectLang returns the language code of text and whether the guess is
 // confident: at least two common words of that language and clearly more
 // than of any other. Short or mixed messages return false.
-func Detect(text string) (string, bool) {
+func DetectLang(text string) (string, bool) {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r)
 	})
@@ -42,7 +43,7 @@ func Detect(text string) (string, bool) {
 	}
 	score := map[string]int{}
 	for _, w := range words {
-		for _, code := range index[w] {
+		for _, code := range langIndex[w] {
 			score[code]++
 		}
 	}

@@ -1,8 +1,8 @@
-package lang
+package bot
 
 import "testing"
 
-func TestDetect(t *testing.T) {
+func TestDetectLang(t *testing.T) {
 	tests := []struct {
 		text string
 		want string
@@ -24,22 +24,22 @@ func TestDetect(t *testing.T) {
 		{"12345 !!!", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := Detect(tt.text)
+		got, ok := DetectLang(tt.text)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("Detect(%q) = %q, %v; want %q, %v", tt.text, got, ok, tt.want, tt.ok)
+			t.Errorf("DetectLang(%q) = %q, %v; want %q, %v", tt.text, got, ok, tt.want, tt.ok)
 		}
 	}
 }
 
-func FuzzDetect(f *testing.F) {
+func FuzzDetectLang(f *testing.F) {
 	f.Add("what is the status of my payment?")
 	f.Add("varför har min betalning inte gått igenom?")
 	f.Fuzz(func(t *testing.T, s string) {
-		code, ok := Detect(s)
+		code, ok := DetectLang(s)
 		if ok != (code != "") {
-			t.Fatalf("Detect(%q) = %q, %v", s, code, ok)
+			t.Fatalf("DetectLang(%q) = %q, %v", s, code, ok)
 		}
-		if _, known := stopwords[code]; ok && !known {
+		if _, known := langStopwords[code]; ok && !known {
 			t.Fatalf("unknown code %q", code)
 		}
 	})

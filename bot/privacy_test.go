@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/links"
-	"github.com/firstlinehq/firstline/store/sqlite"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // auditLog returns the whole audit log of a harness.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstlinehq/firstline/links"
+	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/firstlinehq/firstline/links"
+	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/bot/mask"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

@@ -33,8 +33,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/handoff"
-	"github.com/firstlinehq/firstline/outbox"
 	"github.com/gorilla/websocket"
 )
 

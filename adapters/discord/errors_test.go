@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 func TestRedact(t *testing.T) {

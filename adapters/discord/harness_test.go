@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/outbox"
 )
 
 // The fake Discord's ids and token, under the names these tests use.

@@ -1,4 +1,4 @@
-package main
+package discord
 
 import (
 	"context"
@@ -7,30 +7,43 @@ import (
 	"time"
 )
 
-// leader elects one replica for work that must run once across the fleet.
-// Both stores implement it (SQLite: always the leader).
-type leader interface {
+// Leader elects one replica for work that must run once across the fleet.
+// The store implements it (on SQLite this process always leads).
+type Leader interface {
 	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
 }
 
-// ledGateway runs a platform connection only while this replica is its
+// Runner is a connection LedGateway runs while it leads: an *Adapter.
+type Runner interface {
+	Run(ctx context.Context) error
+	Ready() bool
+}
+
+// LedGateway runs a platform connection only while this replica is its
 // leader: Discord delivers each event to every connection of a shard, so
 // two replicas connected at once would each handle every message. When
 // leadership is lost, the connection stops and a fresh one starts when it
 // is won again (the adapter backfills what it missed on READY).
-type ledGateway struct {
+type LedGateway struct {
 	name   string
-	leader leader
+	leader Leader
 	log    *slog.Logger
-	start  func() (platformAdapter, error)
+	start  func() (Runner, error)
 
 	mu      sync.Mutex
-	current platformAdapter
+	current Runner
 	leading bool
 }
 
-// Run implements platformAdapter.
-func (g *ledGateway) Run(ctx context.Context) error {
+// NewLedGateway returns a LedGateway that leads as name and starts a
+// connection with start each time it becomes the leader.
+func NewLedGateway(name string, leader Leader, log *slog.Logger, start func() (Runner, error)) *LedGateway {
+	return &LedGateway{name: name, leader: leader, log: log, start: start}
+}
+
+// Run implements Runner: it waits for leadership, runs a fresh connection
+// while it leads, and stops when ctx ends.
+func (g *LedGateway) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		lost, release, err := g.leader.Lead(ctx, g.name)
 		if err != nil {
@@ -77,15 +90,15 @@ func (g *ledGateway) Run(ctx context.Context) error {
 	return nil
 }
 
-func (g *ledGateway) set(ad platformAdapter, leading bool) {
+func (g *LedGateway) set(ad Runner, leading bool) {
 	g.mu.Lock()
 	g.current, g.leading = ad, leading
 	g.mu.Unlock()
 }
 
-// Ready implements platformAdapter: a standby replica is ready (it serves
+// Ready implements Runner: a standby replica is ready (it serves
 // HTTP and sends); the leader is ready once its gateway is connected.
-func (g *ledGateway) Ready() bool {
+func (g *LedGateway) Ready() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.leading {
@@ -95,7 +108,7 @@ func (g *ledGateway) Ready() bool {
 }
 
 // Leading reports whether this replica holds the gateway, for /readyz.
-func (g *ledGateway) Leading() bool {
+func (g *LedGateway) Leading() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.leading

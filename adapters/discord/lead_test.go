@@ -1,4 +1,4 @@
-package main
+package discord
 
 import (
 	"context"
@@ -39,9 +39,9 @@ func (fakeGateway) Ready() bool { return true }
 func TestLedGatewayRunsOnlyWhileLeading(t *testing.T) {
 	var runs, running atomic.Int32
 	fl := &fakeLeader{terms: make(chan chan struct{})}
-	g := &ledGateway{
+	g := &LedGateway{
 		name: "test", leader: fl, log: slog.New(slog.DiscardHandler),
-		start: func() (platformAdapter, error) { return fakeGateway{&runs, &running}, nil },
+		start: func() (Runner, error) { return fakeGateway{&runs, &running}, nil },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -88,9 +88,9 @@ func (quitGateway) Ready() bool                 { return true }
 func TestLedGatewayConnectionEndsByItself(t *testing.T) {
 	var runs atomic.Int32
 	fl := &fakeLeader{terms: make(chan chan struct{})}
-	g := &ledGateway{
+	g := &LedGateway{
 		name: "test", leader: fl, log: slog.New(slog.DiscardHandler),
-		start: func() (platformAdapter, error) { return quitGateway{&runs}, nil },
+		start: func() (Runner, error) { return quitGateway{&runs}, nil },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

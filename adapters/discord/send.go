@@ -13,7 +13,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 // Message components (https://discord.com/developers/docs/components).

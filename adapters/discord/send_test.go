@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/handoff"
 	"github.com/firstlinehq/firstline/internal/fakediscord"
-	"github.com/firstlinehq/firstline/outbox"
 )
 
 // stubEngine and stubHandoffs stand in where the test is about the wire,

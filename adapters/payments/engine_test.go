@@ -6,9 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/firstlinehq/firstline/adapters/payments"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/payments"
 )
 
 // The company API's view of testkit.MustSeed's customers. Amounts and

@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/firstlinehq/firstline/adapters/payments"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/payments"
 )
 
 // secret is the bearer token every test client uses. No error may contain it.

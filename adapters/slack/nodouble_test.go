@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/outbox"
 )
 
 // restarted returns a second adapter on the same fake Slack, as after a

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	slackapi "github.com/slack-go/slack"
 )
 

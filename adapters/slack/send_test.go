@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/outbox"
 )
 
 // noPing reports where text holds a mention or a link that Slack would act

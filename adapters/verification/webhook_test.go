@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/verification"
 )
 
 var code = bot.VerificationCode{CustomerID: "C-1001", Email: "ada@example.com", Code: "042917"}

@@ -1,4 +1,4 @@
-package kpi
+package web
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func TestPageInChromium(t *testing.T) {
 	if blue < 100 || orange < 500 || dark < 10000 {
 		t.Errorf("charts or header missing: %d blue, %d orange, %d dark pixels", blue, orange, dark)
 	}
-	// To look at it: FIRSTLINE_KEEP_SCREENSHOT=/tmp/kpi.png go test -run Chromium ./kpi/
+	// To look at it: FIRSTLINE_KEEP_SCREENSHOT=/tmp/kpi.png go test -run Chromium ./adapters/web/
 	if keep := os.Getenv("FIRSTLINE_KEEP_SCREENSHOT"); keep != "" {
 		if err := os.WriteFile(keep, mustRead(t, shot), 0o644); err != nil {
 			t.Error(err)

@@ -1,10 +1,10 @@
-package kpi
+package web
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 // Chart geometry, in SVG user units.

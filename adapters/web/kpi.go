@@ -1,8 +1,9 @@
-// Package kpi serves the read-only KPI page of `firstline serve`: the
-// figures of `firstline stats`, charts of the automation rate and handoffs
-// per day, and the open handoff queue. It is server-rendered HTML with
-// inline SVG and no external assets, behind FIRSTLINE_ADMIN_TOKEN.
-package kpi
+// Package web is the HTTP side of `firstline serve` that is Firstline's own:
+// the read-only KPI page (the figures of `firstline stats`, charts of the
+// automation rate and handoffs per day, and the open handoff queue),
+// server-rendered HTML with inline SVG and no external assets, behind
+// FIRSTLINE_ADMIN_TOKEN.
+package web
 
 import (
 	"context"
@@ -16,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 //go:embed page.html

@@ -1,4 +1,4 @@
-package kpi
+package web
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 type fakeSource struct {

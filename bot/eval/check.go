@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/firstlinehq/firstline/lang"
+	"github.com/firstlinehq/firstline/bot"
 )
 
 // excerptLen bounds how much of a reply a failure message quotes.
@@ -82,7 +82,7 @@ func (s *session) check(t Turn, tr *TurnResult) []string {
 		fail("the customer received a reply, expected none%s", replyWas())
 	}
 	if e.Lang != "" {
-		switch got, ok := lang.Detect(tr.Reply); {
+		switch got, ok := bot.DetectLang(tr.Reply); {
 		case tr.Reply == "":
 			fail("no reply to tell the language of, expected one in %s", e.Lang)
 		case !ok:

@@ -19,7 +19,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/demo"
 	"github.com/firstlinehq/firstline/handoff"
 )
 
@@ -362,7 +361,7 @@ func (p *parser) scenario(n *yaml.Node) (Scenario, bool) {
 // or the scenario's own seed.
 func (p *parser) checkCustomer(n *yaml.Node, s *Scenario, given bool) {
 	known := map[string]bool{}
-	for _, c := range demo.Customers() {
+	for _, c := range bot.DemoCustomers() {
 		known[c.ID] = true
 	}
 	for _, c := range s.Seed.Customers {
@@ -385,7 +384,7 @@ func (p *parser) checkCustomer(n *yaml.Node, s *Scenario, given bool) {
 // demoIDs lists the demo customers' ids for messages: "C-1001, C-1002".
 func demoIDs() string {
 	var ids []string
-	for _, c := range demo.Customers() {
+	for _, c := range bot.DemoCustomers() {
 		ids = append(ids, c.ID)
 	}
 	return strings.Join(ids, ", ")
@@ -411,7 +410,7 @@ func (p *parser) seed(n *yaml.Node) Seed {
 					p.errorf(c, "a seed customer needs an id")
 					continue
 				}
-				if slices.ContainsFunc(demo.Customers(), func(d bot.Customer) bool { return d.ID == sc.ID }) {
+				if slices.ContainsFunc(bot.DemoCustomers(), func(d bot.Customer) bool { return d.ID == sc.ID }) {
 					p.errorf(c, "customer %s is a demo customer already", sc.ID)
 					continue
 				}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/llm/openai"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 // modelCall is one answer of the model under test.
@@ -165,7 +165,7 @@ func leaks(text string, foreign []datum, customerWrote string) []datum {
 	return out
 }
 
-// seedCapture implements demo.Store to learn the demo data without a
+// seedCapture implements bot.DemoStore to learn the demo data without a
 // database, for the list of another customer's data.
 type seedCapture struct {
 	customers []bot.Customer

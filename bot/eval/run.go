@@ -14,13 +14,12 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/console"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/demo"
+	"github.com/firstlinehq/firstline/bot/outbox"
+	"github.com/firstlinehq/firstline/bot/rules"
 	"github.com/firstlinehq/firstline/handoff"
-	"github.com/firstlinehq/firstline/llm/rules"
-	"github.com/firstlinehq/firstline/outbox"
 	"github.com/firstlinehq/firstline/prompts"
-	"github.com/firstlinehq/firstline/store/sqlite"
 )
 
 // DefaultParallel is how many scenarios run at once when Config.Parallel is
@@ -254,11 +253,11 @@ func newSession(ctx context.Context, cfg Config, sc Scenario, log *slog.Logger) 
 // customer must never see.
 func (s *session) seed(ctx context.Context) error {
 	now := s.clock.Now()
-	if _, err := demo.Seed(ctx, s.store, now); err != nil {
+	if _, err := bot.SeedDemo(ctx, s.store, now); err != nil {
 		return err
 	}
 	var data seedCapture
-	if _, err := demo.Seed(ctx, &data, now); err != nil {
+	if _, err := bot.SeedDemo(ctx, &data, now); err != nil {
 		return err
 	}
 	for _, c := range s.sc.Seed.Customers {

@@ -12,9 +12,9 @@ import (
 )
 
 // suiteDir is the shipped scenario suite, relative to this package.
-const suiteDir = "../evals"
+const suiteDir = "../../prompts/evals"
 
-// TestShippedSuite runs evals/ against the offline rules model and the
+// TestShippedSuite runs prompts/evals/ against the offline rules model and the
 // embedded prompts: the suite admins run after an edit must itself be green.
 func TestShippedSuite(t *testing.T) {
 	scenarios, err := LoadFiles(suiteDir)

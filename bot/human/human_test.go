@@ -16,7 +16,7 @@ import (
 
 // defaultsPath is the phrase file shipped in the binary: the tests run against
 // it, so an edit to the defaults that breaks a request is caught here.
-const defaultsPath = "../prompts/phrases.yaml"
+const defaultsPath = "../../prompts/phrases.yaml"
 
 // mustLoadDefaults reads the default phrase file the way an admin's copy is
 // read: languages in file order, Code from each map key.

@@ -3,7 +3,7 @@ package mask_test
 import (
 	"fmt"
 
-	"github.com/firstlinehq/firstline/mask"
+	"github.com/firstlinehq/firstline/bot/mask"
 )
 
 func ExampleText() {

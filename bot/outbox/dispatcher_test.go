@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
-	"github.com/firstlinehq/firstline/store/sqlite"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 type senderFunc func(ctx context.Context, m bot.Outgoing) (string, error)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 // TestMaybeSent: a retry after a failure that may have reached the

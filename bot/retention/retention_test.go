@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/retention"
-	"github.com/firstlinehq/firstline/store/sqlite"
+	"github.com/firstlinehq/firstline/bot/retention"
 )
 
 var now = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)

@@ -1,4 +1,4 @@
-package main
+package stats
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/firstlinehq/firstline/stats"
 )
 
 // How often serve recounts what the gauges show: the queues are cheap
@@ -19,12 +17,19 @@ const (
 	figureWindow = 24 * time.Hour
 )
 
-// statsGauges are the figures of `firstline stats` that fit Prometheus
+// GaugeSource is what the gauges read: the records of the figures and the
+// outbox depth. The store provides it.
+type GaugeSource interface {
+	Records
+	OutboxPending(ctx context.Context) (int, error)
+}
+
+// Gauges are the figures of `firstline stats` that fit Prometheus
 // gauges: what waits now (the outbox, the handoff queue), and the rates and
 // times of the last 24 hours. Every replica reads the same database, so
 // they agree; alert on any one (max or avg across replicas).
-type statsGauges struct {
-	src  statsStore
+type Gauges struct {
+	src  GaugeSource
 	idle time.Duration
 	now  func() time.Time
 	log  *slog.Logger
@@ -39,11 +44,12 @@ type statsGauges struct {
 	tokens        prometheus.Gauge
 }
 
-func newStatsGauges(reg prometheus.Registerer, src statsStore, idle time.Duration, log *slog.Logger) *statsGauges {
+// NewGauges registers the gauges with reg; Run keeps them current.
+func NewGauges(reg prometheus.Registerer, src GaugeSource, idle time.Duration, log *slog.Logger) *Gauges {
 	gauge := func(name, help string) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "firstline", Name: name, Help: help})
 	}
-	g := &statsGauges{
+	g := &Gauges{
 		src: src, idle: idle, now: time.Now, log: log,
 		outboxPending: gauge("outbox_pending", "Outgoing messages stored and not yet delivered (nor given up on), counted every 15s."),
 		handoffsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -66,7 +72,7 @@ func newStatsGauges(reg prometheus.Registerer, src statsStore, idle time.Duratio
 
 // Run refreshes the gauges until ctx ends. A failed count is logged and
 // leaves the gauge at its last value: the next tick tries again.
-func (g *statsGauges) Run(ctx context.Context) error {
+func (g *Gauges) Run(ctx context.Context) error {
 	depths := time.NewTicker(depthEvery)
 	defer depths.Stop()
 	figures := time.NewTicker(figureEvery)
@@ -85,7 +91,7 @@ func (g *statsGauges) Run(ctx context.Context) error {
 	}
 }
 
-func (g *statsGauges) refresh(ctx context.Context, f func(context.Context) error) {
+func (g *Gauges) refresh(ctx context.Context, f func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := f(ctx); err != nil && ctx.Err() == nil {
@@ -94,7 +100,7 @@ func (g *statsGauges) refresh(ctx context.Context, f func(context.Context) error
 }
 
 // refreshDepths counts what waits now.
-func (g *statsGauges) refreshDepths(ctx context.Context) error {
+func (g *Gauges) refreshDepths(ctx context.Context) error {
 	n, err := g.src.OutboxPending(ctx)
 	if err != nil {
 		return err
@@ -118,9 +124,9 @@ func (g *statsGauges) refreshDepths(ctx context.Context) error {
 }
 
 // refreshFigures computes the figures of the last 24 hours.
-func (g *statsGauges) refreshFigures(ctx context.Context) error {
+func (g *Gauges) refreshFigures(ctx context.Context) error {
 	now := g.now()
-	r, err := stats.Load(ctx, g.src, now.Add(-figureWindow), now, g.idle)
+	r, err := Load(ctx, g.src, now.Add(-figureWindow), now, g.idle)
 	if err != nil {
 		return err
 	}

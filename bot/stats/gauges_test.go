@@ -1,4 +1,4 @@
-package main
+package stats
 
 import (
 	"context"
@@ -8,25 +8,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/firstlinehq/firstline/stats"
 )
 
-// fakeStats is a statsStore with fixed answers.
+// fakeStats is a GaugeSource with fixed answers.
 type fakeStats struct {
-	convs   []stats.Conversation
-	queue   []stats.Queued
+	convs   []Conversation
+	queue   []Queued
 	pending int
 	err     error
 }
 
-func (f *fakeStats) ConversationRecords(context.Context, time.Time) ([]stats.Conversation, error) {
+func (f *fakeStats) ConversationRecords(context.Context, time.Time) ([]Conversation, error) {
 	return f.convs, f.err
 }
-func (f *fakeStats) OpenQueue(context.Context) ([]stats.Queued, error) { return f.queue, f.err }
-func (f *fakeStats) OutboxPending(context.Context) (int, error)        { return f.pending, f.err }
+func (f *fakeStats) OpenQueue(context.Context) ([]Queued, error) { return f.queue, f.err }
+func (f *fakeStats) OutboxPending(context.Context) (int, error)  { return f.pending, f.err }
 
-var _ statsStore = (*fakeStats)(nil)
+var _ GaugeSource = (*fakeStats)(nil)
 
 // gaugeValues gathers reg into "name{label=value}" → value.
 func gaugeValues(t *testing.T, reg *prometheus.Registry) map[string]float64 {
@@ -51,19 +49,19 @@ func gaugeValues(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 func TestStatsGauges(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	f := &fakeStats{
-		convs: []stats.Conversation{
+		convs: []Conversation{
 			{ID: 1, Customer: "C-1", Topic: "payments", OpenedAt: now.Add(-3 * time.Hour), LastMessageAt: now.Add(-3 * time.Hour),
 				ClosedAt: now.Add(-2 * time.Hour), FirstCustomerAt: now.Add(-3 * time.Hour), FirstResponseAt: now.Add(-3*time.Hour + 2*time.Second),
 				PromptTokens: 90, CompletionTokens: 10},
 			{ID: 2, Customer: "C-1", Topic: "payments", OpenedAt: now.Add(-time.Hour), LastMessageAt: now.Add(-time.Hour),
 				ClosedAt: now.Add(-time.Minute), FirstCustomerAt: now.Add(-time.Hour), FirstResponseAt: now.Add(-time.Hour + 4*time.Second),
-				Handoffs: []stats.Handoff{{CreatedAt: now.Add(-time.Hour), Rating: 4}}, PromptTokens: 100},
+				Handoffs: []Handoff{{CreatedAt: now.Add(-time.Hour), Rating: 4}}, PromptTokens: 100},
 		},
-		queue:   []stats.Queued{{HandoffID: 1}, {HandoffID: 2, Claimed: true}, {HandoffID: 3}},
+		queue:   []Queued{{HandoffID: 1}, {HandoffID: 2, Claimed: true}, {HandoffID: 3}},
 		pending: 7,
 	}
 	reg := prometheus.NewRegistry()
-	g := newStatsGauges(reg, f, time.Hour, slog.New(slog.DiscardHandler))
+	g := NewGauges(reg, f, time.Hour, slog.New(slog.DiscardHandler))
 	g.now = func() time.Time { return now }
 	if err := g.refreshDepths(t.Context()); err != nil {
 		t.Fatal(err)

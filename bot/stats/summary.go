@@ -1,100 +1,36 @@
-package main
+package stats
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"text/tabwriter"
 	"time"
-
-	"github.com/firstlinehq/firstline/stats"
 )
 
-// cmdStats prints the support figures over a period: automation and
-// handoff rates, first-response, claim and resolution times, satisfaction,
-// repeat inquiries, model tokens, and the topics customers asked about.
-// docs/stats.md defines every figure.
-func cmdStats(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
-	if err != nil {
-		return err
-	}
-	fs := newFlagSet("stats", "stats [--since 7d] [--json] [--db FILE]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
-	since := fs.String("since", "7d", "the period, back from now: 7d, 24h, 90m")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	period, err := parseDuration(*since)
-	if err != nil {
-		return fmt.Errorf("%w: --since: %v", errUsage, err)
-	}
-	if period <= 0 {
-		return fmt.Errorf("%w: --since: the period must be longer than zero", errUsage)
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := mustExist(cfg.DB); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	sum, err := summarize(ctx, st, time.Now(), period, cfg.IdleTimeout)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(sys.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sum.json(*since))
-	}
-	return sum.print(sys.out, *since)
+// Summary is the report of a period and its topics: what `firstline stats`
+// prints, as a table or as JSON.
+type Summary struct {
+	report Report
+	topics []TopicCount
 }
 
-// mustExist refuses a SQLite file that is not there: opening it would
-// create an empty database and report zeros, as if nothing had happened.
-func mustExist(db string) error {
-	if isPostgres(db) {
-		return nil
-	}
-	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("FIRSTLINE_DB: no database at %s", db)
-	}
-	return nil
-}
-
-// summary is the report of a period and its topics.
-type summary struct {
-	report stats.Report
-	topics []stats.TopicCount
-}
-
-// summarize reads the records of the period ending at now and computes
+// Summarize reads the records of the period ending at now and computes
 // its figures; idle closes conversations left open (FIRSTLINE_IDLE_TIMEOUT).
-func summarize(ctx context.Context, r stats.Records, now time.Time, period, idle time.Duration) (summary, error) {
+func Summarize(ctx context.Context, r Records, now time.Time, period, idle time.Duration) (Summary, error) {
 	since := now.Add(-period)
-	history, err := stats.Read(ctx, r, since)
+	history, err := Read(ctx, r, since)
 	if err != nil {
-		return summary{}, err
+		return Summary{}, err
 	}
-	return summary{
-		report: stats.Compute(history, since, now, idle),
-		topics: stats.Topics(history, since, now),
+	return Summary{
+		report: Compute(history, since, now, idle),
+		topics: Topics(history, since, now),
 	}, nil
 }
 
-// print writes the figures as a table a support lead reads.
-func (s summary) print(w io.Writer, period string) error {
+// WriteTable writes the figures as a table a support lead reads.
+func (s Summary) WriteTable(w io.Writer, period string) error {
 	r := s.report
 	fmt.Fprintf(w, "Support figures for the last %s: %s to %s UTC\n\n", period,
 		r.Since.UTC().Format("2006-01-02 15:04"), r.Until.UTC().Format("2006-01-02 15:04"))
@@ -102,9 +38,9 @@ func (s summary) print(w io.Writer, period string) error {
 	fmt.Fprintf(tw, "conversations\t%d\t%d closed (ended, or idle for FIRSTLINE_IDLE_TIMEOUT)\n", r.Conversations, r.Closed)
 	fmt.Fprintf(tw, "automation rate\t%s\t%d of %d closed conversations had no handoff\n", pct(r.AutomationRate, r.Closed), r.Automated, r.Closed)
 	fmt.Fprintf(tw, "handoff rate\t%s\tof the conversations had a handoff (%s in all)\n", pct(r.HandoffRate, r.Conversations), plural(r.Handoffs, "handoff", "handoffs"))
-	fmt.Fprintf(tw, "first response\t%s\tmedian; p90 %s\n", fmtDuration(r.FirstResponseP50), fmtDuration(r.FirstResponseP90))
-	fmt.Fprintf(tw, "time to claim\t%s\tmedian, from handoff to an agent's claim\n", fmtDuration(r.TimeToClaimP50))
-	fmt.Fprintf(tw, "resolution time\t%s\tmedian, from handoff to resolved\n", fmtDuration(r.ResolutionP50))
+	fmt.Fprintf(tw, "first response\t%s\tmedian; p90 %s\n", FormatDuration(r.FirstResponseP50), FormatDuration(r.FirstResponseP90))
+	fmt.Fprintf(tw, "time to claim\t%s\tmedian, from handoff to an agent's claim\n", FormatDuration(r.TimeToClaimP50))
+	fmt.Fprintf(tw, "resolution time\t%s\tmedian, from handoff to resolved\n", FormatDuration(r.ResolutionP50))
 	csat := "–"
 	if r.CSATCount > 0 {
 		csat = fmt.Sprintf("%.2f / 5", r.CSATAverage)
@@ -136,10 +72,10 @@ func (s summary) print(w io.Writer, period string) error {
 	return tw.Flush()
 }
 
-// statsJSON is `firstline stats --json`. Durations are seconds, null when
+// SummaryJSON is `firstline stats --json`. Durations are seconds, null when
 // the period has no sample; rates are fractions from 0 to 1, null when
 // there is nothing to divide by.
-type statsJSON struct {
+type SummaryJSON struct {
 	Period                      string      `json:"period"`
 	Since                       time.Time   `json:"since"`
 	Until                       time.Time   `json:"until"`
@@ -160,27 +96,29 @@ type statsJSON struct {
 	PromptTokens                int         `json:"prompt_tokens"`
 	CompletionTokens            int         `json:"completion_tokens"`
 	TokensPerClosedConversation *float64    `json:"tokens_per_closed_conversation"`
-	Topics                      []topicJSON `json:"topics"`
-	Days                        []dayJSON   `json:"days"`
+	Topics                      []TopicJSON `json:"topics"`
+	Days                        []DayJSON   `json:"days"`
 }
 
-type topicJSON struct {
+// TopicJSON is one topic of SummaryJSON.
+type TopicJSON struct {
 	Topic         string `json:"topic"`
 	Conversations int    `json:"conversations"`
 	HandedOff     int    `json:"handed_off"`
 	Repeats       int    `json:"repeats"`
 }
 
-type dayJSON struct {
+// DayJSON is one day of SummaryJSON.
+type DayJSON struct {
 	Date          string `json:"date"`
 	Conversations int    `json:"conversations"`
 	Automated     int    `json:"automated"`
 	Handoffs      int    `json:"handoffs"`
 }
 
-func (s summary) json(period string) statsJSON {
+func (s Summary) JSON(period string) SummaryJSON {
 	r := s.report
-	out := statsJSON{
+	out := SummaryJSON{
 		Period: period, Since: r.Since.UTC(), Until: r.Until.UTC(),
 		Conversations: r.Conversations, Closed: r.Closed, Automated: r.Automated,
 		AutomationRate: rate(r.AutomationRate, r.Closed), HandoffRate: rate(r.HandoffRate, r.Conversations), Handoffs: r.Handoffs,
@@ -189,18 +127,18 @@ func (s summary) json(period string) statsJSON {
 		CSATCount: r.CSATCount, Repeats: r.Repeats, RepeatRate: rate(r.RepeatRate, r.Conversations),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		TokensPerClosedConversation: rate(r.TokensPerConversation, r.Closed),
-		Topics:                      []topicJSON{},
-		Days:                        []dayJSON{},
+		Topics:                      []TopicJSON{},
+		Days:                        []DayJSON{},
 	}
 	if r.CSATCount > 0 {
 		avg := r.CSATAverage
 		out.CSATAverage = &avg
 	}
 	for _, t := range s.topics {
-		out.Topics = append(out.Topics, topicJSON{Topic: t.Topic, Conversations: t.Conversations, HandedOff: t.HandedOff, Repeats: t.Repeats})
+		out.Topics = append(out.Topics, TopicJSON{Topic: t.Topic, Conversations: t.Conversations, HandedOff: t.HandedOff, Repeats: t.Repeats})
 	}
 	for _, d := range r.Days {
-		out.Days = append(out.Days, dayJSON{Date: d.Date.Format(time.DateOnly), Conversations: d.Conversations, Automated: d.Automated, Handoffs: d.Handoffs})
+		out.Days = append(out.Days, DayJSON{Date: d.Date.Format(time.DateOnly), Conversations: d.Conversations, Automated: d.Automated, Handoffs: d.Handoffs})
 	}
 	return out
 }
@@ -230,9 +168,9 @@ func rate(f float64, n int) *float64 {
 	return &f
 }
 
-// fmtDuration prints a duration as a support lead reads it: "–" for no
+// FormatDuration prints a duration as a support lead reads it: "–" for no
 // sample, then seconds, minutes, hours or days with one unit below.
-func fmtDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "–"
@@ -250,4 +188,11 @@ func fmtDuration(d time.Duration) string {
 		d = d.Round(time.Hour)
 		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/slack"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/stats"
 )
 
 // waitFor bounds every wait for something asynchronous (a turn, a

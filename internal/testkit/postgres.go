@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/firstlinehq/firstline/store/postgres"
-	"github.com/firstlinehq/firstline/store/storetest"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 )
 
 // PostgresEnv names the variable that points tests at a PostgreSQL server

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
+	"github.com/firstlinehq/firstline/bot/rules"
 	"github.com/firstlinehq/firstline/handoff"
-	"github.com/firstlinehq/firstline/llm/rules"
-	"github.com/firstlinehq/firstline/outbox"
 	"github.com/firstlinehq/firstline/prompts"
-	"github.com/firstlinehq/firstline/store/sqlite"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // The workspace of the test customers and the agent channel.

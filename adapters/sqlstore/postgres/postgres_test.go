@@ -21,9 +21,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/store/postgres"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // testEnv names the variable that points the tests at a PostgreSQL server,

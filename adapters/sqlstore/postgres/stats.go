@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 // This file records what the support figures need (bot.ConversationStats)

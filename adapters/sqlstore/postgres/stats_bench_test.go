@@ -3,8 +3,8 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/internal/testkit"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // FIRSTLINE_TEST_PG=… go test -run '^$' -bench BenchmarkConversationRecords -benchtime 10x ./store/postgres/

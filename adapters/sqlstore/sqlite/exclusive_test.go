@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/store/sqlite"
 )
 
 // TestExclusive: one process answers on a file at a time, and the next one

@@ -32,7 +32,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 // Compile-time checks that Store provides what the rest of Firstline needs.

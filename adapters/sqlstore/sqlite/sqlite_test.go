@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/store/sqlite"
-	"github.com/firstlinehq/firstline/store/storetest"
 )
 
 // mustOpen opens a store on a new file in a temporary directory.

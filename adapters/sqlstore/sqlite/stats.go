@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 // This file records what the support figures need (bot.ConversationStats)

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/firstlinehq/firstline/store/sqlite"
-	"github.com/firstlinehq/firstline/store/storetest"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 )
 
 // go test -run '^$' -bench BenchmarkConversationRecords -benchtime 10x ./store/sqlite/

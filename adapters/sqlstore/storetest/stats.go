@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/stats"
+	"github.com/firstlinehq/firstline/bot/stats"
 )
 
 // StatsReader is what the support figures (`firstline stats`, the KPI

@@ -28,7 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/outbox"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 // Store is everything a Firstline store provides: the engine's
