@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
+	"github.com/firstlinehq/firstline/bot/outbox"
 )
 
 type sink struct {
@@ -50,26 +52,31 @@ func TestPromptEditsAreLive(t *testing.T) {
 	}
 	ctx := context.Background()
 	var logs bytes.Buffer
-	a, err := newApp(ctx, cfg, agentSide{platform: bot.Console, channel: "agents"}, newLogger(&logs, "info", false))
+	p, err := openProduct(ctx, cfg, newLogger(&logs, "info", false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	defer p.Close()
 	out := &sink{}
-	a.senders[bot.Console] = out
+	a, err := p.assemble(app.Agents{Platform: bot.Console, Channel: "agents"}, func(app.Parts) (map[bot.Platform]outbox.Sender, error) {
+		return map[bot.Platform]outbox.Sender{bot.Console: out}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	greet := func() string {
 		t.Helper()
 		n++
 		id := string(rune('a' + n))
-		_, err := a.engine.Handle(ctx, bot.Incoming{
+		_, err := a.Engine.Handle(ctx, bot.Incoming{
 			Key:  bot.ConversationKey{Platform: bot.Console, Workspace: "w", Channel: "c" + id},
 			User: "u" + id, Text: "hi", MessageID: id, Private: true,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.dispatcher.Flush(ctx); err != nil {
+		if _, err := a.Dispatcher.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		out.mu.Lock()
@@ -86,7 +93,7 @@ func TestPromptEditsAreLive(t *testing.T) {
 	}
 
 	mustWrite(t, msgs, "greeting:\n  en: \"Version two. I'm an AI assistant; say human for a person.\"\n")
-	if err := a.watcher.Reload(); err != nil {
+	if err := p.watcher.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if g := greet(); !strings.Contains(g, "Version two") {
@@ -94,7 +101,7 @@ func TestPromptEditsAreLive(t *testing.T) {
 	}
 
 	mustWrite(t, msgs, "greeting:\n  en: \"Version three {{.Nmae}}\"\n")
-	err = a.watcher.Reload()
+	err = p.watcher.Reload()
 	if err == nil || !strings.Contains(err.Error(), "messages.yaml:2") {
 		t.Fatalf("invalid edit: error %v; want one at messages.yaml:2", err)
 	}

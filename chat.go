@@ -12,6 +12,7 @@ import (
 
 	"github.com/firstlinehq/firstline/adapters/console"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/eval"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/handoff"
@@ -43,60 +44,61 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	log := newLogger(sys.err, cfg.LogLevel, false)
+	p, err := openProduct(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	seeded, err := bot.SeedDemo(ctx, p.store, time.Now())
+	if err != nil {
+		return err
+	}
+	who, err := linkConsole(ctx, p.store, *as)
+	if err != nil {
+		return err
+	}
+	var con *console.Console
+	agents := app.Agents{Platform: bot.Console, Workspace: console.Workspace, Channel: console.AgentChannel}
+	terminal := func(parts app.Parts) (map[bot.Platform]outbox.Sender, error) {
+		var err error
+		con, err = console.New(console.Config{
+			Engine:   parts.Engine,
+			Handoffs: parts.Handoffs,
+			Out:      sys.out,
+			UserName: who,
+			Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex"},
+			RunID:    strconv.FormatInt(time.Now().UnixNano(), 36),
+		})
+		return map[bot.Platform]outbox.Sender{bot.Console: con}, err
+	}
 	// One send at a time: a terminal shows messages in the order they were
 	// queued, which is the order a reader expects.
 	sequential := func(c *outbox.Config) { c.Parallel = 1 }
-	a, err := newApp(ctx, cfg, agentSide{platform: bot.Console, workspace: console.Workspace, channel: console.AgentChannel}, log, sequential)
+	a, err := p.assemble(agents, terminal, sequential)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-
-	seeded, err := bot.SeedDemo(ctx, a.store, time.Now())
-	if err != nil {
-		return err
-	}
-	who, err := linkConsole(ctx, a, *as)
-	if err != nil {
-		return err
-	}
-	con, err := console.New(console.Config{
-		Engine:   a.engine,
-		Handoffs: a.handoffs,
-		Flush: func(ctx context.Context) error {
-			_, err := a.dispatcher.Flush(ctx)
-			return err
-		},
-		Out:      sys.out,
-		UserName: who,
-		Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex"},
-		RunID:    strconv.FormatInt(time.Now().UnixNano(), 36),
-	})
-	if err != nil {
-		return err
-	}
-	a.senders[bot.Console] = con
-	if a.watcher != nil {
+	if p.watcher != nil {
 		// Prompt edits are live in the chat too, which is how admins try them.
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
-		go a.watcher.Run(watchCtx)
+		go p.watcher.Run(watchCtx)
 	}
 
-	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(a), dbForLog(cfg.DB), seededNote(seeded), whoLine(*as, who))
+	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(p), dbForLog(cfg.DB), seededNote(seeded), whoLine(*as, who))
 	prompt := ""
 	if interactive(sys) {
 		fmt.Fprintln(sys.err, "Type as the customer; /help lists the agent commands; Ctrl-D leaves.")
 		prompt = "you> "
 	}
 	// Messages left from an earlier run that crashed are answered first.
-	if _, err := a.engine.Recover(ctx); err != nil {
+	if _, err := a.Engine.Recover(ctx); err != nil {
 		return err
 	}
-	if _, err := a.dispatcher.Flush(ctx); err != nil {
+	if _, err := a.Dispatcher.Flush(ctx); err != nil {
 		return err
 	}
-	err = con.Run(ctx, sys.in, prompt)
+	err = con.Run(ctx, sys.in, prompt, a.Dispatcher)
 	if errors.Is(err, context.Canceled) {
 		return nil // Ctrl-C ends a chat; it is not a failure
 	}
@@ -105,16 +107,16 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 
 // linkConsole links the console user to the demo customer chosen with --as
 // and returns the name to chat under.
-func linkConsole(ctx context.Context, a *app, as string) (string, error) {
+func linkConsole(ctx context.Context, st app.Store, as string) (string, error) {
 	id := bot.NewIdentity(bot.Console, console.Workspace, console.User)
 	if as == "none" || as == "" {
-		if err := a.store.Unlink(ctx, id); err != nil && !errors.Is(err, bot.ErrNotFound) {
+		if err := st.Unlink(ctx, id); err != nil && !errors.Is(err, bot.ErrNotFound) {
 			return "", err
 		}
 		return "Guest", nil
 	}
 	var c bot.Customer
-	err := a.store.WithTx(ctx, func(tx bot.Tx) error {
+	err := st.WithTx(ctx, func(tx bot.Tx) error {
 		var err error
 		c, err = tx.Customer(ctx, as)
 		return err
@@ -125,15 +127,15 @@ func linkConsole(ctx context.Context, a *app, as string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := a.store.Link(ctx, bot.Link{Identity: id, CustomerID: c.ID, CreatedAt: time.Now()}); err != nil {
+	if err := st.Link(ctx, bot.Link{Identity: id, CustomerID: c.ID, CreatedAt: time.Now()}); err != nil {
 		return "", err
 	}
 	return c.Name, nil
 }
 
-func modelLine(a *app) string {
-	if a.cfg.UsesLLM() {
-		return "model " + a.model.Name()
+func modelLine(p *product) string {
+	if p.cfg.UsesLLM() {
+		return "model " + p.model.Name()
 	}
 	return "the offline rules model (set OPENAI_BASE_URL or OPENAI_API_KEY for an LLM)"
 }
@@ -204,6 +206,9 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	fmt.Fprintf(sys.err, "Running %d scenarios against %s.\n", len(scenarios), modelName(cfg, model))
 	report := eval.Run(ctx, eval.Config{
 		NewModel: func(p func() *prompts.Set) (bot.Model, error) { return newModel(cfg, p, log) },
+		OpenStore: func(ctx context.Context, path string) (app.Store, error) {
+			return openStore(ctx, path)
+		},
 		Prompts:  current,
 		Parallel: *parallel,
 		TempDir:  fastTempDir(),

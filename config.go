@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/links"
 )
 
@@ -294,14 +295,14 @@ func parseDuration(v string) (time.Duration, error) {
 // agentSide says where handoffs are announced: FIRSTLINE_AGENT_PLATFORM, or
 // the one platform with an agent channel. With no platform at all, serve has
 // no customers; handoffs would go to a console channel nobody reads.
-func (c Config) agentSide() agentSide {
+func (c Config) agentSide() app.Agents {
 	switch {
 	case c.AgentPlatform == "slack" || (c.AgentPlatform == "" && c.SlackAgentChannel != ""):
-		return agentSide{platform: bot.Slack, channel: c.SlackAgentChannel}
+		return app.Agents{Platform: bot.Slack, Channel: c.SlackAgentChannel}
 	case c.AgentPlatform == "discord" || (c.AgentPlatform == "" && c.DiscordAgentChannel != ""):
-		return agentSide{platform: bot.Discord, channel: c.DiscordAgentChannel}
+		return app.Agents{Platform: bot.Discord, Channel: c.DiscordAgentChannel}
 	default:
-		return agentSide{platform: bot.Console, channel: "agents"}
+		return app.Agents{Platform: bot.Console, Channel: "agents"}
 	}
 }
 

@@ -15,8 +15,9 @@ import (
 	"github.com/firstlinehq/firstline/adapters/slack"
 	"github.com/firstlinehq/firstline/adapters/web"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/stats"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // platformAdapter is what serve needs of a platform adapter besides being
@@ -26,267 +27,236 @@ type platformAdapter interface {
 	Ready() bool
 }
 
-type namedAdapter struct {
-	name string
-	platformAdapter
+// server is `firstline serve`: the product, the platform adapters and the
+// HTTP server, run in three lifetimes (see run).
+type server struct {
+	cfg    Config
+	log    *slog.Logger
+	p      *product
+	app    *app.App
+	mux    *http.ServeMux
+	agents app.Agents
+	// names and adapters are the platforms serve runs, in start order.
+	names    []string
+	adapters map[string]platformAdapter
 }
 
 func cmdServe(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	cfg, err := serveConfig(args, sys)
 	if err != nil {
 		return err
+	}
+	log := newLogger(sys.err, cfg.LogLevel, true)
+	p, err := openProduct(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	s := &server{cfg: cfg, log: log, p: p, mux: http.NewServeMux(), agents: cfg.agentSide(), adapters: map[string]platformAdapter{}}
+	if s.app, err = p.assemble(s.agents, s.platforms); err != nil {
+		return err
+	}
+	if err := s.mountHTTP(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("FIRSTLINE_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	platforms := strings.Join(s.names, ",")
+	if platforms == "" {
+		platforms = "none (health and metrics only)"
+	}
+	log.Info("firstline starting", "model", p.model.Name(), "db", dbForLog(cfg.DB), "platforms", platforms,
+		"agents", string(s.agents.Platform), "prompts", promptsSource(p))
+	log.Info("http listening", "addr", ln.Addr().String())
+	if sys.onListen != nil {
+		sys.onListen(ln.Addr().String())
+	}
+	return s.run(ctx, ln)
+}
+
+// serveConfig reads the configuration and the flags of serve.
+func serveConfig(args []string, sys stdio) (Config, error) {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return cfg, err
 	}
 	fs := newFlagSet("serve", "serve [--db FILE] [--http ADDR] [--prompts DIR]", sys)
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
 	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP listen address (FIRSTLINE_HTTP_ADDR)")
 	promptsDir := fs.String("prompts", "", "prompt folder (FIRSTLINE_PROMPTS_DIR)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return cfg, err
 	}
 	if *promptsDir != "" {
 		cfg.PromptsDir, cfg.PromptsDirSet = *promptsDir, true
 	}
-	if err := cfg.ValidateServe(); err != nil {
-		return err
-	}
-	log := newLogger(sys.err, cfg.LogLevel, true)
+	return cfg, cfg.ValidateServe()
+}
 
-	agents := cfg.agentSide()
-	a, err := newApp(ctx, cfg, agents, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	purge, err := a.retentionJob()
-	if err != nil {
-		return err
-	}
-
-	mux := http.NewServeMux()
-	var adapters []namedAdapter
+// platforms builds the configured platform adapters from the engine and
+// the handoff flow (app.Config.Senders): each is its platform's sender;
+// Slack over HTTP adds its endpoints to the mux.
+func (s *server) platforms(parts app.Parts) (map[bot.Platform]outbox.Sender, error) {
+	cfg, log := s.cfg, s.log
+	senders := map[bot.Platform]outbox.Sender{}
 	if cfg.SlackBotToken != "" {
 		channel := ""
-		if agents.platform == bot.Slack {
-			channel = agents.channel
+		if s.agents.Platform == bot.Slack {
+			channel = s.agents.Channel
 		}
 		sl, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, SigningSecret: cfg.SlackSigningSecret,
 			APIURL: cfg.SlackAPIURL, AgentChannel: channel, AgentMention: cfg.SlackAgentMention,
-			LinkByEmail: cfg.SlackLinkByEmail, Engine: a.engine, Handoffs: a.handoffs,
+			LinkByEmail: cfg.SlackLinkByEmail, Engine: parts.Engine, Handoffs: parts.Handoffs,
 			Logger: log.With("adapter", "slack"),
 		})
 		if err != nil {
-			return fmt.Errorf("slack: %w", err)
+			return nil, fmt.Errorf("slack: %w", err)
 		}
-		a.senders[bot.Slack] = sl
+		senders[bot.Slack] = sl
 		if cfg.SlackAppToken == "" {
-			mux.Handle("POST /slack/events", sl.EventsHandler())
-			mux.Handle("POST /slack/interactions", sl.InteractionsHandler())
+			s.mux.Handle("POST /slack/events", sl.EventsHandler())
+			s.mux.Handle("POST /slack/interactions", sl.InteractionsHandler())
 		}
-		adapters = append(adapters, namedAdapter{"slack", sl})
+		s.add("slack", sl)
 	}
 	if cfg.DiscordBotToken != "" {
 		channel := ""
-		if agents.platform == bot.Discord {
-			channel = agents.channel
+		if s.agents.Platform == bot.Discord {
+			channel = s.agents.Channel
 		}
 		dcCfg := discord.Config{
 			Token: cfg.DiscordBotToken, APIURL: cfg.DiscordAPIURL, AgentChannel: channel,
-			AgentRole: cfg.DiscordAgentRole, Engine: a.engine, Handoffs: a.handoffs,
+			AgentRole: cfg.DiscordAgentRole, Engine: parts.Engine, Handoffs: parts.Handoffs,
 			Logger: log.With("adapter", "discord"),
 		}
 		// Every replica sends (REST); one at a time holds the gateway.
 		dc, err := discord.New(dcCfg)
 		if err != nil {
-			return fmt.Errorf("discord: %w", err)
+			return nil, fmt.Errorf("discord: %w", err)
 		}
-		a.senders[bot.Discord] = dc
-		gw := discord.NewLedGateway("discord-gateway", a.store, log.With("adapter", "discord"),
-			func() (discord.Runner, error) { return discord.New(dcCfg) })
-		adapters = append(adapters, namedAdapter{"discord", gw})
+		senders[bot.Discord] = dc
+		s.add("discord", discord.NewLedGateway("discord-gateway", s.p.store, log.With("adapter", "discord"),
+			func() (discord.Runner, error) { return discord.New(dcCfg) }))
 	}
-	names := make([]string, 0, len(adapters))
-	for _, ad := range adapters {
-		names = append(names, ad.name)
-	}
-	platforms := strings.Join(names, ",")
-	if platforms == "" {
-		platforms = "none (health and metrics only)"
-	}
-	log.Info("firstline starting", "model", a.model.Name(), "db", dbForLog(cfg.DB), "platforms", platforms,
-		"agents", string(agents.platform), "prompts", promptsSource(a))
-	a.mountHealth(mux, adapters)
-	if err := a.mountKPI(mux); err != nil {
-		return err
-	}
-	gauges := stats.NewGauges(a.registry, a.store, cfg.IdleTimeout, log)
-
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("FIRSTLINE_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("http listening", "addr", ln.Addr().String())
-	if sys.onListen != nil {
-		sys.onListen(ln.Addr().String())
-	}
-
-	// Three lifetimes: input (adapters, HTTP) stops first; then in-flight
-	// turns finish; then the workers (outbox, prompt watcher) stop and the
-	// outbox is flushed one last time; the store closes last (deferred).
-	inputCtx, stopInput := context.WithCancel(ctx)
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopInput()
-	defer stopWork()
-	failed := make(chan error, len(adapters)+1)
-	var inputs, workers sync.WaitGroup
-	inputs.Add(1)
-	go func() {
-		defer inputs.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			failed <- fmt.Errorf("http server: %w", err)
-		}
-	}()
-	for _, ad := range adapters {
-		inputs.Add(1)
-		go func() {
-			defer inputs.Done()
-			if err := ad.Run(inputCtx); err != nil && inputCtx.Err() == nil {
-				failed <- fmt.Errorf("%s: %w", ad.name, err)
-			}
-		}()
-	}
-	workers.Add(1)
-	go func() {
-		defer workers.Done()
-		_ = a.dispatcher.Run(workCtx)
-	}()
-	if a.watcher != nil {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			_ = a.watcher.Run(workCtx)
-		}()
-	}
-	workers.Add(1)
-	go func() {
-		defer workers.Done()
-		_ = purge.Run(workCtx) // hourly: FIRSTLINE_RETENTION
-	}()
-	workers.Add(1)
-	go func() {
-		defer workers.Done()
-		_ = a.handoffs.Run(workCtx) // re-pings, agent timeouts, queue notices
-	}()
-	workers.Add(1)
-	go func() {
-		defer workers.Done()
-		_ = gauges.Run(workCtx) // outbox depth, open handoffs, the day's figures
-	}()
-	if n, err := a.engine.Recover(inputCtx); err != nil {
-		log.Error("recovering unprocessed messages", "err", err)
-	} else if n > 0 {
-		log.Info("recovered unprocessed messages", "conversations", n)
-	}
-	// Later, what another replica left when it died (docs/replicas.md).
-	inputs.Add(1)
-	go func() {
-		defer inputs.Done()
-		_ = a.engine.RunRecovery(inputCtx)
-	}()
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case runErr = <-failed:
-		log.Error("stopping after a failure", "err", runErr)
-	}
-	shutdown(log, srv, stopInput, &inputs, a, stopWork, &workers)
-	return runErr
+	return senders, nil
 }
 
-// shutdown stops the server in order: input, turns, workers, a last flush.
-func shutdown(log *slog.Logger, srv *http.Server, stopInput func(), inputs *sync.WaitGroup, a *app, stopWork func(), workers *sync.WaitGroup) {
-	httpCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(httpCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	stopInput() // adapters close their gateway and Socket Mode connections
-	inputs.Wait()
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancelDrain()
-	if err := a.engine.Drain(drainCtx); err != nil {
-		log.Warn("turns left unfinished; they are answered at the next start", "err", err)
-	}
-	stopWork()
-	workers.Wait()
-	a.flush(5 * time.Second)
-	log.Info("stopped")
+func (s *server) add(name string, a platformAdapter) {
+	s.names = append(s.names, name)
+	s.adapters[name] = a
 }
 
-// mountHealth adds health, readiness and metrics to mux.
-func (a *app) mountHealth(mux *http.ServeMux, adapters []namedAdapter) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.store.Ping(ctx); err != nil {
-			a.log.Warn("readiness: database unreachable", "err", err)
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		for _, ad := range adapters {
-			if !ad.Ready() {
-				http.Error(w, ad.name+" not connected", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		fmt.Fprintln(w, "ready")
-		// Say what this replica holds: one replica at a time holds the
-		// Discord gateway, the others stand by to take over.
-		for _, ad := range adapters {
-			if l, ok := ad.platformAdapter.(interface{ Leading() bool }); ok {
-				role := "standby"
-				if l.Leading() {
-					role = "gateway holder"
-				}
-				fmt.Fprintf(w, "%s: %s\n", ad.name, role)
-			}
-		}
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
-}
-
-// promptsSource says where the live prompts come from, for the start-up log.
-func promptsSource(a *app) string {
-	if a.watcher == nil {
-		return "embedded defaults"
+// mountHTTP adds health, readiness, metrics and, with
+// FIRSTLINE_ADMIN_TOKEN, the KPI page at / to the mux.
+func (s *server) mountHTTP() error {
+	components := make(map[string]web.Component, len(s.adapters))
+	for name, a := range s.adapters {
+		components[name] = a
 	}
-	return a.cfg.PromptsDir + " (watched)"
-}
-
-// mountKPI serves the KPI page at / when FIRSTLINE_ADMIN_TOKEN is set; the
-// page is off otherwise, and / is not found.
-func (a *app) mountKPI(mux *http.ServeMux) error {
-	if a.cfg.AdminToken == "" {
-		return nil
+	web.HealthConfig{Store: s.p.store, Components: components, Names: s.names, Registry: s.p.registry, Logger: s.log}.Mount(s.mux)
+	if s.cfg.AdminToken == "" {
+		return nil // the page is off, and / is not found
 	}
 	h, err := web.New(web.Config{
-		Source: web.StatsSource{Records: a.store, Idle: a.cfg.IdleTimeout},
-		Token:  a.cfg.AdminToken,
-		Logger: a.log.With("component", "kpi"),
+		Source: web.StatsSource{Records: s.p.store, Idle: s.cfg.IdleTimeout},
+		Token:  s.cfg.AdminToken,
+		Logger: s.log.With("component", "kpi"),
 	})
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_ADMIN_TOKEN: %w", err)
 	}
 	// Exactly "/", every method: the page answers 405 to all but GET and
 	// HEAD itself.
-	mux.Handle("/{$}", h)
+	s.mux.Handle("/{$}", h)
 	return nil
+}
+
+// run serves until ctx ends or an input fails, in three lifetimes: input
+// (adapters, HTTP, recovery) stops first; then in-flight turns finish;
+// then the workers (outbox, prompt watcher, timers) stop and the outbox is
+// flushed one last time. The store closes last (cmdServe's defer).
+func (s *server) run(ctx context.Context, ln net.Listener) error {
+	purge, err := s.p.retentionJob()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	gauges := stats.NewGauges(s.p.registry, s.p.store, s.cfg.IdleTimeout, s.log)
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+
+	inputCtx, stopInput := context.WithCancel(ctx)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopInput()
+	defer stopWork()
+	failed := make(chan error, len(s.adapters)+1)
+	var inputs, workers sync.WaitGroup
+	inputs.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("http server: %w", err)
+		}
+	})
+	for _, name := range s.names {
+		inputs.Go(func() {
+			if err := s.adapters[name].Run(inputCtx); err != nil && inputCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	workers.Go(func() { _ = s.app.Dispatcher.Run(workCtx) })
+	if s.p.watcher != nil {
+		workers.Go(func() { _ = s.p.watcher.Run(workCtx) })
+	}
+	workers.Go(func() { _ = purge.Run(workCtx) })             // hourly: FIRSTLINE_RETENTION
+	workers.Go(func() { _ = s.app.Handoffs.Run(workCtx) })    // re-pings, agent timeouts, queue notices
+	workers.Go(func() { _ = gauges.Run(workCtx) })            // outbox depth, open handoffs, the day's figures
+	if n, err := s.app.Engine.Recover(inputCtx); err != nil { // what a crash left unanswered
+		s.log.Error("recovering unprocessed messages", "err", err)
+	} else if n > 0 {
+		s.log.Info("recovered unprocessed messages", "conversations", n)
+	}
+	// Later, what another replica left when it died (docs/replicas.md).
+	inputs.Go(func() { _ = s.app.Engine.RunRecovery(inputCtx) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case runErr = <-failed:
+		s.log.Error("stopping after a failure", "err", runErr)
+	}
+	s.shutdown(srv, stopInput, &inputs, stopWork, &workers)
+	return runErr
+}
+
+// shutdown stops the server in order: input, turns, workers, a last flush.
+func (s *server) shutdown(srv *http.Server, stopInput func(), inputs *sync.WaitGroup, stopWork func(), workers *sync.WaitGroup) {
+	httpCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	stopInput() // adapters close their gateway and Socket Mode connections
+	inputs.Wait()
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelDrain()
+	if err := s.app.Engine.Drain(drainCtx); err != nil {
+		s.log.Warn("turns left unfinished; they are answered at the next start", "err", err)
+	}
+	stopWork()
+	workers.Wait()
+	if err := s.app.Flush(5 * time.Second); err != nil {
+		s.log.Warn("outbox not fully flushed at shutdown; pending messages are sent at next start", "err", err)
+	}
+	s.log.Info("stopped")
+}
+
+// promptsSource says where the live prompts come from, for the start-up log.
+func promptsSource(p *product) string {
+	if p.watcher == nil {
+		return "embedded defaults"
+	}
+	return p.cfg.PromptsDir + " (watched)"
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
@@ -44,7 +45,7 @@ type seedConv struct {
 }
 
 // mustSeedConversations stores the data set with times relative to now.
-func mustSeedConversations(t *testing.T, st appStore, now time.Time, convs []seedConv) {
+func mustSeedConversations(t *testing.T, st app.Store, now time.Time, convs []seedConv) {
 	t.Helper()
 	ctx := context.Background()
 	for _, sc := range convs {

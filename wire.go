@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/adapters/payments"
@@ -16,48 +15,36 @@ import (
 	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/retention"
 	"github.com/firstlinehq/firstline/bot/rules"
-	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/handoff"
 	"github.com/firstlinehq/firstline/prompts"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// app is the wired product: store, prompts, model, engine, handoff flow and
-// outbox dispatcher. Commands add their adapters as senders before they
-// start anything.
-type app struct {
-	cfg        Config
-	log        *slog.Logger
-	store      appStore
-	prompts    func() *prompts.Set
-	watcher    *prompts.Watcher // nil when the embedded defaults are used
-	model      bot.Model
-	engine     *bot.Engine
-	handoffs   *handoff.Service
-	dispatcher *outbox.Dispatcher
-	senders    map[bot.Platform]outbox.Sender
-	registry   *prometheus.Registry
+// product is what every command that runs Firstline opens before it
+// assembles it: the live prompt files, the store and the model.
+type product struct {
+	cfg      Config
+	log      *slog.Logger
+	prompts  func() *prompts.Set
+	watcher  *prompts.Watcher // nil when the embedded defaults are used
+	store    app.Store
+	model    bot.Model
+	registry *prometheus.Registry
 }
 
-// agentSide says where handoffs are announced.
-type agentSide struct {
-	platform  bot.Platform
-	workspace string
-	channel   string
-}
-
-// newApp opens the store and wires everything but the adapters. The caller
-// registers adapters in a.senders before running the dispatcher, and closes
-// the app.
-func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger, outboxOpts ...func(*outbox.Config)) (*app, error) {
+// openProduct loads the prompt files, opens the store (taking it over from
+// a crashed predecessor on SQLite) and selects the model. The caller closes
+// the product.
+func openProduct(ctx context.Context, cfg Config, log *slog.Logger) (*product, error) {
 	registry := prometheus.NewRegistry()
-	pm := newPromptMetrics(registry)
-	live, watcher, err := loadPrompts(cfg, log, pm)
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	live, watcher, err := loadPrompts(cfg, log, newPromptMetrics(registry))
 	if err != nil {
 		return nil, err
 	}
@@ -69,105 +56,57 @@ func newApp(ctx context.Context, cfg Config, agents agentSide, log *slog.Logger,
 		st.Close()
 		return nil, err
 	}
-	a := &app{
-		cfg:      cfg,
-		log:      log,
-		store:    st,
-		prompts:  live,
-		watcher:  watcher,
-		senders:  map[bot.Platform]outbox.Sender{},
-		registry: registry,
+	model, err := newModel(cfg, live, log)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &product{cfg: cfg, log: log, prompts: live, watcher: watcher, store: st, model: model, registry: registry}, nil
+}
 
-	oc := outbox.Config{
-		Store:   st,
-		Senders: a.senders, // filled by the command before Run
-		Logger:  log,
-		Metrics: outbox.NewMetrics(a.registry),
-		// Agents learn of messages about their handoffs that could not be
-		// delivered; a.handoffs is set below, before anything is sent.
-		OnDead: func(ctx context.Context, m bot.Outgoing, reason string) error {
-			return a.handoffs.DeliveryFailed(ctx, m, reason)
-		},
+// assemble builds Firstline on the product with the configured engine and
+// handoff settings; senders builds the adapters from the engine and the
+// handoff flow.
+func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.Platform]outbox.Sender, error), outboxOpts ...func(*outbox.Config)) (*app.App, error) {
+	var source bot.PaymentSource // nil: the store's payments table
+	if p.cfg.PaymentsURL != "" {
+		src, err := payments.New(payments.Config{BaseURL: p.cfg.PaymentsURL, Token: p.cfg.PaymentsToken})
+		if err != nil {
+			return nil, fmt.Errorf("FIRSTLINE_PAYMENTS_URL: %w", err)
+		}
+		source = src
 	}
+	verifier, err := codeSender(p.cfg.Privacy)
+	if err != nil {
+		return nil, err
+	}
+	var oc outbox.Config
 	for _, o := range outboxOpts {
 		o(&oc)
 	}
-	a.dispatcher, err = outbox.New(oc)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	a.handoffs, err = handoff.New(handoff.Config{
-		Store:          st,
-		Prompts:        a.prompts,
-		AgentPlatform:  agents.platform,
-		AgentWorkspace: agents.workspace,
-		AgentChannel:   agents.channel,
-		Logger:         log,
-		Metrics:        handoff.NewMetrics(a.registry),
-		Notify:         a.dispatcher.Notify,
-		RepingEvery:    cfg.HandoffReping,
-		Repings:        cfg.HandoffRepings,
-		AgentTimeout:   cfg.HandoffAgentTimeout,
+	return app.New(app.Config{
+		Store: p.store, Model: p.model, Prompts: p.prompts, Agents: agents,
+		Logger: p.log, Registry: p.registry,
+		Engine: bot.Config{
+			Payments:    source,
+			IdleTimeout: p.cfg.IdleTimeout,
+			Shadow:      p.cfg.Shadow,
+			Limits:      p.cfg.Privacy.limits(),
+			Verifier:    verifier,
+			Links:       links.New(p.cfg.Privacy.LinkHosts...),
+		},
+		Handoff: handoff.Config{
+			RepingEvery:  p.cfg.HandoffReping,
+			Repings:      p.cfg.HandoffRepings,
+			AgentTimeout: p.cfg.HandoffAgentTimeout,
+		},
+		Outbox:  oc,
+		Senders: senders,
 	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	a.model, err = newModel(cfg, a.prompts, log)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	var source bot.PaymentSource = st
-	if cfg.PaymentsURL != "" {
-		source, err = payments.New(payments.Config{BaseURL: cfg.PaymentsURL, Token: cfg.PaymentsToken})
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("FIRSTLINE_PAYMENTS_URL: %w", err)
-		}
-	}
-	verifier, err := codeSender(cfg.Privacy)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	a.engine, err = bot.New(bot.Config{
-		Store:       st,
-		Model:       a.model,
-		Payments:    source,
-		Escalator:   a.handoffs,
-		Prompts:     a.prompts,
-		Logger:      log,
-		Metrics:     bot.NewMetrics(a.registry),
-		Notify:      a.dispatcher.Notify,
-		IdleTimeout: cfg.IdleTimeout,
-		Shadow:      cfg.Shadow,
-		Limits:      cfg.Privacy.limits(),
-		Verifier:    verifier,
-		Links:       links.New(cfg.Privacy.LinkHosts...),
-	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return a, nil
 }
 
 // Close closes the store; call it last.
-func (a *app) Close() error { return a.store.Close() }
-
-// flush delivers what the outbox holds, bounded in time, as the last step
-// before shutdown.
-func (a *app) flush(timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if _, err := a.dispatcher.Flush(ctx); err != nil {
-		a.log.Warn("outbox not fully flushed at shutdown; pending messages are sent at next start", "err", err)
-	}
-}
+func (p *product) Close() error { return p.store.Close() }
 
 // newModel selects the model: an OpenAI-compatible endpoint when a key or a
 // base URL is set, the offline rules model otherwise.
@@ -255,25 +194,6 @@ func (noRegistry) Register(prometheus.Collector) error  { return nil }
 func (noRegistry) MustRegister(...prometheus.Collector) {}
 func (noRegistry) Unregister(prometheus.Collector) bool { return true }
 
-// appStore is what the commands need of a store: the engine's and the
-// dispatcher's interfaces, the built-in payment source, and the admin
-// operations. SQLite and PostgreSQL both provide it.
-type appStore interface {
-	bot.Store
-	outbox.Store
-	bot.PaymentSource
-	Ping(ctx context.Context) error
-	Close() error
-	Link(ctx context.Context, l bot.Link) error
-	Unlink(ctx context.Context, id bot.Identity) error
-	Links(ctx context.Context) ([]bot.Link, error)
-	PutCustomer(ctx context.Context, c bot.Customer) error
-	PutPayment(ctx context.Context, p bot.Payment) error
-	CustomerCount(ctx context.Context) (int, error)
-	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
-	stats.GaugeSource
-}
-
 // isPostgres reports whether FIRSTLINE_DB names a PostgreSQL server.
 func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
@@ -281,7 +201,7 @@ func isPostgres(db string) bool {
 
 // openStore opens the database FIRSTLINE_DB names and applies its
 // migrations.
-func openStore(ctx context.Context, db string) (appStore, error) {
+func openStore(ctx context.Context, db string) (app.Store, error) {
 	if isPostgres(db) {
 		// The URL may carry a password: postgres' errors name the server
 		// without it, so the URL is not repeated here.
@@ -308,7 +228,7 @@ type exclusiveStore interface {
 // same file is refused (SQLite serves one process; PostgreSQL is the way
 // to run several), and what a crashed predecessor left leased is taken
 // back at once. PostgreSQL stores are shared by replicas and skip this.
-func takeOver(ctx context.Context, st appStore, db string, log *slog.Logger) error {
+func takeOver(ctx context.Context, st app.Store, db string, log *slog.Logger) error {
 	ex, ok := st.(exclusiveStore)
 	if !ok {
 		return nil
@@ -343,11 +263,11 @@ func dbForLog(db string) string {
 
 // retentionJob returns the job that deletes texts older than
 // FIRSTLINE_RETENTION, hourly, for `firstline serve`.
-func (a *app) retentionJob() (*retention.Job, error) {
+func (p *product) retentionJob() (*retention.Job, error) {
 	return retention.New(retention.Config{
-		Store:     a.store,
-		Retention: a.cfg.Retention,
-		Logger:    a.log.With("job", "retention"),
+		Store:     p.store,
+		Retention: p.cfg.Retention,
+		Logger:    p.log.With("job", "retention"),
 	})
 }
 

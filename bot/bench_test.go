@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/internal/testkit"
 	"github.com/firstlinehq/firstline/prompts"
 )
@@ -42,7 +42,7 @@ func BenchmarkTurn(b *testing.B) {
 	}
 	stores := []struct {
 		name string
-		open func(testing.TB) storetest.Store
+		open func(testing.TB) app.Store
 	}{
 		{"sqlite", nil},
 		{"postgres", testkit.Postgres},
@@ -56,7 +56,7 @@ func BenchmarkTurn(b *testing.B) {
 	}
 }
 
-func benchTurns(b *testing.B, open func(testing.TB) storetest.Store, next func(h *testkit.Harness, i int) bot.Incoming) {
+func benchTurns(b *testing.B, open func(testing.TB) app.Store, next func(h *testkit.Harness, i int) bot.Incoming) {
 	// One conversation asking the same thing a thousand times is a repeated
 	// question (escalation.yaml) and would be handed to a person: the
 	// benchmark measures the bot's turns, so that rule is off.

@@ -18,17 +18,10 @@ func DemoCustomers() []Customer {
 	}
 }
 
-// DemoStore is what seeding needs of a store.
-type DemoStore interface {
-	CustomerCount(ctx context.Context) (int, error)
-	PutCustomer(ctx context.Context, c Customer) error
-	PutPayment(ctx context.Context, p Payment) error
-}
-
 // SeedDemo fills an empty database with the demo customers and payments in
 // every state, dated relative to now so that they read as recent. It does
 // nothing, and returns false, when the database has customers.
-func SeedDemo(ctx context.Context, st DemoStore, now time.Time) (bool, error) {
+func SeedDemo(ctx context.Context, st CustomerTable, now time.Time) (bool, error) {
 	n, err := st.CustomerCount(ctx)
 	if err != nil {
 		return false, fmt.Errorf("seed demo data: %w", err)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
@@ -95,7 +95,7 @@ func testAuditToolAccess(t *testing.T, opts ...testkit.Option) {
 }
 
 // failingAudit is a store whose transactions cannot write the audit log.
-type failingAudit struct{ storetest.Store }
+type failingAudit struct{ app.Store }
 
 func (s failingAudit) WithTx(ctx context.Context, fn func(bot.Tx) error) error {
 	return s.Store.WithTx(ctx, func(tx bot.Tx) error { return fn(noAuditTx{tx}) })
@@ -109,7 +109,7 @@ func (noAuditTx) AppendAudit(context.Context, *bot.AuditEntry) error {
 
 // What cannot be recorded is not shown: the lookup fails closed.
 func TestAuditFailsClosed(t *testing.T) {
-	h := testkit.New(t, testkit.WithStore(func(t testing.TB) storetest.Store {
+	h := testkit.New(t, testkit.WithStore(func(t testing.TB) app.Store {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 		if err != nil {
 			t.Fatal(err)

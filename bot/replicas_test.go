@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/internal/testkit"
 	"github.com/firstlinehq/firstline/prompts"
 )
@@ -76,7 +76,7 @@ type replicas struct {
 	lease  time.Duration
 }
 
-func newReplicas(t *testing.T, open func(testing.TB) storetest.Store, lease time.Duration) *replicas {
+func newReplicas(t *testing.T, open func(testing.TB) app.Store, lease time.Duration) *replicas {
 	t.Helper()
 	set := testkit.Prompts(map[string]string{prompts.FileHours: testkit.AlwaysOpen})
 	current := func() *prompts.Set { return set }
@@ -165,7 +165,7 @@ func (r *replicas) recoverOn(t *testing.T, e *bot.Engine) int {
 }
 
 // onStores runs a test on SQLite and, with FIRSTLINE_TEST_PG, PostgreSQL.
-func onStores(t *testing.T, run func(t *testing.T, open func(testing.TB) storetest.Store)) {
+func onStores(t *testing.T, run func(t *testing.T, open func(testing.TB) app.Store)) {
 	t.Run("sqlite", func(t *testing.T) { run(t, nil) })
 	t.Run("postgres", func(t *testing.T) { run(t, testkit.Postgres) })
 }
@@ -175,7 +175,7 @@ func onStores(t *testing.T, run func(t *testing.T, open func(testing.TB) storete
 // message of the conversation that reached it; it leaves that to A, which
 // answers it in one more turn. Each message is answered once, in order.
 func TestReplicasAnswerOnce(t *testing.T) {
-	onStores(t, func(t *testing.T, open func(testing.TB) storetest.Store) {
+	onStores(t, func(t *testing.T, open func(testing.TB) app.Store) {
 		r := newReplicas(t, open, time.Hour)
 		r.ma.hold.Store(true)
 		conv := r.accept(t, r.a, "first question")
@@ -214,7 +214,7 @@ func TestReplicasAnswerOnce(t *testing.T) {
 // renewing it (the process froze, or lost the database); B takes the
 // conversation over and answers; A's late answer is dropped.
 func TestReplicaStalledPastItsLease(t *testing.T) {
-	onStores(t, func(t *testing.T, open func(testing.TB) storetest.Store) {
+	onStores(t, func(t *testing.T, open func(testing.TB) app.Store) {
 		// Renewed every 20 minutes of real time: not within this test.
 		r := newReplicas(t, open, time.Hour)
 		r.ma.hold.Store(true)
@@ -249,7 +249,7 @@ func TestReplicaStalledPastItsLease(t *testing.T) {
 // TestTurnLeaseRenewed: a turn that takes longer than the lease keeps it,
 // renewing it while the model works; B leaves the conversation alone.
 func TestTurnLeaseRenewed(t *testing.T) {
-	onStores(t, func(t *testing.T, open func(testing.TB) storetest.Store) {
+	onStores(t, func(t *testing.T, open func(testing.TB) app.Store) {
 		// A short lease, renewed every 100 ms of real time; lease times
 		// come from the harness's clock.
 		r := newReplicas(t, open, 300*time.Millisecond)
@@ -291,7 +291,7 @@ func TestTurnLeaseRenewed(t *testing.T) {
 // TestStrandedMessageRecovered: A stored a message and died before its
 // turn; after a grace for A's own turn, B answers it, once.
 func TestStrandedMessageRecovered(t *testing.T) {
-	onStores(t, func(t *testing.T, open func(testing.TB) storetest.Store) {
+	onStores(t, func(t *testing.T, open func(testing.TB) app.Store) {
 		r := newReplicas(t, open, time.Hour)
 		r.accept(t, r.a, "where is my parcel?") // and A dies
 

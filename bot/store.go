@@ -129,3 +129,34 @@ type Identities interface {
 	// when there is no such customer), replacing an earlier link.
 	LinkIdentity(ctx context.Context, l Link) error
 }
+
+// Admin is what the admin commands, the demo seeding and the tests do with
+// a store outside the engine's transactions.
+type Admin interface {
+	IdentityLinks
+	CustomerTable
+}
+
+// IdentityLinks are the links from chat identities to customers, as admins
+// see them (`firstline link`).
+type IdentityLinks interface {
+	// Link links an identity to a customer, replacing any link it had; the
+	// customer must exist, else an error wrapping ErrNotFound.
+	Link(ctx context.Context, l Link) error
+	// Unlink removes an identity's link; ErrNotFound if there is none.
+	Unlink(ctx context.Context, id Identity) error
+	// Links lists all links ordered by platform, workspace and user.
+	Links(ctx context.Context) ([]Link, error)
+}
+
+// CustomerTable is the store's own table of customers and their payments,
+// which the demo and the tests fill.
+type CustomerTable interface {
+	// PutCustomer stores a customer, replacing one with the same ID.
+	PutCustomer(ctx context.Context, c Customer) error
+	// PutPayment stores a payment, replacing one with the same Reference;
+	// the customer must exist, else an error wrapping ErrNotFound.
+	PutPayment(ctx context.Context, p Payment) error
+	// CustomerCount returns how many customers are stored.
+	CustomerCount(ctx context.Context) (int, error)
+}

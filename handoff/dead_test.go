@@ -49,8 +49,8 @@ func TestDeadMessagesReachAgents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := testkit.New(t)
-			h.Senders[bot.Slack] = failingSender{rec: h.Platform, fail: tt.fail}
-			d, err := outbox.New(outbox.Config{Store: h.Store, Senders: h.Senders, Now: h.Clock.Now,
+			senders := map[bot.Platform]outbox.Sender{bot.Slack: failingSender{rec: h.Platform, fail: tt.fail}}
+			d, err := outbox.New(outbox.Config{Store: h.Store, Senders: senders, Now: h.Clock.Now,
 				OnDead: h.Handoffs.DeliveryFailed, MaxAttempts: 3})
 			if err != nil {
 				t.Fatal(err)

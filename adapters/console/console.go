@@ -43,10 +43,7 @@ type Handoffs interface {
 type Config struct {
 	Engine   Engine
 	Handoffs Handoffs
-	// Flush delivers the outbox; the console calls it after every line so
-	// each turn's messages print before the next line is read.
-	Flush func(ctx context.Context) error
-	Out   io.Writer
+	Out      io.Writer
 	// UserName is the customer's display name; Agent acts on handoffs.
 	UserName string
 	Agent    handoff.Agent
@@ -67,8 +64,8 @@ type Console struct {
 
 // New returns a Console.
 func New(cfg Config) (*Console, error) {
-	if cfg.Engine == nil || cfg.Handoffs == nil || cfg.Flush == nil || cfg.Out == nil {
-		return nil, errors.New("console: needs an engine, handoffs, a flush function and an output")
+	if cfg.Engine == nil || cfg.Handoffs == nil || cfg.Out == nil {
+		return nil, errors.New("console: needs an engine, handoffs and an output")
 	}
 	if cfg.Agent.ID == "" {
 		cfg.Agent = handoff.Agent{ID: "demo-agent", Name: "Alex"}
@@ -88,9 +85,15 @@ const Help = `Type as the customer. Agent commands act on the latest handoff:
   /help           this text
   /quit           leave (Ctrl-D works too)`
 
+// Outbox delivers what the outbox holds: the dispatcher.
+type Outbox interface {
+	Flush(ctx context.Context) (int, error)
+}
+
 // Run reads lines from in until EOF or /quit. prompt, when not empty, is
-// printed before each line (interactive use).
-func (c *Console) Run(ctx context.Context, in io.Reader, prompt string) error {
+// printed before each line (interactive use). After every line it flushes
+// the outbox, so each turn's messages print before the next line is read.
+func (c *Console) Run(ctx context.Context, in io.Reader, prompt string, outbox Outbox) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for {
@@ -113,7 +116,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, prompt string) error {
 			}
 			fmt.Fprintf(c.cfg.Out, "error: %v\n", err)
 		}
-		if err := c.cfg.Flush(ctx); err != nil {
+		if _, err := outbox.Flush(ctx); err != nil {
 			return fmt.Errorf("console: deliver messages: %w", err)
 		}
 	}

@@ -76,29 +76,32 @@ func start(t *testing.T, opts ...envOption) *env {
 		opt(&o)
 	}
 	f := fakediscord.New(t)
-	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
 	logs := &syncBuffer{}
-	cfg := Config{
-		Token:        testToken,
-		APIURL:       f.APIURL(),
-		AgentChannel: testAgents,
-		AgentRole:    testRole,
-		Engine:       h.Engine,
-		Handoffs:     h.Handoffs,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if o.config != nil {
-		o.config(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.retryBase = 10 * time.Millisecond
-	h.Senders[bot.Discord] = a
-	if o.sender != nil {
-		h.Senders[bot.Discord] = o.sender(a)
-	}
+	var a *Adapter
+	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now),
+		testkit.WithSenders(func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
+			cfg := Config{
+				Token:        testToken,
+				APIURL:       f.APIURL(),
+				AgentChannel: testAgents,
+				AgentRole:    testRole,
+				Engine:       p.Engine,
+				Handoffs:     p.Handoffs,
+				Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			}
+			if o.config != nil {
+				o.config(&cfg)
+			}
+			var err error
+			if a, err = New(cfg); err != nil {
+				return nil, err
+			}
+			a.retryBase = 10 * time.Millisecond
+			if o.sender != nil {
+				return map[bot.Platform]outbox.Sender{bot.Discord: o.sender(a)}, nil
+			}
+			return map[bot.Platform]outbox.Sender{bot.Discord: a}, nil
+		}))
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	dispDone := make(chan struct{})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
@@ -80,39 +81,42 @@ func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var h *testkit.Harness
-	if o.manualClock {
-		h = testkit.New(t)
-		o.burst = 0
-	} else {
-		h = testkit.New(t, testkit.WithClock(time.Now))
-	}
-	now := time.Now
-	if o.manualClock {
-		now = h.Clock.Now
-	}
 	fake := fakeslack.New(t)
 	logs := &lockedBuffer{}
-	cfg := Config{
-		BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.APIURL(),
-		AgentChannel: testkit.AgentChannel, AgentMention: "here",
-		Engine: h.Engine, Handoffs: h.Handoffs, Now: now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	var a *Adapter
+	newAdapter := func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
+		now := time.Now
+		if o.manualClock {
+			now = p.Clock.Now
+		}
+		cfg := Config{
+			BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.APIURL(),
+			AgentChannel: testkit.AgentChannel, AgentMention: "here",
+			Engine: p.Engine, Handoffs: p.Handoffs, Now: now,
+			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		}
+		if m == socketMode {
+			cfg.AppToken = testAppToken
+		}
+		if o.config != nil {
+			o.config(&cfg)
+		}
+		var err error
+		if a, err = New(cfg); err != nil {
+			return nil, err
+		}
+		if o.burst > 0 {
+			a.shaper = newShaper(now, channelRate, o.burst)
+		}
+		return map[bot.Platform]outbox.Sender{bot.Slack: a}, nil
 	}
-	if m == socketMode {
-		cfg.AppToken = testAppToken
+	var h *testkit.Harness
+	if o.manualClock {
+		o.burst = 0
+		h = testkit.New(t, testkit.WithSenders(newAdapter))
+	} else {
+		h = testkit.New(t, testkit.WithClock(time.Now), testkit.WithSenders(newAdapter))
 	}
-	if o.config != nil {
-		o.config(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.burst > 0 {
-		a.shaper = newShaper(now, channelRate, o.burst)
-	}
-	h.Senders[bot.Slack] = a
 	e := &env{t: t, mode: m, h: h, fake: fake, a: a, logs: logs}
 
 	ctx, cancel := context.WithCancel(context.Background())

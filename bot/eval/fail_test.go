@@ -235,7 +235,7 @@ scenarios:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := mustRunOne(t, Config{}, tt.yaml)
+			res := mustRunOne(t, Config{OpenStore: openSQLite}, tt.yaml)
 			if res.Passed {
 				t.Fatalf("the scenario passed; want it to fail with %q", tt.want)
 			}
@@ -261,7 +261,7 @@ func TestForeignDataFromTheModel(t *testing.T) {
 			return bot.ModelResponse{Text: "PAY-2002 was 75.50 USD at Navy Surplus (you asked about PAY-2001)"}, nil
 		}), nil
 	}
-	res := mustRunOne(t, Config{NewModel: leaky}, `
+	res := mustRunOne(t, Config{OpenStore: openSQLite, NewModel: leaky}, `
 scenarios:
   - name: s
     customer: C-1001
@@ -277,7 +277,7 @@ scenarios:
 		t.Errorf("echoing the customer's own words counted as a leak:\n%s", got)
 	}
 	// Unlinked: every customer's data is another customer's.
-	res = mustRunOne(t, Config{NewModel: leaky}, `
+	res = mustRunOne(t, Config{OpenStore: openSQLite, NewModel: leaky}, `
 scenarios:
   - name: s
     customer: none

@@ -133,6 +133,7 @@ func (f *fakeOpenAI) all() []chatRequest {
 // eval` does with OPENAI_BASE_URL set.
 func (f *fakeOpenAI) config(t *testing.T) Config {
 	return Config{
+		OpenStore: openSQLite,
 		NewModel: func(func() *prompts.Set) (bot.Model, error) {
 			return openai.New(openai.Config{
 				BaseURL: f.srv.URL + "/v1", Model: "fake-model", MaxRetries: -1, Timeout: 10 * time.Second,

@@ -13,9 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/console"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/rules"
 	"github.com/firstlinehq/firstline/handoff"
@@ -39,6 +38,9 @@ type Config struct {
 	// Parallel is how many scenarios run at once; DefaultParallel when not
 	// positive.
 	Parallel int
+	// OpenStore opens (creating) the scenario database at path, the SQL
+	// store on a SQLite file as `firstline chat` uses.
+	OpenStore func(ctx context.Context, path string) (app.Store, error)
 	// TempDir is where the per-scenario databases go; "" means os.TempDir.
 	TempDir string
 	// Logger receives the engine's logs, with the scenario's name; nil
@@ -154,13 +156,22 @@ const (
 	agentName = "Alex"
 )
 
-// session is one scenario's product, wired as `firstline chat` wires it:
-// the console platform for the customer and the agent channel, a real
-// engine, handoff flow and dispatcher on a fresh SQLite file.
+// Where the scenario's conversation and agent channel are: the places of
+// `firstline chat`'s console.
+const (
+	workspace    = "local"
+	channel      = "console"
+	agentChannel = "agents"
+	user         = "console-user"
+)
+
+// session is one scenario's product, assembled as `firstline chat`
+// assembles it: the console platform for the customer and the agent
+// channel, a real engine, handoff flow and dispatcher on a fresh database.
 type session struct {
 	sc       Scenario
 	dir      string
-	store    *sqlite.Store
+	store    app.Store
 	clock    *clock
 	model    *recordingModel
 	sender   *recordingSender
@@ -191,7 +202,10 @@ func newSession(ctx context.Context, cfg Config, sc Scenario, log *slog.Logger) 
 			_ = s.close()
 		}
 	}()
-	s.store, err = sqlite.Open(ctx, filepath.Join(dir, "eval.db"))
+	if cfg.OpenStore == nil {
+		return nil, errors.New("eval: no store to open the scenario's database with")
+	}
+	s.store, err = cfg.OpenStore(ctx, filepath.Join(dir, "eval.db"))
 	if err != nil {
 		return nil, err
 	}
@@ -205,42 +219,18 @@ func newSession(ctx context.Context, cfg Config, sc Scenario, log *slog.Logger) 
 	}
 	s.model = &recordingModel{Model: m}
 	s.sender = &recordingSender{}
-	s.disp, err = outbox.New(outbox.Config{
-		Store:   s.store,
-		Senders: map[bot.Platform]outbox.Sender{bot.Console: s.sender},
-		Now:     s.clock.Now,
-		Logger:  log,
+	a, err := app.New(app.Config{
+		Store: s.store, Model: s.model, Prompts: cfg.Prompts, Now: s.clock.Now, Logger: log,
+		Agents: app.Agents{Platform: bot.Console, Workspace: workspace, Channel: agentChannel},
+		Senders: func(app.Parts) (map[bot.Platform]outbox.Sender, error) {
+			return map[bot.Platform]outbox.Sender{bot.Console: s.sender}, nil
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.handoffs, err = handoff.New(handoff.Config{
-		Store:          s.store,
-		Prompts:        cfg.Prompts,
-		AgentPlatform:  bot.Console,
-		AgentWorkspace: console.Workspace,
-		AgentChannel:   console.AgentChannel,
-		Now:            s.clock.Now,
-		Logger:         log,
-		Notify:         s.disp.Notify,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.engine, err = bot.New(bot.Config{
-		Store:     s.store,
-		Model:     s.model,
-		Payments:  s.store,
-		Escalator: s.handoffs,
-		Prompts:   cfg.Prompts,
-		Now:       s.clock.Now,
-		Logger:    log,
-		Notify:    s.disp.Notify,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.key = bot.ConversationKey{Platform: bot.Console, Workspace: console.Workspace, Channel: console.Channel}
+	s.disp, s.handoffs, s.engine = a.Dispatcher, a.Handoffs, a.Engine
+	s.key = bot.ConversationKey{Platform: bot.Console, Workspace: workspace, Channel: channel}
 	if sc.Place == PlaceChannel {
 		// A thread in a shared channel: the conversation others can read.
 		s.key.Channel, s.key.Thread = "support", "eval-thread"
@@ -285,7 +275,7 @@ func (s *session) seed(ctx context.Context) error {
 				s.userName = c.Name
 			}
 		}
-		id := bot.NewIdentity(bot.Console, console.Workspace, console.User)
+		id := bot.NewIdentity(bot.Console, workspace, user)
 		if err := s.store.Link(ctx, bot.Link{Identity: id, CustomerID: s.sc.Customer, CreatedAt: now}); err != nil {
 			return fmt.Errorf("link the chat user to customer %s: %w", s.sc.Customer, err)
 		}
@@ -318,7 +308,7 @@ func (s *session) play(ctx context.Context, num int, t Turn) (TurnResult, error)
 		s.said = append(s.said, t.Text)
 		acc, err := s.engine.Handle(ctx, bot.Incoming{
 			Key:       s.key,
-			User:      console.User,
+			User:      user,
 			UserName:  s.userName,
 			Text:      t.Text,
 			MessageID: "eval-" + strconv.Itoa(num),
@@ -332,7 +322,7 @@ func (s *session) play(ctx context.Context, num int, t Turn) (TurnResult, error)
 		switch t.Button {
 		case ButtonTalkToPerson:
 			tr.Action = "press talk_to_person"
-			if err := s.engine.TalkToPerson(ctx, s.convID, console.User); err != nil {
+			if err := s.engine.TalkToPerson(ctx, s.convID, user); err != nil {
 				return tr, err
 			}
 		case ButtonRate:
@@ -340,7 +330,7 @@ func (s *session) play(ctx context.Context, num int, t Turn) (TurnResult, error)
 			if s.handoffID == 0 {
 				return tr, stopError("the customer cannot rate: no handoff was opened in this conversation")
 			}
-			if err := s.engine.Rate(ctx, console.User, s.handoffID, t.Rating); err != nil {
+			if err := s.engine.Rate(ctx, user, s.handoffID, t.Rating); err != nil {
 				return tr, err
 			}
 		}
@@ -351,7 +341,7 @@ func (s *session) play(ctx context.Context, num int, t Turn) (TurnResult, error)
 		}
 		res, err := s.handoffs.AgentMessage(ctx, handoff.AgentMessage{
 			Platform:  bot.Console,
-			Channel:   console.AgentChannel,
+			Channel:   agentChannel,
 			Thread:    s.thread,
 			Agent:     handoff.Agent{ID: agentID, Name: agentName},
 			Text:      t.Text,

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -28,7 +30,7 @@ scenarios:
 `
 
 func TestReportTableAndJSON(t *testing.T) {
-	r := Run(t.Context(), Config{TempDir: t.TempDir()}, mustParse(t, twoScenarios))
+	r := Run(t.Context(), Config{OpenStore: openSQLite, TempDir: t.TempDir()}, mustParse(t, twoScenarios))
 	if r.Passed != 1 || r.Failed != 1 || r.OK() {
 		t.Fatalf("passed %d, failed %d, OK %v; want 1, 1, false", r.Passed, r.Failed, r.OK())
 	}
@@ -113,7 +115,7 @@ func TestRunParallelBound(t *testing.T) {
 	for _, n := range "abcdefgh" {
 		src.WriteString("  - {name: " + string(n) + ", customer: none, turns: [{say: \"tell me a story\"}]}\n")
 	}
-	r := Run(t.Context(), Config{NewModel: slow, Parallel: 2, TempDir: t.TempDir()}, mustParse(t, src.String()))
+	r := Run(t.Context(), Config{OpenStore: openSQLite, NewModel: slow, Parallel: 2, TempDir: t.TempDir()}, mustParse(t, src.String()))
 	if !r.OK() {
 		t.Fatalf("%d failed", r.Failed)
 	}
@@ -128,14 +130,14 @@ func TestRunErrors(t *testing.T) {
 	scs := mustParse(t, twoScenarios)
 
 	broken := func(func() *prompts.Set) (bot.Model, error) { return nil, errors.New("no such endpoint") }
-	r := Run(t.Context(), Config{NewModel: broken, TempDir: t.TempDir()}, scs)
+	r := Run(t.Context(), Config{OpenStore: openSQLite, NewModel: broken, TempDir: t.TempDir()}, scs)
 	if r.Failed != 2 || r.Results[0].Error != "build the model: no such endpoint" {
 		t.Errorf("with a model that cannot be built: failed %d, error %q", r.Failed, r.Results[0].Error)
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	r = Run(ctx, Config{TempDir: t.TempDir()}, scs)
+	r = Run(ctx, Config{OpenStore: openSQLite, TempDir: t.TempDir()}, scs)
 	if r.Failed != 2 || r.Results[1].Error != "not run: context canceled" {
 		t.Errorf("after cancellation: failed %d, error %q", r.Failed, r.Results[1].Error)
 	}
@@ -143,12 +145,12 @@ func TestRunErrors(t *testing.T) {
 	panicky := func(func() *prompts.Set) (bot.Model, error) {
 		return modelFunc(func(context.Context, bot.ModelRequest) (bot.ModelResponse, error) { panic("model bug") }), nil
 	}
-	r = Run(t.Context(), Config{NewModel: panicky, TempDir: t.TempDir()}, scs[:1])
+	r = Run(t.Context(), Config{OpenStore: openSQLite, NewModel: panicky, TempDir: t.TempDir()}, scs[:1])
 	if r.Failed != 1 || r.Results[0].Error != "panic: model bug" {
 		t.Errorf("with a panicking model: failed %d, error %q", r.Failed, r.Results[0].Error)
 	}
 
-	if r := Run(t.Context(), Config{}, nil); r.Passed+r.Failed != 0 || !r.OK() {
+	if r := Run(t.Context(), Config{OpenStore: openSQLite}, nil); r.Passed+r.Failed != 0 || !r.OK() {
 		t.Errorf("no scenarios: %+v", r)
 	}
 }
@@ -161,7 +163,7 @@ func TestModelFailureIsNoted(t *testing.T) {
 			return bot.ModelResponse{}, &bot.ModelError{Reason: "The AI model could not be reached.", Err: errors.New("connection refused")}
 		}), nil
 	}
-	res := mustRunOne(t, Config{NewModel: down}, `
+	res := mustRunOne(t, Config{OpenStore: openSQLite, NewModel: down}, `
 scenarios:
   - name: s
     customer: C-1001
@@ -176,4 +178,9 @@ scenarios:
 		!strings.HasPrefix(turn.HandoffReason, "trigger failure:") {
 		t.Errorf("notes %q, handoff reason %q", turn.Notes, turn.HandoffReason)
 	}
+}
+
+// openSQLite opens the scenario databases as `firstline eval` does.
+func openSQLite(ctx context.Context, path string) (app.Store, error) {
+	return sqlite.Open(ctx, path)
 }

@@ -26,7 +26,7 @@ func TestShippedSuite(t *testing.T) {
 	}
 	tmp := mustScratchDir(t)
 	start := time.Now()
-	report := Run(context.Background(), Config{TempDir: tmp}, scenarios)
+	report := Run(context.Background(), Config{OpenStore: openSQLite, TempDir: tmp}, scenarios)
 	t.Logf("%d scenarios in %s", len(scenarios), time.Since(start).Round(time.Millisecond))
 
 	if !report.OK() || report.Passed != len(scenarios) {

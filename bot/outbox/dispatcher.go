@@ -49,10 +49,29 @@ func RetryAfter(err error, d time.Duration) error {
 	return &SendError{Err: err, RetryAfter: max(d, time.Millisecond)}
 }
 
+// Bell wakes a dispatcher when rows were queued. It exists apart from the
+// dispatcher so that what queues rows (the engine, the handoff flow) can be
+// built first, and the dispatcher, which needs the platforms' senders, last.
+type Bell struct{ c chan struct{} }
+
+// NewBell returns a bell for one dispatcher.
+func NewBell() *Bell { return &Bell{c: make(chan struct{}, 1)} }
+
+// Ring wakes the dispatcher listening to the bell. It never blocks: rings
+// before the dispatcher looks are one.
+func (b *Bell) Ring() {
+	select {
+	case b.c <- struct{}{}:
+	default:
+	}
+}
+
 // Config wires a Dispatcher.
 type Config struct {
 	Store   Store
 	Senders map[bot.Platform]Sender
+	// Bell wakes the dispatcher; New makes one when it is nil.
+	Bell    *Bell
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *Metrics
@@ -88,8 +107,7 @@ const recordTimeout = 5 * time.Second
 
 // Dispatcher delivers outbox rows.
 type Dispatcher struct {
-	cfg  Config
-	wake chan struct{}
+	cfg Config
 }
 
 // New returns a Dispatcher.
@@ -121,16 +139,14 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 8
 	}
-	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+	if cfg.Bell == nil {
+		cfg.Bell = NewBell()
+	}
+	return &Dispatcher{cfg: cfg}, nil
 }
 
 // Notify wakes the dispatcher: rows were queued. It never blocks.
-func (d *Dispatcher) Notify() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
+func (d *Dispatcher) Notify() { d.cfg.Bell.Ring() }
 
 // Run delivers rows as they come due until ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -143,7 +159,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-d.wake:
+		case <-d.cfg.Bell.c:
 		case <-t.C:
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/slack"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/internal/fakediscord"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
@@ -44,32 +45,35 @@ func start(t *testing.T, agents bot.Platform) *world {
 	if agents == bot.Discord {
 		opts = append(opts, testkit.WithAgents(bot.Discord, "", fakediscord.Agents))
 	}
-	h := testkit.New(t, append(opts, testkit.WithClock(time.Now))...)
-	w := &world{t: t, h: h, slack: fakeslack.New(t), discord: fakediscord.New(t), logs: &syncBuffer{}}
+	w := &world{t: t, slack: fakeslack.New(t), discord: fakediscord.New(t), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-	slackCfg := slack.Config{
-		BotToken: fakeslack.BotToken, AppToken: fakeslack.AppToken, APIURL: w.slack.APIURL(),
-		AgentMention: "here", Engine: h.Engine, Handoffs: h.Handoffs, Logger: log.With("adapter", "slack"),
+	var sl *slack.Adapter
+	var dc *discord.Adapter
+	adapters := func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
+		slackCfg := slack.Config{
+			BotToken: fakeslack.BotToken, AppToken: fakeslack.AppToken, APIURL: w.slack.APIURL(),
+			AgentMention: "here", Engine: p.Engine, Handoffs: p.Handoffs, Logger: log.With("adapter", "slack"),
+		}
+		discordCfg := discord.Config{
+			Token: fakediscord.Token, APIURL: w.discord.APIURL(), AgentRole: fakediscord.Role,
+			Engine: p.Engine, Handoffs: p.Handoffs, Logger: log.With("adapter", "discord"),
+		}
+		if agents == bot.Slack {
+			slackCfg.AgentChannel = testkit.AgentChannel
+		} else {
+			discordCfg.AgentChannel = fakediscord.Agents
+		}
+		var err error
+		if sl, err = slack.New(slackCfg); err != nil {
+			return nil, err
+		}
+		if dc, err = discord.New(discordCfg); err != nil {
+			return nil, err
+		}
+		return map[bot.Platform]outbox.Sender{bot.Slack: sl, bot.Discord: dc}, nil
 	}
-	discordCfg := discord.Config{
-		Token: fakediscord.Token, APIURL: w.discord.APIURL(), AgentRole: fakediscord.Role,
-		Engine: h.Engine, Handoffs: h.Handoffs, Logger: log.With("adapter", "discord"),
-	}
-	if agents == bot.Slack {
-		slackCfg.AgentChannel = testkit.AgentChannel
-	} else {
-		discordCfg.AgentChannel = fakediscord.Agents
-	}
-	sl, err := slack.New(slackCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discord.New(discordCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Senders[bot.Slack], h.Senders[bot.Discord] = sl, dc
+	h := testkit.New(t, append(opts, testkit.WithClock(time.Now), testkit.WithSenders(adapters))...)
+	w.h = h
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var inputs, workers sync.WaitGroup

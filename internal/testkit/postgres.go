@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
+	"github.com/firstlinehq/firstline/bot/app"
 )
 
 // PostgresEnv names the variable that points tests at a PostgreSQL server
@@ -62,7 +62,7 @@ func PostgresSchema(t testing.TB) string {
 
 // Postgres opens a PostgreSQL store on a fresh schema (see PostgresSchema),
 // for WithStore.
-func Postgres(t testing.TB) storetest.Store {
+func Postgres(t testing.TB) app.Store {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), PostgresSchema(t))
 	if err != nil {

@@ -1,6 +1,7 @@
-// Package testkit wires the real engine, handoff flow, outbox dispatcher and
-// SQLite store for tests, with a recording fake platform and an injected
-// clock. Only tests import it.
+// Package testkit assembles the real engine, handoff flow, outbox
+// dispatcher and store for tests (bot/app, as the binary does), on a fresh
+// SQLite or PostgreSQL database, with a recording fake platform and an
+// injected clock. Only tests import it.
 package testkit
 
 import (
@@ -13,8 +14,8 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/rules"
 	"github.com/firstlinehq/firstline/handoff"
@@ -84,13 +85,12 @@ var _ bot.Model = ModelFunc(nil)
 type Harness struct {
 	T        testing.TB
 	Ctx      context.Context
-	Store    storetest.Store
+	Store    app.Store
 	Engine   *bot.Engine
 	Handoffs *handoff.Service
 	Disp     *outbox.Dispatcher
-	// Senders is the dispatcher's map of platform adapters: tests may put
-	// their adapter in it before anything is sent.
-	Senders  map[bot.Platform]outbox.Sender
+	// Platform records what is sent to Slack, unless WithSenders put
+	// adapters in its place.
 	Platform *Recorder
 	Clock    *Clock
 	seq      int
@@ -109,9 +109,26 @@ type Options struct {
 	Now func() time.Time
 	// OpenStore opens the (empty) store; SQLite in a temporary folder by
 	// default.
-	OpenStore func(t testing.TB) storetest.Store
+	OpenStore func(t testing.TB) app.Store
 	// Handoffs, when set, changes the handoff flow's configuration.
 	Handoffs func(*handoff.Config)
+	// Senders, when set, builds the platforms' senders (adapters under
+	// test) in place of the Recorder.
+	Senders func(Parts) (map[bot.Platform]outbox.Sender, error)
+}
+
+// Parts are what WithSenders builds adapters from: the engine and the
+// handoff flow they deliver to, and the harness's clock.
+type Parts struct {
+	app.Parts
+	Clock *Clock
+}
+
+// WithSenders builds the platforms' senders from the engine and the
+// handoff flow, as serve builds its adapters; the Recorder then receives
+// nothing.
+func WithSenders(f func(Parts) (map[bot.Platform]outbox.Sender, error)) Option {
+	return func(o *Options) { o.Senders = f }
 }
 
 // Option changes how a harness is built.
@@ -140,7 +157,7 @@ func WithAgents(p bot.Platform, workspace, channel string) Option {
 
 // WithStore runs the harness on another store, such as PostgreSQL (see
 // PostgresSchema).
-func WithStore(open func(t testing.TB) storetest.Store) Option {
+func WithStore(open func(t testing.TB) app.Store) Option {
 	return func(o *Options) { o.OpenStore = open }
 }
 
@@ -149,8 +166,7 @@ func WithStore(open func(t testing.TB) storetest.Store) Option {
 func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
 
 // New returns a harness on a fresh database seeded by MustSeed. The
-// Recorder receives Slack's messages until a test puts its own adapter in
-// Senders.
+// Recorder receives Slack's messages unless WithSenders builds adapters.
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
@@ -171,39 +187,33 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	st := o.OpenStore(t)
 	MustSeed(t, st)
-	o.Engine.Store, o.Engine.Payments = st, orPayments(o.Engine.Payments, st)
 	rec := &Recorder{}
-	senders := map[bot.Platform]outbox.Sender{bot.Slack: rec}
-	disp, err := outbox.New(outbox.Config{Store: st, Senders: senders, Now: o.Now})
-	if err != nil {
-		t.Fatal(err)
+	senders := func(p app.Parts) (map[bot.Platform]outbox.Sender, error) {
+		if o.Senders != nil {
+			return o.Senders(Parts{Parts: p, Clock: clk})
+		}
+		return map[bot.Platform]outbox.Sender{bot.Slack: rec}, nil
 	}
-	hc := handoff.Config{
-		Store: st, Prompts: o.Engine.Prompts, AgentPlatform: o.AgentPlatform, AgentWorkspace: o.AgentWorkspace,
-		AgentChannel: o.AgentChannel, Now: o.Now, Notify: disp.Notify,
-	}
+	var hc handoff.Config
 	if o.Handoffs != nil {
 		o.Handoffs(&hc)
 	}
-	hs, err := handoff.New(hc)
+	a, err := app.New(app.Config{
+		Store: st, Model: o.Engine.Model, Prompts: o.Engine.Prompts, Now: o.Now,
+		Agents:  app.Agents{Platform: o.AgentPlatform, Workspace: o.AgentWorkspace, Channel: o.AgentChannel},
+		Engine:  o.Engine,
+		Handoff: hc,
+		Senders: senders,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Engine.Escalator = hs
-	o.Engine.Now = o.Now
-	if o.Engine.Notify == nil {
-		o.Engine.Notify = disp.Notify
-	}
-	eng, err := bot.New(o.Engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Harness{T: t, Ctx: ctx, Store: st, Engine: eng, Handoffs: hs, Disp: disp, Senders: senders, Platform: rec, Clock: clk}
+	return &Harness{T: t, Ctx: ctx, Store: st, Engine: a.Engine, Handoffs: a.Handoffs, Disp: a.Dispatcher, Platform: rec, Clock: clk}
 }
 
 // MustSeed adds customers C-1 (Ada, U-ada) and C-2 (Grace, U-grace), linked
 // on Slack, and payments PAY-1001 and PAY-1002 (C-1) and PAY-2001 (C-2).
-func MustSeed(t testing.TB, st storetest.Store) {
+func MustSeed(t testing.TB, st bot.Admin) {
 	t.Helper()
 	ctx := context.Background()
 	for _, c := range []bot.Customer{{ID: "C-1", Name: "Ada"}, {ID: "C-2", Name: "Grace"}} {
@@ -321,20 +331,12 @@ func MustOne[T any](t testing.TB, xs []T, what string) T {
 	return xs[0]
 }
 
-func openSQLite(t testing.TB) storetest.Store {
+func openSQLite(t testing.TB) app.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-// orPayments keeps a payment source a test chose, else the store's table.
-func orPayments(p bot.PaymentSource, st storetest.Store) bot.PaymentSource {
-	if p != nil {
-		return p
-	}
 	return st
 }

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Component is a part of the process that readiness waits for: a platform
+// connection. One that also has a Leading method is a connection one
+// replica at a time holds; /readyz says whether this one does.
+type Component interface {
+	Ready() bool
+}
+
+// Pinger is the database as readiness sees it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// HealthConfig is what the health, readiness and metrics endpoints report
+// on.
+type HealthConfig struct {
+	Store Pinger
+	// Components are the platform connections, by name.
+	Components map[string]Component
+	// Names orders Components in what /readyz prints.
+	Names    []string
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+// Mount adds /healthz (the process answers), /readyz (the database answers
+// and every platform connection is up) and /metrics to mux.
+func (c HealthConfig) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", c.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.Registry, promhttp.HandlerOpts{Registry: c.Registry}))
+}
+
+func (c HealthConfig) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := c.Store.Ping(ctx); err != nil {
+		c.Logger.Warn("readiness: database unreachable", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	for _, name := range c.Names {
+		if !c.Components[name].Ready() {
+			http.Error(w, name+" not connected", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+	// Say what this replica holds: one replica at a time holds the
+	// Discord gateway, the others stand by to take over.
+	for _, name := range c.Names {
+		if l, ok := c.Components[name].(interface{ Leading() bool }); ok {
+			role := "standby"
+			if l.Leading() {
+				role = "gateway holder"
+			}
+			fmt.Fprintf(w, "%s: %s\n", name, role)
+		}
+	}
+}
