@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/discord"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/prompts"
@@ -352,7 +353,7 @@ func cmdStats(ctx context.Context, args []string, sys stdio) error {
 // mustExist refuses a SQLite file that is not there: opening it would
 // create an empty database and report zeros, as if nothing had happened.
 func mustExist(db string) error {
-	if isPostgres(db) {
+	if sqlstore.IsPostgres(db) {
 		return nil
 	}
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {

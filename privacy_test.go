@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 )
 
@@ -198,7 +198,7 @@ func (s *syncBuffer) String() string {
 // conversation older than FIRSTLINE_RETENTION go, its rows stay.
 func TestServeRunsRetention(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "serve.db")
-	st, err := sqlite.Open(t.Context(), db)
+	st, err := sqlstore.OpenSQLite(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestServeRunsRetention(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 
-	st, err = sqlite.Open(t.Context(), db)
+	st, err = sqlstore.OpenSQLite(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

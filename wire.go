@@ -7,12 +7,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/adapters/payments"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
@@ -194,33 +192,20 @@ func (noRegistry) Register(prometheus.Collector) error  { return nil }
 func (noRegistry) MustRegister(...prometheus.Collector) {}
 func (noRegistry) Unregister(prometheus.Collector) bool { return true }
 
-// isPostgres reports whether FIRSTLINE_DB names a PostgreSQL server.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
-
 // openStore opens the database FIRSTLINE_DB names and applies its
 // migrations.
-func openStore(ctx context.Context, db string) (app.Store, error) {
-	if isPostgres(db) {
-		// The URL may carry a password: postgres' errors name the server
-		// without it, so the URL is not repeated here.
-		st, err := postgres.Open(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("FIRSTLINE_DB: %w", err)
-		}
+func openStore(ctx context.Context, db string) (*sqlstore.Store, error) {
+	st, err := sqlstore.Open(ctx, db)
+	switch {
+	case err == nil:
 		return st, nil
-	}
-	st, err := sqlite.Open(ctx, db)
-	if err != nil {
+	case sqlstore.IsPostgres(db):
+		// The URL may carry a password: the store's errors name the server
+		// without it, so the URL is not repeated here.
+		return nil, fmt.Errorf("FIRSTLINE_DB: %w", err)
+	default:
 		return nil, fmt.Errorf("open database %s: %w", db, err)
 	}
-	return st, nil
-}
-
-// exclusiveStore is a store that one process at a time answers on (SQLite).
-type exclusiveStore interface {
-	Exclusive(ctx context.Context) (sqlite.Recovered, error)
 }
 
 // takeOver makes this process the one answering on a SQLite file, before
@@ -228,24 +213,20 @@ type exclusiveStore interface {
 // same file is refused (SQLite serves one process; PostgreSQL is the way
 // to run several), and what a crashed predecessor left leased is taken
 // back at once. PostgreSQL stores are shared by replicas and skip this.
-func takeOver(ctx context.Context, st app.Store, db string, log *slog.Logger) error {
-	ex, ok := st.(exclusiveStore)
-	if !ok {
-		return nil
-	}
-	r, err := ex.Exclusive(ctx)
-	if errors.Is(err, sqlite.ErrNoLock) {
+func takeOver(ctx context.Context, st *sqlstore.Store, db string, log *slog.Logger) error {
+	r, err := st.Exclusive(ctx)
+	if errors.Is(err, sqlstore.ErrNoLock) {
 		log.Warn("cannot lock the database file: a second process on it is not refused, and a restart after a crash waits for the leases of unfinished work to run out",
 			"db", db, "err", err)
 		return nil
 	}
-	if errors.Is(err, sqlite.ErrInUse) {
+	if errors.Is(err, sqlstore.ErrInUse) {
 		return fmt.Errorf("database %s is in use by another firstline serve or chat; stop it, or use another FIRSTLINE_DB (several replicas need PostgreSQL)", db)
 	}
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", db, err)
 	}
-	if r != (sqlite.Recovered{}) {
+	if r != (sqlstore.Recovered{}) {
 		log.Info("taking over from a process that stopped mid-work",
 			"turns", r.TurnLeases, "outgoing_messages", r.Claims)
 	}
@@ -255,10 +236,10 @@ func takeOver(ctx context.Context, st app.Store, db string, log *slog.Logger) er
 // dbForLog is FIRSTLINE_DB as it may appear in logs and messages: a
 // PostgreSQL connection string without its passwords.
 func dbForLog(db string) string {
-	if !isPostgres(db) {
+	if !sqlstore.IsPostgres(db) {
 		return db
 	}
-	return postgres.Redacted(db)
+	return sqlstore.Redacted(db)
 }
 
 // retentionJob returns the job that deletes texts older than

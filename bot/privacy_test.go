@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/links"
@@ -110,7 +110,7 @@ func (noAuditTx) AppendAudit(context.Context, *bot.AuditEntry) error {
 // What cannot be recorded is not shown: the lookup fails closed.
 func TestAuditFailsClosed(t *testing.T) {
 	h := testkit.New(t, testkit.WithStore(func(t testing.TB) app.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+		st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/prompts"
@@ -182,5 +182,5 @@ scenarios:
 
 // openSQLite opens the scenario databases as `firstline eval` does.
 func openSQLite(ctx context.Context, path string) (app.Store, error) {
-	return sqlite.Open(ctx, path)
+	return sqlstore.OpenSQLite(ctx, path)
 }

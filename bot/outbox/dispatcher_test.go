@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/outbox"
 )
@@ -20,7 +20,7 @@ func (f senderFunc) Send(ctx context.Context, m bot.Outgoing) (string, error) { 
 
 type fixture struct {
 	ctx   context.Context
-	store *sqlite.Store
+	store *sqlstore.Store
 	now   time.Time
 	mu    sync.Mutex
 }
@@ -39,7 +39,7 @@ func (f *fixture) advance(d time.Duration) {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"))
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "outbox.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

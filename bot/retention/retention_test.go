@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/retention"
 )
@@ -16,9 +16,9 @@ var now = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
 
-func mustStore(t *testing.T) *sqlite.Store {
+func mustStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

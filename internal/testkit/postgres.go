@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot/app"
 )
 
@@ -64,7 +64,7 @@ func PostgresSchema(t testing.TB) string {
 // for WithStore.
 func Postgres(t testing.TB) app.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), PostgresSchema(t))
+	st, err := sqlstore.OpenPostgres(context.Background(), PostgresSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}

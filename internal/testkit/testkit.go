@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/outbox"
@@ -333,7 +333,7 @@ func MustOne[T any](t testing.TB, xs []T, what string) T {
 
 func openSQLite(t testing.TB) app.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

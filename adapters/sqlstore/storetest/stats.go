@@ -1,21 +1,12 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/stats"
 )
-
-// StatsReader is what the support figures (`firstline stats`, the KPI
-// page, the gauges of /metrics) read from a store, outside transactions.
-type StatsReader interface {
-	stats.Records
-	// OutboxPending counts the outbox rows still pending.
-	OutboxPending(ctx context.Context) (int, error)
-}
 
 // setTopic labels a conversation and returns whether the label changed.
 func setTopic(t *testing.T, s Store, id int64, topic string) bool {

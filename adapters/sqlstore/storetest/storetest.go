@@ -3,9 +3,9 @@
 // from its own tests, so the engine, the handoff flow and the outbox
 // dispatcher can rely on one behaviour whichever database is configured:
 //
-//	func TestStore(t *testing.T) {
+//	func TestSQLiteStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) storetest.Store {
-//			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+//			s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 //			if err != nil {
 //				t.Fatal(err)
 //			}
@@ -19,7 +19,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -28,33 +27,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/firstlinehq/firstline/bot"
-	"github.com/firstlinehq/firstline/bot/outbox"
+	"github.com/firstlinehq/firstline/bot/app"
 )
 
-// Store is everything a Firstline store provides: the engine's
-// transactions, the outbox dispatcher's operations, the built-in payment
-// source, and the admin operations the CLI and demo seeding use.
-type Store interface {
-	bot.Store
-	outbox.Store
-	bot.PaymentSource
-	StatsReader
-
-	// Link links an identity to a customer, replacing any link it had; the
-	// customer must exist, else an error wrapping bot.ErrNotFound.
-	Link(ctx context.Context, l bot.Link) error
-	// Unlink removes an identity's link; bot.ErrNotFound if there is none.
-	Unlink(ctx context.Context, id bot.Identity) error
-	// Links lists all links ordered by platform, workspace and user.
-	Links(ctx context.Context) ([]bot.Link, error)
-	// PutCustomer stores a customer, replacing one with the same ID.
-	PutCustomer(ctx context.Context, c bot.Customer) error
-	// PutPayment stores a payment, replacing one with the same Reference;
-	// the customer must exist, else an error wrapping bot.ErrNotFound.
-	PutPayment(ctx context.Context, p bot.Payment) error
-	// CustomerCount returns how many customers are stored.
-	CustomerCount(ctx context.Context) (int, error)
-}
+// Store is the store under test: everything Firstline needs of its
+// database, as bot/app declares it.
+type Store = app.Store
 
 // Run runs the contract suite. open is called once per subtest and must
 // return an empty store, closed by a t.Cleanup it registers. Subtests do

@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"database/sql"
@@ -10,20 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 )
 
 // mustOpen opens a store on a new file in a temporary directory.
-func mustOpen(t *testing.T) *sqlite.Store {
+func mustOpenSQLite(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	return mustOpenPath(t, filepath.Join(t.TempDir(), "firstline.db"))
+	return mustOpenSQLitePath(t, filepath.Join(t.TempDir(), "firstline.db"))
 }
 
-func mustOpenPath(t *testing.T, path string) *sqlite.Store {
+func mustOpenSQLitePath(t *testing.T, path string) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -35,38 +36,38 @@ func mustOpenPath(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
-func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t) })
+func TestSQLiteStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) app.Store { return mustOpenSQLite(t) })
 }
 
 // embeddedMigrations lists the migration files, as Open embeds them.
 func embeddedMigrations(t *testing.T) []string {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	names, err := filepath.Glob(filepath.Join("migrations", "sqlite", "*.sql"))
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no migrations found: %v", err)
 	}
 	return names
 }
 
-func TestMigrations(t *testing.T) {
+func TestSQLiteMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "firstline.db")
 
 	// Data written after the first Open survives the second: re-running
 	// migrations neither fails nor recreates tables.
-	s := mustOpenPath(t, path)
+	s := mustOpenSQLitePath(t, path)
 	if err := s.PutCustomer(t.Context(), bot.Customer{ID: "C-1"}); err != nil {
 		t.Fatalf("PutCustomer: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	s = mustOpenPath(t, path)
+	s = mustOpenSQLitePath(t, path)
 	if n, err := s.CustomerCount(t.Context()); err != nil || n != 1 {
 		t.Errorf("CustomerCount after reopening = %d, %v; want 1", n, err)
 	}
 	// A third store on the same file while the second is open.
-	mustOpenPath(t, path)
+	mustOpenSQLitePath(t, path)
 
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
@@ -115,12 +116,12 @@ func TestMigrations(t *testing.T) {
 
 // TestOpenConcurrently starts two processes' worth of stores on one new
 // file at once, as `firstline migrate` and a server might.
-func TestOpenConcurrently(t *testing.T) {
+func TestSQLiteOpenConcurrently(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "firstline.db")
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			s, err := sqlite.Open(t.Context(), path)
+			s, err := sqlstore.OpenSQLite(t.Context(), path)
 			if err != nil {
 				t.Errorf("Open: %v", err)
 				return
@@ -133,7 +134,7 @@ func TestOpenConcurrently(t *testing.T) {
 	wg.Wait()
 }
 
-func TestOpenErrors(t *testing.T) {
+func TestSQLiteOpenErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		path string
@@ -145,7 +146,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := sqlite.Open(t.Context(), tt.path)
+			s, err := sqlstore.OpenSQLite(t.Context(), tt.path)
 			if err == nil {
 				s.Close()
 				t.Fatalf("Open(%q) succeeded, want an error", tt.path)
@@ -159,8 +160,8 @@ func TestOpenErrors(t *testing.T) {
 
 // TestNanoseconds: SQLite keeps the full precision of time.Time, beyond
 // the microseconds the shared suite can expect of every store.
-func TestNanoseconds(t *testing.T) {
-	s := mustOpen(t)
+func TestSQLiteNanoseconds(t *testing.T) {
+	s := mustOpenSQLite(t)
 	ctx := t.Context()
 	opened := time.Date(2025, 6, 2, 9, 30, 0, 123456789, time.FixedZone("CEST", 2*3600))
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Console, Channel: "tty"}, State: bot.StateBot, OpenedAt: opened}
@@ -190,8 +191,8 @@ func TestNanoseconds(t *testing.T) {
 
 // TestForeignKeys: references are enforced, so a bug cannot leave a
 // handoff without its conversation.
-func TestForeignKeys(t *testing.T) {
-	s := mustOpen(t)
+func TestSQLiteForeignKeys(t *testing.T) {
+	s := mustOpenSQLite(t)
 	ctx := t.Context()
 	err := s.WithTx(ctx, func(tx bot.Tx) error {
 		return tx.CreateHandoff(ctx, &bot.Handoff{ConversationID: 999, Trigger: bot.TriggerPhrase})
@@ -203,8 +204,8 @@ func TestForeignKeys(t *testing.T) {
 
 // TestDefaults: fields a caller leaves zero get the values the engine
 // would have set, and are written back.
-func TestDefaults(t *testing.T) {
-	s := mustOpen(t)
+func TestSQLiteDefaults(t *testing.T) {
+	s := mustOpenSQLite(t)
 	ctx := t.Context()
 	before := time.Now()
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Console, Channel: "tty"}}

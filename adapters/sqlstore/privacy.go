@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"database/sql"
 
 	"github.com/firstlinehq/firstline/bot"
 )
@@ -29,29 +29,32 @@ func (t *tx) AppendAudit(ctx context.Context, e *bot.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
-	err := t.tx.QueryRow(ctx, `INSERT INTO audit_log (at, actor, actor_customer, customer_id, action, record,
+	err := t.queryRow(ctx, `INSERT INTO audit_log (at, actor, actor_customer, customer_id, action, record,
 			outcome, reason, conversation_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		ts(e.At), e.Actor, e.ActorCustomer, e.CustomerID, e.Action, e.Record, e.Outcome, e.Reason,
+		stamp(e.At), e.Actor, e.ActorCustomer, e.CustomerID, e.Action, e.Record, e.Outcome, e.Reason,
 		orNull(e.ConversationID)).Scan(&e.ID)
 	if err != nil {
-		return fmt.Errorf("postgres: append audit entry %s: %w", e.Action, err)
+		return t.errorf("append audit entry %s: %w", e.Action, err)
 	}
 	return nil
 }
 
 // AuditEntries implements bot.Audits.
 func (t *tx) AuditEntries(ctx context.Context, q bot.AuditQuery) ([]bot.AuditEntry, error) {
-	var limit any // NULL: LIMIT NULL is no limit
+	limit := t.d.noLimit()
 	if q.Limit > 0 {
 		limit = q.Limit
 	}
-	es, err := queryAll(ctx, t.tx, scanAudit, `SELECT `+auditCols+` FROM audit_log
-		WHERE ($1::timestamptz IS NULL OR at >= $1)
-		  AND ($2 = '' OR customer_id = $2 OR actor_customer = $2)
-		ORDER BY at DESC, id DESC LIMIT $3`, ts(q.Since), q.CustomerID, limit)
+	since := "" // the zero time selects everything
+	if !q.Since.IsZero() {
+		since = "at >= $3 AND "
+	}
+	es, err := queryAll(ctx, t, scanAudit, `SELECT `+auditCols+` FROM audit_log
+		WHERE `+since+`($1 = '' OR customer_id = $1 OR actor_customer = $1)
+		ORDER BY at DESC, id DESC LIMIT $2`, argsUpTo(since != "", q.CustomerID, limit, stamp(q.Since))...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read audit log: %w", err)
+		return nil, t.errorf("read audit log: %w", err)
 	}
 	slices.Reverse(es)
 	return es, nil
@@ -82,14 +85,14 @@ const customerVerifications = `SELECT v.platform, v.workspace, v.user_id FROM ve
 func (t *tx) CustomerData(ctx context.Context, customerID string) (bot.CustomerData, error) {
 	d, err := t.customerData(ctx, customerID)
 	if err != nil {
-		return bot.CustomerData{}, fmt.Errorf("postgres: data of customer %s: %w", customerID, err)
+		return bot.CustomerData{}, t.errorf("data of customer %s: %w", customerID, err)
 	}
 	return d, nil
 }
 
 func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerData, error) {
 	var d bot.CustomerData
-	c, err := customer(ctx, t.tx, customerID)
+	c, err := t.customer(ctx, customerID)
 	found := err == nil
 	switch {
 	case errors.Is(err, bot.ErrNotFound):
@@ -98,38 +101,38 @@ func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerD
 		return d, err
 	}
 	d.Customer = c
-	if d.Identities, err = queryAll(ctx, t.tx, scanLink, `SELECT platform, workspace, user_id, customer_id, created_at
+	if d.Identities, err = queryAll(ctx, t, scanLink, `SELECT platform, workspace, user_id, customer_id, created_at
 		FROM identities WHERE customer_id = $1
-		ORDER BY platform COLLATE "C", workspace COLLATE "C", user_id COLLATE "C"`, customerID); err != nil {
+		ORDER BY `+t.d.bytewise("platform")+`, `+t.d.bytewise("workspace")+`, `+t.d.bytewise("user_id"), customerID); err != nil {
 		return d, fmt.Errorf("identities: %w", err)
 	}
-	ids, err := queryAll(ctx, t.tx, scanID, customerConversations, customerID)
+	ids, err := queryAll(ctx, t, scanID, customerConversations, customerID)
 	if err != nil {
 		return d, fmt.Errorf("conversations: %w", err)
 	}
 	for _, id := range ids {
 		var cd bot.ConversationData
-		if cd.Conversation, err = scanConversation(t.tx.QueryRow(ctx,
+		if cd.Conversation, err = scanConversation(t.queryRow(ctx,
 			`SELECT `+conversationCols+` FROM conversations WHERE id = $1`, id)); err != nil {
 			return d, fmt.Errorf("conversation %d: %w", id, err)
 		}
-		if cd.Messages, err = queryAll(ctx, t.tx, scanMessage, `SELECT `+messageCols+` FROM messages
+		if cd.Messages, err = queryAll(ctx, t, scanMessage, `SELECT `+messageCols+` FROM messages
 			WHERE conversation_id = $1 ORDER BY id`, id); err != nil {
 			return d, fmt.Errorf("messages of conversation %d: %w", id, err)
 		}
-		if cd.Handoffs, err = queryAll(ctx, t.tx, scanHandoff, `SELECT `+handoffCols+` FROM handoffs h
+		if cd.Handoffs, err = queryAll(ctx, t, scanHandoff, `SELECT `+handoffCols+` FROM handoffs h
 			WHERE h.conversation_id = $1 ORDER BY h.id`, id); err != nil {
 			return d, fmt.Errorf("handoffs of conversation %d: %w", id, err)
 		}
 		d.Conversations = append(d.Conversations, cd)
 	}
-	if d.Payments, err = queryAll(ctx, t.tx, scanPayment, `SELECT `+paymentCols+` FROM payments
-		WHERE customer_id = $1 ORDER BY created_at NULLS LAST, reference COLLATE "C"`, customerID); err != nil {
+	if d.Payments, err = queryAll(ctx, t, scanPayment, `SELECT `+paymentCols+` FROM payments
+		WHERE customer_id = $1 ORDER BY created_at NULLS LAST, `+t.d.bytewise("reference"), customerID); err != nil {
 		return d, fmt.Errorf("payments: %w", err)
 	}
-	if d.Verifications, err = queryAll(ctx, t.tx, scanVerification, `SELECT `+verificationCols+` FROM verifications
+	if d.Verifications, err = queryAll(ctx, t, scanVerification, `SELECT `+verificationCols+` FROM verifications
 		WHERE (platform, workspace, user_id) IN (`+customerVerifications+`)
-		ORDER BY platform COLLATE "C", workspace COLLATE "C", user_id COLLATE "C"`, customerID); err != nil {
+		ORDER BY `+t.d.bytewise("platform")+`, `+t.d.bytewise("workspace")+`, `+t.d.bytewise("user_id"), customerID); err != nil {
 		return d, fmt.Errorf("verifications: %w", err)
 	}
 	if d.Audit, err = t.AuditEntries(ctx, bot.AuditQuery{CustomerID: customerID}); err != nil {
@@ -148,56 +151,61 @@ func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerD
 func (t *tx) EraseCustomer(ctx context.Context, customerID string) (bot.Erased, error) {
 	e, err := t.eraseCustomer(ctx, customerID)
 	if err != nil {
-		return bot.Erased{}, fmt.Errorf("postgres: erase customer %s: %w", customerID, err)
+		return bot.Erased{}, t.errorf("erase customer %s: %w", customerID, err)
 	}
 	return e, nil
 }
 
 func (t *tx) eraseCustomer(ctx context.Context, customerID string) (bot.Erased, error) {
 	var e bot.Erased
-	ids, err := queryAll(ctx, t.tx, scanID, customerConversations+lockRow, customerID)
+	ids, err := queryAll(ctx, t, scanID, customerConversations+t.d.lockRow(), customerID)
 	if err != nil {
 		return e, fmt.Errorf("find conversations: %w", err)
 	}
-	tag, err := t.tx.Exec(ctx, `DELETE FROM verifications
-		WHERE (platform, workspace, user_id) IN (`+customerVerifications+`) OR conversation_id = ANY($2)`, customerID, ids)
+	// Verifications running in the conversations of another identity (a
+	// shared channel thread) go with them.
+	inConversations, args := "", []any{customerID}
+	if len(ids) > 0 {
+		inConversations = ` OR conversation_id IN (` + placeholders(2, len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	e.Verifications, err = t.execN(ctx, `DELETE FROM verifications
+		WHERE (platform, workspace, user_id) IN (`+customerVerifications+`)`+inConversations, args...)
 	if err != nil {
 		return e, fmt.Errorf("delete verifications: %w", err)
 	}
-	e.Verifications = int(tag.RowsAffected())
 	if len(ids) > 0 {
-		if err := t.tx.QueryRow(ctx, `SELECT
-				(SELECT COUNT(*) FROM messages WHERE conversation_id = ANY($1)),
-				(SELECT COUNT(*) FROM handoffs WHERE conversation_id = ANY($1))`, ids).Scan(&e.Messages, &e.Handoffs); err != nil {
+		in := placeholders(1, len(ids))
+		if err := t.queryRow(ctx, `SELECT
+				(SELECT COUNT(*) FROM messages WHERE conversation_id IN (`+in+`)),
+				(SELECT COUNT(*) FROM handoffs WHERE conversation_id IN (`+in+`))`, args[1:]...).Scan(&e.Messages, &e.Handoffs); err != nil {
 			return e, fmt.Errorf("count conversations: %w", err)
 		}
-		if tag, err = t.tx.Exec(ctx, `DELETE FROM conversations WHERE id = ANY($1)`, ids); err != nil {
+		if e.Conversations, err = t.execN(ctx, `DELETE FROM conversations WHERE id IN (`+in+`)`, args[1:]...); err != nil {
 			return e, fmt.Errorf("delete conversations: %w", err)
 		}
-		e.Conversations = int(tag.RowsAffected())
 	}
-	if tag, err = t.tx.Exec(ctx, `DELETE FROM identities WHERE customer_id = $1`, customerID); err != nil {
+	if e.Identities, err = t.execN(ctx, `DELETE FROM identities WHERE customer_id = $1`, customerID); err != nil {
 		return e, fmt.Errorf("delete identities: %w", err)
 	}
-	e.Identities = int(tag.RowsAffected())
-	if tag, err = t.tx.Exec(ctx, `DELETE FROM payments WHERE customer_id = $1`, customerID); err != nil {
+	if e.Payments, err = t.execN(ctx, `DELETE FROM payments WHERE customer_id = $1`, customerID); err != nil {
 		return e, fmt.Errorf("delete payments: %w", err)
 	}
-	e.Payments = int(tag.RowsAffected())
-	if tag, err = t.tx.Exec(ctx, `DELETE FROM customers WHERE id = $1`, customerID); err != nil {
+	if e.Customer, err = t.execOne(ctx, `DELETE FROM customers WHERE id = $1`, customerID); err != nil {
 		return e, fmt.Errorf("delete customer: %w", err)
 	}
-	e.Customer = tag.RowsAffected() > 0
 	return e, nil
 }
 
 // UnlinkIdentity implements bot.Unlinks.
 func (t *tx) UnlinkIdentity(ctx context.Context, id bot.Identity) (string, error) {
 	var customerID string
-	err := t.tx.QueryRow(ctx, `DELETE FROM identities WHERE platform = $1 AND workspace = $2 AND user_id = $3
+	err := t.queryRow(ctx, `DELETE FROM identities WHERE platform = $1 AND workspace = $2 AND user_id = $3
 		RETURNING customer_id`, id.Platform, id.Workspace, id.User).Scan(&customerID)
 	if err != nil {
-		return "", fmt.Errorf("postgres: unlink %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
+		return "", t.errorf("unlink %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
 	}
 	return customerID, nil
 }
@@ -209,55 +217,54 @@ func (t *tx) UnlinkIdentity(ctx context.Context, id bot.Identity) (string, error
 // ScrubMessages implements bot.Retention. Rows another transaction holds
 // are skipped, to be scrubbed at the next run.
 func (t *tx) ScrubMessages(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	tag, err := t.tx.Exec(ctx, `UPDATE messages SET text = '', author_name = '' WHERE id IN (
+	n, err := t.execN(ctx, `UPDATE messages SET text = '', author_name = '' WHERE id IN (
 		SELECT id FROM messages WHERE (text <> '' OR author_name <> '') AND created_at < $1
-		ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(cutoff), limit)
+		ORDER BY created_at LIMIT $2`+t.d.skipLocked()+`)`, stamp(cutoff), limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: scrub messages before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, t.errorf("scrub messages before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // PurgeOutbox implements bot.Retention. A row that pending rows are
 // threaded under stays until they are delivered. Rows a dispatcher holds
 // locked are skipped, to be purged at the next run.
 func (t *tx) PurgeOutbox(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	tag, err := t.tx.Exec(ctx, `DELETE FROM outbox WHERE id IN (
+	n, err := t.execN(ctx, `DELETE FROM outbox WHERE id IN (
 		SELECT o.id FROM outbox o
 		WHERE o.status <> 'pending' AND o.created_at < $1
 		  AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.announce_id = o.id AND h.state IN ('waiting', 'claimed'))
 		  AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.parent_id = o.id AND c.status = 'pending')
-		ORDER BY o.created_at LIMIT $2
-		FOR UPDATE SKIP LOCKED)`, ts(cutoff), limit)
+		ORDER BY o.created_at LIMIT $2`+t.d.skipLocked()+`)`, stamp(cutoff), limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge outbox before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, t.errorf("purge outbox before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // ScrubConversations implements bot.Retention.
 func (t *tx) ScrubConversations(ctx context.Context, cutoff time.Time) (int, error) {
-	tag, err := t.tx.Exec(ctx, `UPDATE conversations SET user_name = ''
-		WHERE user_name <> '' AND last_message_at < $1`, ts(cutoff))
+	n, err := t.execN(ctx, `UPDATE conversations SET user_name = ''
+		WHERE user_name <> '' AND last_message_at < $1`, stamp(cutoff))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: scrub conversations before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, t.errorf("scrub conversations before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	n := int(tag.RowsAffected())
-	if tag, err = t.tx.Exec(ctx, `UPDATE handoffs SET reason = ''
-		WHERE reason <> '' AND created_at < $1 AND state = 'resolved'`, ts(cutoff)); err != nil {
-		return 0, fmt.Errorf("postgres: scrub handoffs before %s: %w", cutoff.Format(time.RFC3339), err)
+	m, err := t.execN(ctx, `UPDATE handoffs SET reason = ''
+		WHERE reason <> '' AND created_at < $1 AND state = 'resolved'`, stamp(cutoff))
+	if err != nil {
+		return 0, t.errorf("scrub handoffs before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return n + int(tag.RowsAffected()), nil
+	return n + m, nil
 }
 
 // PurgeVerifications implements bot.Retention.
 func (t *tx) PurgeVerifications(ctx context.Context, cutoff time.Time) (int, error) {
-	tag, err := t.tx.Exec(ctx, `DELETE FROM verifications
-		WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $1)`, ts(cutoff))
+	n, err := t.execN(ctx, `DELETE FROM verifications
+		WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $1)`, stamp(cutoff))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge verifications before %s: %w", cutoff.Format(time.RFC3339), err)
+		return 0, t.errorf("purge verifications before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // Identity verification
@@ -275,10 +282,10 @@ func scanVerification(r scanner) (bot.Verification, error) {
 
 // Verification implements bot.Verifications.
 func (t *tx) Verification(ctx context.Context, id bot.Identity) (bot.Verification, error) {
-	v, err := scanVerification(t.tx.QueryRow(ctx, `SELECT `+verificationCols+` FROM verifications
+	v, err := scanVerification(t.queryRow(ctx, `SELECT `+verificationCols+` FROM verifications
 		WHERE platform = $1 AND workspace = $2 AND user_id = $3`, id.Platform, id.Workspace, id.User))
 	if err != nil {
-		return bot.Verification{}, fmt.Errorf("postgres: verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
+		return bot.Verification{}, t.errorf("verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
 	}
 	return v, nil
 }
@@ -288,12 +295,12 @@ func (t *tx) Verification(ctx context.Context, id bot.Identity) (bot.Verificatio
 func (t *tx) PutVerification(ctx context.Context, v bot.Verification) error {
 	id := v.Identity
 	if !id.Platform.Valid() || id.User == "" {
-		return fmt.Errorf("postgres: put verification of %s/%s/%s: platform and user are required", id.Platform, id.Workspace, id.User)
+		return t.errorf("put verification of %s/%s/%s: platform and user are required", id.Platform, id.Workspace, id.User)
 	}
 	if v.UpdatedAt.IsZero() {
 		v.UpdatedAt = t.now()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO verifications (platform, workspace, user_id, conversation_id, step,
+	_, err := t.exec(ctx, `INSERT INTO verifications (platform, workspace, user_id, conversation_id, step,
 			customer_id, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (platform, workspace, user_id) DO UPDATE SET
@@ -302,18 +309,18 @@ func (t *tx) PutVerification(ctx context.Context, v bot.Verification) error {
 			sends = excluded.sends, sends_since = excluded.sends_since, locked_until = excluded.locked_until,
 			updated_at = excluded.updated_at`,
 		id.Platform, id.Workspace, id.User, orNull(v.ConversationID), v.Step, orNull(v.CustomerID), v.CodeHash,
-		ts(v.ExpiresAt), v.Attempts, v.Sends, ts(v.SendsSince), ts(v.LockedUntil), ts(v.UpdatedAt))
+		stamp(v.ExpiresAt), v.Attempts, v.Sends, stamp(v.SendsSince), stamp(v.LockedUntil), stamp(v.UpdatedAt))
 	if err != nil {
-		return fmt.Errorf("postgres: put verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
+		return t.errorf("put verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
 	}
 	return nil
 }
 
 // DeleteVerification implements bot.Verifications.
 func (t *tx) DeleteVerification(ctx context.Context, id bot.Identity) error {
-	if _, err := t.tx.Exec(ctx, `DELETE FROM verifications WHERE platform = $1 AND workspace = $2 AND user_id = $3`,
+	if _, err := t.exec(ctx, `DELETE FROM verifications WHERE platform = $1 AND workspace = $2 AND user_id = $3`,
 		id.Platform, id.Workspace, id.User); err != nil {
-		return fmt.Errorf("postgres: delete verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
+		return t.errorf("delete verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
 	}
 	return nil
 }
@@ -323,9 +330,9 @@ func (t *tx) DeleteVerification(ctx context.Context, id bot.Identity) error {
 // TokensUsed implements bot.TokenBudget.
 func (t *tx) TokensUsed(ctx context.Context, day string) (int64, error) {
 	var n int64
-	err := t.tx.QueryRow(ctx, `SELECT tokens FROM token_usage WHERE day = $1`, day).Scan(&n)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("postgres: tokens used on %s: %w", day, err)
+	err := t.queryRow(ctx, `SELECT tokens FROM token_usage WHERE day = $1`, day).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, t.errorf("tokens used on %s: %w", day, err)
 	}
 	return n, nil
 }
@@ -334,36 +341,31 @@ func (t *tx) TokensUsed(ctx context.Context, day string) (int64, error) {
 // replicas adding at once lose nothing.
 func (t *tx) AddTokens(ctx context.Context, day string, n int64) (int64, error) {
 	var total int64
-	err := t.tx.QueryRow(ctx, `INSERT INTO token_usage (day, tokens) VALUES ($1, $2)
+	err := t.queryRow(ctx, `INSERT INTO token_usage (day, tokens) VALUES ($1, $2)
 		ON CONFLICT (day) DO UPDATE SET tokens = token_usage.tokens + excluded.tokens
 		RETURNING tokens`, day, n).Scan(&total)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: add %d tokens to %s: %w", n, day, err)
+		return 0, t.errorf("add %d tokens to %s: %w", n, day, err)
 	}
 	return total, nil
 }
 
 // MarkBudgetAlerted implements bot.TokenBudget.
 func (t *tx) MarkBudgetAlerted(ctx context.Context, day string, at time.Time) (bool, error) {
-	tag, err := t.tx.Exec(ctx, `INSERT INTO token_usage (day, tokens, alerted_at) VALUES ($1, 0, $2)
+	n, err := t.execN(ctx, `INSERT INTO token_usage (day, tokens, alerted_at) VALUES ($1, 0, $2)
 		ON CONFLICT (day) DO UPDATE SET alerted_at = excluded.alerted_at WHERE token_usage.alerted_at IS NULL`,
-		day, ts(at))
+		day, stamp(at))
 	if err != nil {
-		return false, fmt.Errorf("postgres: mark the token budget of %s alerted: %w", day, err)
+		return false, t.errorf("mark the token budget of %s alerted: %w", day, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return n > 0, nil
 }
 
-// Helpers
-
-func scanID(r scanner) (int64, error) {
-	var id int64
-	err := r.Scan(&id)
-	return id, err
-}
-
-func scanLink(r scanner) (bot.Link, error) {
-	var l bot.Link
-	err := r.Scan(&l.Identity.Platform, &l.Identity.Workspace, &l.Identity.User, &l.CustomerID, timeCol{&l.CreatedAt})
-	return l, err
+// argsUpTo returns the arguments of a query whose last one is used only
+// when with is true.
+func argsUpTo(with bool, args ...any) []any {
+	if with {
+		return args
+	}
+	return args[:len(args)-1]
 }

@@ -1,11 +1,11 @@
-package postgres
+package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/firstlinehq/firstline/bot"
 )
@@ -18,7 +18,7 @@ import (
 // headsFrom is the part of the query Due and Claim share: each stream's
 // oldest pending row as o, its parent as p.
 const headsFrom = `FROM (
-		SELECT DISTINCT ON (stream) id FROM outbox WHERE status = 'pending' ORDER BY stream, id
+		SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY stream
 	) heads
 	JOIN outbox o ON o.id = heads.id
 	LEFT JOIN outbox p ON p.id = o.parent_id
@@ -38,29 +38,11 @@ const (
 	outgoingColsTail = `, o.last_error, COALESCE(o.platform_msg_id, ''), o.created_at, o.sent_at, `
 )
 
+// dueQuery selects the due rows, oldest first: $1 is now, $2 the limit.
 const dueQuery = `SELECT ` + outgoingColsHead + parentRef + outgoingColsMid + `o.next_attempt_at` + outgoingColsTail + `o.in_flight
-	` + `
 	` + headsFrom + `
 	ORDER BY o.id
 	LIMIT $2`
-
-// claimQuery picks the due rows like dueQuery, locks them, skipping rows
-// another dispatcher is claiming this instant, and leases them until $3,
-// all in one statement. A row another dispatcher claimed and committed
-// since this statement's snapshot is locked, then re-checked on its newest
-// version (READ COMMITTED), whose next attempt is in the future (or which
-// is sent): skipped too. That is why headsFrom tests o.status again.
-const claimQuery = `WITH claimed AS (
-		SELECT o.id, ` + parentRef + ` AS parent_ref, o.next_attempt_at AS was_due, o.in_flight AS was_in_flight
-		` + headsFrom + `
-		ORDER BY o.id
-		LIMIT $2
-		FOR UPDATE OF o SKIP LOCKED
-	)
-	UPDATE outbox o SET next_attempt_at = $3, in_flight = true
-	FROM claimed c
-	WHERE o.id = c.id
-	RETURNING ` + outgoingColsHead + `c.parent_ref` + outgoingColsMid + `c.was_due` + outgoingColsTail + `c.was_in_flight`
 
 func scanOutgoing(r scanner) (bot.Outgoing, error) {
 	var m bot.Outgoing
@@ -78,54 +60,47 @@ func scanOutgoing(r scanner) (bot.Outgoing, error) {
 	return m, nil
 }
 
-// Due implements outbox.Store. It only reads: what it returns may be
-// claimed by another replica at once; dispatchers use Claim.
+// Due implements outbox.Store. It only reads (on SQLite from the
+// read-only pool, so the dispatcher's polling never waits for a writer):
+// what it returns may be claimed by another replica at once; dispatchers
+// use Claim.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]bot.Outgoing, error) {
-	var out []bot.Outgoing
-	err := s.withConn(ctx, func(conn *pgx.Conn) error {
-		var err error
-		out, err = queryAll(ctx, conn, scanOutgoing, dueQuery, now, limit)
-		return err
-	})
+	out, err := queryAll(ctx, reader{s}, scanOutgoing, dueQuery, stamp(now), limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: due outbox rows: %w", err)
+		return nil, s.errorf("due outbox rows: %w", s.d.redact(err))
 	}
 	return out, nil
 }
 
-// Claim implements outbox.Store: the due rows are selected, locked and
-// leased until now+lease in one statement, so dispatchers on several
+// Claim implements outbox.Store: the due rows are selected and leased
+// until now+lease together (SQLite: in one write transaction; PostgreSQL:
+// locked with SKIP LOCKED in one statement), so dispatchers on several
 // replicas never get the same row, and none waits for another's rows.
 func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error) {
-	var out []bot.Outgoing
-	err := s.withConn(ctx, func(conn *pgx.Conn) error {
-		var err error
-		out, err = queryAll(ctx, conn, scanOutgoing, claimQuery, now, limit, now.Add(lease))
-		return err
-	})
+	out, err := s.d.claim(ctx, s, now, limit, lease)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim outbox rows: %w", err)
+		return nil, s.errorf("claim outbox rows: %w", s.d.redact(err))
 	}
-	sortByID(out) // RETURNING has no order
+	slices.SortFunc(out, func(a, b bot.Outgoing) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // MarkSent implements outbox.Store.
 func (s *Store) MarkSent(ctx context.Context, id int64, platformMsgID string, at time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET status = 'sent', platform_msg_id = $1, sent_at = $2, in_flight = false WHERE id = $3`,
-		orNull(platformMsgID), ts(at), id)
+	err := s.execOne(ctx, `UPDATE outbox SET status = 'sent', platform_msg_id = $1, sent_at = $2, in_flight = FALSE WHERE id = $3`,
+		orNull(platformMsgID), stamp(at), id)
 	if err != nil {
-		return fmt.Errorf("postgres: mark outbox %d sent: %w", id, err)
+		return s.errorf("mark outbox %d sent: %w", id, err)
 	}
 	return nil
 }
 
 // MarkRetry implements outbox.Store.
 func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, in_flight = false
-		WHERE id = $3`, errText, ts(next), id)
+	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, in_flight = FALSE
+		WHERE id = $3`, errText, stamp(next), id)
 	if err != nil {
-		return fmt.Errorf("postgres: mark outbox %d for retry: %w", id, err)
+		return s.errorf("mark outbox %d for retry: %w", id, err)
 	}
 	return nil
 }
@@ -133,31 +108,35 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, errText string, next ti
 // MarkDead implements outbox.Store. The row stops holding back its stream
 // and releases children waiting on it, which are then sent unthreaded.
 func (s *Store) MarkDead(ctx context.Context, id int64, errText string) error {
-	err := s.execOne(ctx, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, in_flight = false
+	err := s.execOne(ctx, `UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, in_flight = FALSE
 		WHERE id = $2`, errText, id)
 	if err != nil {
-		return fmt.Errorf("postgres: mark outbox %d dead: %w", id, err)
+		return s.errorf("mark outbox %d dead: %w", id, err)
 	}
 	return nil
 }
 
 // Defer implements outbox.Store.
 func (s *Store) Defer(ctx context.Context, id int64, next time.Time) error {
-	err := s.execOne(ctx, `UPDATE outbox SET next_attempt_at = $1, in_flight = false WHERE id = $2`, ts(next), id)
+	err := s.execOne(ctx, `UPDATE outbox SET next_attempt_at = $1, in_flight = FALSE WHERE id = $2`, stamp(next), id)
 	if err != nil {
-		return fmt.Errorf("postgres: defer outbox %d: %w", id, err)
+		return s.errorf("defer outbox %d: %w", id, err)
 	}
 	return nil
 }
 
-// execOne runs a statement meant to change exactly one row on its own
-// connection; bot.ErrNotFound when it changed none.
-func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	return s.withConn(ctx, func(conn *pgx.Conn) error {
-		ok, err := execOne(ctx, conn, query, args...)
-		if err == nil && !ok {
-			err = bot.ErrNotFound
-		}
-		return err
-	})
+// MarkUnsure implements outbox.Store: the row is rescheduled and stays in
+// flight, so that its next claim reports MaybeSent.
+func (s *Store) MarkUnsure(ctx context.Context, id int64, errText string, next time.Time, attempt bool) error {
+	query := `UPDATE outbox SET next_attempt_at = $1, in_flight = TRUE WHERE id = $2 AND status = 'pending'`
+	args := []any{stamp(next), id}
+	if attempt {
+		query = `UPDATE outbox SET next_attempt_at = $1, in_flight = TRUE, attempts = attempts + 1, last_error = $3
+			WHERE id = $2 AND status = 'pending'`
+		args = append(args, errText)
+	}
+	if err := s.execOne(ctx, query, args...); err != nil {
+		return s.errorf("reschedule outbox %d, maybe sent: %w", id, err)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"context"
@@ -21,9 +21,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/postgres"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/sqlstore/storetest"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 )
 
 // testEnv names the variable that points the tests at a PostgreSQL server,
@@ -101,9 +102,9 @@ func mustConnect(t *testing.T, dsn string) *pgx.Conn {
 
 // mustOpen opens a store on the database dsn names, closed at the end of
 // the test. Several stores on one dsn are several replicas.
-func mustOpen(t *testing.T, dsn string) *postgres.Store {
+func mustOpenPostgres(t *testing.T, dsn string) *sqlstore.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), dsn)
+	s, err := sqlstore.OpenPostgres(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -115,15 +116,15 @@ func mustOpen(t *testing.T, dsn string) *postgres.Store {
 	return s
 }
 
-func TestStore(t *testing.T) {
+func TestPostgresStore(t *testing.T) {
 	serverURL(t)
-	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t, mustSchema(t)) })
+	storetest.Run(t, func(t *testing.T) app.Store { return mustOpenPostgres(t, mustSchema(t)) })
 }
 
 // migrationVersions returns the versions of the embedded migration files.
 func migrationVersions(t *testing.T) []int {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	names, err := filepath.Glob(filepath.Join("migrations", "postgres", "*.sql"))
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no migrations found: %v", err)
 	}
@@ -168,13 +169,13 @@ func wantMigrated(t *testing.T, dsn string) {
 	}
 }
 
-func TestMigrations(t *testing.T) {
+func TestPostgresMigrations(t *testing.T) {
 	dsn := mustSchema(t)
 	ctx := t.Context()
 
 	// Data written after the first Open survives the second: re-running
 	// migrations neither fails nor recreates tables.
-	s, err := postgres.Open(ctx, dsn)
+	s, err := sqlstore.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -182,10 +183,10 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("PutCustomer: %v", err)
 	}
 	s.Close()
-	if err := postgres.Migrate(ctx, dsn); err != nil {
+	if err := sqlstore.MigratePostgres(ctx, dsn); err != nil {
 		t.Fatalf("Migrate on a migrated schema: %v", err)
 	}
-	s = mustOpen(t, dsn)
+	s = mustOpenPostgres(t, dsn)
 	if n, err := s.CustomerCount(ctx); err != nil || n != 1 {
 		t.Errorf("CustomerCount after reopening = %d, %v; want 1", n, err)
 	}
@@ -194,28 +195,28 @@ func TestMigrations(t *testing.T) {
 
 // TestMigrate: `firstline migrate` prepares an empty schema ahead of the
 // replicas.
-func TestMigrate(t *testing.T) {
+func TestPostgresMigrate(t *testing.T) {
 	dsn := mustSchema(t)
-	if err := postgres.Migrate(t.Context(), dsn); err != nil {
+	if err := sqlstore.MigratePostgres(t.Context(), dsn); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	wantMigrated(t, dsn)
-	mustOpen(t, dsn)
+	mustOpenPostgres(t, dsn)
 }
 
 // TestOpenConcurrently starts several replicas and a `firstline migrate` on
 // one empty schema at once: the advisory lock lets one migrate while the
 // others wait, and all of them then work.
-func TestOpenConcurrently(t *testing.T) {
+func TestPostgresOpenConcurrently(t *testing.T) {
 	dsn := mustSchema(t)
 	const replicas = 4
 	start := make(chan struct{})
-	stores := make([]*postgres.Store, replicas)
+	stores := make([]*sqlstore.Store, replicas)
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() {
 			<-start
-			s, err := postgres.Open(t.Context(), dsn)
+			s, err := sqlstore.OpenPostgres(t.Context(), dsn)
 			if err != nil {
 				t.Errorf("replica %d: Open: %v", i, err)
 				return
@@ -225,7 +226,7 @@ func TestOpenConcurrently(t *testing.T) {
 	}
 	wg.Go(func() {
 		<-start
-		if err := postgres.Migrate(t.Context(), dsn); err != nil {
+		if err := sqlstore.MigratePostgres(t.Context(), dsn); err != nil {
 			t.Errorf("Migrate: %v", err)
 		}
 	})
@@ -245,9 +246,9 @@ func TestOpenConcurrently(t *testing.T) {
 
 // TestReplicasClaimHandoff: agents on two replicas press Claim on one
 // handoff at the same moment, round after round: exactly one wins each time.
-func TestReplicasClaimHandoff(t *testing.T) {
+func TestPostgresReplicasClaimHandoff(t *testing.T) {
 	dsn := mustSchema(t)
-	replicas := []*postgres.Store{mustOpen(t, dsn), mustOpen(t, dsn)}
+	replicas := []*sqlstore.Store{mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)}
 	ctx := t.Context()
 	const rounds, agentsPerReplica = 30, 3
 
@@ -309,9 +310,9 @@ func TestReplicasClaimHandoff(t *testing.T) {
 // TestReplicasDrainOutbox: dispatchers on three replicas drain one outbox
 // at once. No row is ever handed to two of them, every row is delivered,
 // and each stream is delivered in order.
-func TestReplicasDrainOutbox(t *testing.T) {
+func TestPostgresReplicasDrainOutbox(t *testing.T) {
 	dsn := mustSchema(t)
-	replicas := []*postgres.Store{mustOpen(t, dsn), mustOpen(t, dsn), mustOpen(t, dsn)}
+	replicas := []*sqlstore.Store{mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)}
 	ctx := t.Context()
 	const streams, perStream = 40, 8
 	created := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
@@ -393,9 +394,9 @@ func TestReplicasDrainOutbox(t *testing.T) {
 // events). Both look for the open conversation, find none and create it;
 // one insert loses on the one-open-conversation-per-key index, and WithTx
 // runs its transaction again, which finds the other's conversation.
-func TestReplicasGetOrCreateConversation(t *testing.T) {
+func TestPostgresReplicasGetOrCreateConversation(t *testing.T) {
 	dsn := mustSchema(t)
-	replicas := []*postgres.Store{mustOpen(t, dsn), mustOpen(t, dsn)}
+	replicas := []*sqlstore.Store{mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)}
 	ctx := t.Context()
 	const rounds, perReplica = 20, 3
 
@@ -439,7 +440,7 @@ func TestReplicasGetOrCreateConversation(t *testing.T) {
 	}
 	var retries int64
 	for _, s := range replicas {
-		retries += postgres.Retries(s)
+		retries += sqlstore.Retries(s)
 	}
 	t.Logf("%d transactions ran again after losing the race", retries)
 	if retries == 0 {
@@ -449,9 +450,9 @@ func TestReplicasGetOrCreateConversation(t *testing.T) {
 
 // TestReplicasReadThenWrite: read-modify-write of one conversation from two
 // replicas never loses an update (the read locks the row).
-func TestReplicasReadThenWrite(t *testing.T) {
+func TestPostgresReplicasReadThenWrite(t *testing.T) {
 	dsn := mustSchema(t)
-	replicas := []*postgres.Store{mustOpen(t, dsn), mustOpen(t, dsn)}
+	replicas := []*sqlstore.Store{mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)}
 	ctx := t.Context()
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Console, Channel: "tty"}, State: bot.StateBot}
 	if err := replicas[0].WithTx(ctx, func(tx bot.Tx) error { return tx.CreateConversation(ctx, &c) }); err != nil {
@@ -490,9 +491,9 @@ func TestReplicasReadThenWrite(t *testing.T) {
 
 // TestLostConnections: the server ends the store's sessions (a restart, a
 // failover, an administrator): transactions carry on with new connections.
-func TestLostConnections(t *testing.T) {
+func TestPostgresLostConnections(t *testing.T) {
 	dsn := mustSchema(t)
-	s := mustOpen(t, dsn)
+	s := mustOpenPostgres(t, dsn)
 	ctx := t.Context()
 	mustCustomer := func() {
 		t.Helper()
@@ -530,9 +531,9 @@ func TestLostConnections(t *testing.T) {
 
 // TestCancelledTransaction: a transaction given up while it waits for a
 // lock ends, and leaves the store (its connections) usable.
-func TestCancelledTransaction(t *testing.T) {
+func TestPostgresCancelledTransaction(t *testing.T) {
 	dsn := mustSchema(t)
-	s := mustOpen(t, dsn)
+	s := mustOpenPostgres(t, dsn)
 	ctx := t.Context()
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Console, Channel: "tty"}, State: bot.StateBot}
 	if err := s.WithTx(ctx, func(tx bot.Tx) error { return tx.CreateConversation(ctx, &c) }); err != nil {
@@ -574,9 +575,9 @@ func TestCancelledTransaction(t *testing.T) {
 
 // TestCloseWaits: Close waits for a transaction in progress, and the store
 // refuses work afterwards.
-func TestCloseWaits(t *testing.T) {
+func TestPostgresCloseWaits(t *testing.T) {
 	dsn := mustSchema(t)
-	s, err := postgres.Open(t.Context(), dsn)
+	s, err := sqlstore.OpenPostgres(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -616,9 +617,9 @@ func TestCloseWaits(t *testing.T) {
 }
 
 // TestDefaults: fields a caller leaves zero get the values the engine
-// would have set, and are written back (as in store/sqlite).
-func TestDefaults(t *testing.T) {
-	s := mustOpen(t, mustSchema(t))
+// would have set, and are written back (as on SQLite).
+func TestPostgresDefaults(t *testing.T) {
+	s := mustOpenPostgres(t, mustSchema(t))
 	ctx := t.Context()
 	before := time.Now().Add(-time.Second)
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Console, Channel: "tty"}}
@@ -650,8 +651,8 @@ func TestDefaults(t *testing.T) {
 
 // TestForeignKeys: references are enforced, so a bug cannot leave a
 // handoff without its conversation.
-func TestForeignKeys(t *testing.T) {
-	s := mustOpen(t, mustSchema(t))
+func TestPostgresForeignKeys(t *testing.T) {
+	s := mustOpenPostgres(t, mustSchema(t))
 	ctx := t.Context()
 	err := s.WithTx(ctx, func(tx bot.Tx) error {
 		return tx.CreateHandoff(ctx, &bot.Handoff{ConversationID: 999, Trigger: bot.TriggerPhrase})
@@ -676,7 +677,7 @@ func closedPort(t *testing.T) int {
 // TestPasswordNotInErrors: whatever goes wrong connecting, the password in
 // the URL appears neither in the error's text nor in anything errors.As
 // can reach. This needs no server.
-func TestPasswordNotInErrors(t *testing.T) {
+func TestPostgresPasswordNotInErrors(t *testing.T) {
 	const secret = "s3cr3t-Pa55"
 	port := closedPort(t)
 	tests := []struct {
@@ -695,13 +696,13 @@ func TestPasswordNotInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for op, fn := range map[string]func() error{
 				"Open": func() error {
-					s, err := postgres.Open(t.Context(), tt.dsn)
+					s, err := sqlstore.OpenPostgres(t.Context(), tt.dsn)
 					if err == nil {
 						s.Close()
 					}
 					return err
 				},
-				"Migrate": func() error { return postgres.Migrate(t.Context(), tt.dsn) },
+				"Migrate": func() error { return sqlstore.MigratePostgres(t.Context(), tt.dsn) },
 			} {
 				err := fn()
 				if err == nil {
@@ -728,9 +729,9 @@ func TestPasswordNotInErrors(t *testing.T) {
 // TestDeadlockRetried: two replicas lock two conversations in opposite
 // orders. PostgreSQL breaks the deadlock by failing one transaction
 // (40P01), and WithTx runs that one again: both succeed.
-func TestDeadlockRetried(t *testing.T) {
+func TestPostgresDeadlockRetried(t *testing.T) {
 	dsn := mustSchema(t)
-	replicas := []*postgres.Store{mustOpen(t, dsn), mustOpen(t, dsn)}
+	replicas := []*sqlstore.Store{mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)}
 	ctx := t.Context()
 	var convs [2]bot.Conversation
 	for i := range convs {
@@ -776,7 +777,7 @@ func TestDeadlockRetried(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := postgres.Retries(replicas[0]) + postgres.Retries(replicas[1]); n == 0 {
+	if n := sqlstore.Retries(replicas[0]) + sqlstore.Retries(replicas[1]); n == 0 {
 		t.Error("no transaction was run again after the deadlock")
 	}
 	for _, c := range convs {
@@ -798,9 +799,9 @@ func TestDeadlockRetried(t *testing.T) {
 // it; the agent locks the handoff, then the conversation. Same order both
 // ways, so they take turns and never deadlock (a deadlock would cost a
 // second before PostgreSQL noticed, and a retry).
-func TestReplicasCustomerAndAgent(t *testing.T) {
+func TestPostgresReplicasCustomerAndAgent(t *testing.T) {
 	dsn := mustSchema(t)
-	engine, agents := mustOpen(t, dsn), mustOpen(t, dsn)
+	engine, agents := mustOpenPostgres(t, dsn), mustOpenPostgres(t, dsn)
 	ctx := t.Context()
 	const rounds = 25
 
@@ -868,16 +869,16 @@ func TestReplicasCustomerAndAgent(t *testing.T) {
 		close(start)
 		wg.Wait()
 	}
-	if n := postgres.Retries(engine) + postgres.Retries(agents); n != 0 {
+	if n := sqlstore.Retries(engine) + sqlstore.Retries(agents); n != 0 {
 		t.Errorf("%d transactions were run again: the engine and the handoff flow deadlocked", n)
 	}
 }
 
 // TestPoolSize: pool_max_conns bounds a replica's sessions, however many
 // transactions want one; the others wait their turn.
-func TestPoolSize(t *testing.T) {
+func TestPostgresPoolSize(t *testing.T) {
 	dsn := withParams(t, mustSchema(t), "pool_max_conns", "2")
-	s := mustOpen(t, dsn)
+	s := mustOpenPostgres(t, dsn)
 	ctx := t.Context()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -928,15 +929,15 @@ func TestPoolSize(t *testing.T) {
 
 // TestLead: of two replicas one leads; when it dies (its session ends) the
 // other takes over within seconds.
-func TestLead(t *testing.T) {
+func TestPostgresLead(t *testing.T) {
 	dsn := mustSchema(t)
 	ctx := t.Context()
-	a, err := postgres.Open(ctx, dsn)
+	a, err := sqlstore.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := postgres.Open(ctx, dsn)
+	b, err := sqlstore.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -987,7 +988,7 @@ func TestLead(t *testing.T) {
 // TestLeadPerSchema: advisory locks are per database, but leadership is
 // per deployment. Two deployments in separate schemas of one database each
 // get their own gateway holder.
-func TestLeadPerSchema(t *testing.T) {
+func TestPostgresLeadPerSchema(t *testing.T) {
 	ctx := t.Context()
 	const name = "discord-gateway"
 	var releases []func()
@@ -997,7 +998,7 @@ func TestLeadPerSchema(t *testing.T) {
 		}
 	}()
 	for _, dsn := range []string{mustSchema(t), mustSchema(t)} {
-		s, err := postgres.Open(ctx, dsn)
+		s, err := sqlstore.OpenPostgres(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 // Retries returns how many transactions s ran again after a conflict, so
 // tests can tell that the retry path was taken.

@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"database/sql"
@@ -11,9 +11,9 @@ import (
 
 // TestAuditLogAppendOnly: the database itself refuses to change or delete
 // an audit entry, whatever code (or person with the file) asks.
-func TestAuditLogAppendOnly(t *testing.T) {
+func TestSQLiteAuditLogAppendOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "firstline.db")
-	s := mustOpenPath(t, path)
+	s := mustOpenSQLitePath(t, path)
 	ctx := t.Context()
 	e := bot.AuditEntry{Actor: "admin:root", CustomerID: "C-1", Action: bot.AuditErase, Outcome: bot.AuditAllowed}
 	if err := s.WithTx(ctx, func(tx bot.Tx) error { return tx.AppendAudit(ctx, &e) }); err != nil {

@@ -1,4 +1,4 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"strings"
@@ -9,9 +9,9 @@ import (
 
 // TestAuditLogAppendOnly: the database itself refuses to change, delete or
 // truncate audit entries, whatever code (or person with a connection) asks.
-func TestAuditLogAppendOnly(t *testing.T) {
+func TestPostgresAuditLogAppendOnly(t *testing.T) {
 	dsn := mustSchema(t)
-	s := mustOpen(t, dsn)
+	s := mustOpenPostgres(t, dsn)
 	ctx := t.Context()
 	e := bot.AuditEntry{Actor: "admin:root", CustomerID: "C-1", Action: bot.AuditErase, Outcome: bot.AuditAllowed}
 	if err := s.WithTx(ctx, func(tx bot.Tx) error { return tx.AppendAudit(ctx, &e) }); err != nil {

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -7,30 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/firstlinehq/firstline/bot"
 )
-
-// tx implements bot.Tx on one PostgreSQL transaction.
-type tx struct {
-	tx  pgx.Tx
-	now func() time.Time
-	// missed holds the keys at which ActiveConversation found no open
-	// conversation in this transaction.
-	missed map[bot.ConversationKey]bool
-	// raced is set when CreateConversation collided with a conversation
-	// another transaction created at a key this one had found empty: the
-	// get-or-create race between replicas, which WithTx resolves by running
-	// the transaction again.
-	raced bool
-}
-
-// Row locks. FOR NO KEY UPDATE rather than FOR UPDATE: it serializes
-// transactions that read a row to change it, but does not block the
-// FOR KEY SHARE locks that inserting a message, handoff or outbox row
-// referencing the conversation takes for its foreign key.
-const lockRow = ` FOR NO KEY UPDATE`
 
 // Conversations
 
@@ -52,8 +30,8 @@ func scanConversation(r scanner) (bot.Conversation, error) {
 // the transaction ends: replicas handling messages of one conversation take
 // turns. A lock wait that ends with the conversation closed finds none.
 func (t *tx) ActiveConversation(ctx context.Context, key bot.ConversationKey) (bot.Conversation, error) {
-	c, err := scanConversation(t.tx.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations
-		WHERE platform = $1 AND workspace = $2 AND channel = $3 AND thread = $4 AND closed_at IS NULL`+lockRow,
+	c, err := scanConversation(t.queryRow(ctx, `SELECT `+conversationCols+` FROM conversations
+		WHERE platform = $1 AND workspace = $2 AND channel = $3 AND thread = $4 AND closed_at IS NULL`+t.d.lockRow(),
 		key.Platform, key.Workspace, key.Channel, key.Thread))
 	if err != nil {
 		err = notFound(err)
@@ -63,7 +41,7 @@ func (t *tx) ActiveConversation(ctx context.Context, key bot.ConversationKey) (b
 			}
 			t.missed[key] = true
 		}
-		return bot.Conversation{}, fmt.Errorf("postgres: active conversation %s/%s/%s/%s: %w",
+		return bot.Conversation{}, t.errorf("active conversation %s/%s/%s/%s: %w",
 			key.Platform, key.Workspace, key.Channel, key.Thread, err)
 	}
 	return c, nil
@@ -72,10 +50,10 @@ func (t *tx) ActiveConversation(ctx context.Context, key bot.ConversationKey) (b
 // Conversation implements bot.Conversations. The row is locked until the
 // transaction ends.
 func (t *tx) Conversation(ctx context.Context, id int64) (bot.Conversation, error) {
-	c, err := scanConversation(t.tx.QueryRow(ctx,
-		`SELECT `+conversationCols+` FROM conversations WHERE id = $1`+lockRow, id))
+	c, err := scanConversation(t.queryRow(ctx,
+		`SELECT `+conversationCols+` FROM conversations WHERE id = $1`+t.d.lockRow(), id))
 	if err != nil {
-		return bot.Conversation{}, fmt.Errorf("postgres: conversation %d: %w", id, notFound(err))
+		return bot.Conversation{}, t.errorf("conversation %d: %w", id, notFound(err))
 	}
 	return c, nil
 }
@@ -92,38 +70,38 @@ func (t *tx) CreateConversation(ctx context.Context, c *bot.Conversation) error 
 	if c.OpenedAt.IsZero() {
 		c.OpenedAt = t.now()
 	}
-	err := t.tx.QueryRow(ctx, `INSERT INTO conversations (platform, workspace, channel, thread, state, private,
+	err := t.queryRow(ctx, `INSERT INTO conversations (platform, workspace, channel, thread, state, private,
 			user_id, user_name, customer_id, lang, rating_handoff_id, misses, opened_at, last_message_at, closed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		RETURNING id`,
 		c.Key.Platform, c.Key.Workspace, c.Key.Channel, c.Key.Thread, c.State, c.Private,
 		c.User, c.UserName, orNull(c.CustomerID), c.Lang, orNull(c.RatingHandoffID), c.Misses,
-		ts(c.OpenedAt), ts(c.LastMessageAt), ts(c.ClosedAt)).Scan(&c.ID)
+		stamp(c.OpenedAt), stamp(c.LastMessageAt), stamp(c.ClosedAt)).Scan(&c.ID)
 	if err != nil {
-		if isUniqueViolation(err, "conversations_open_key") {
+		if t.d.uniqueViolation(err, "conversations_open_key") {
 			if c.ClosedAt.IsZero() && t.missed[c.Key] {
 				t.raced = true
 			}
-			return fmt.Errorf("postgres: create conversation: another conversation is open at %s/%s/%s/%s: %w",
+			return t.errorf("create conversation: another conversation is open at %s/%s/%s/%s: %w",
 				c.Key.Platform, c.Key.Workspace, c.Key.Channel, c.Key.Thread, err)
 		}
-		return fmt.Errorf("postgres: create conversation: %w", err)
+		return t.errorf("create conversation: %w", err)
 	}
 	return nil
 }
 
 // UpdateConversation implements bot.Conversations.
 func (t *tx) UpdateConversation(ctx context.Context, c bot.Conversation) error {
-	ok, err := execOne(ctx, t.tx, `UPDATE conversations SET state = $1, lang = $2, rating_handoff_id = $3, misses = $4,
+	ok, err := t.execOne(ctx, `UPDATE conversations SET state = $1, lang = $2, rating_handoff_id = $3, misses = $4,
 			customer_id = $5, last_message_at = $6, closed_at = $7
 		WHERE id = $8`,
 		c.State, c.Lang, orNull(c.RatingHandoffID), c.Misses,
-		orNull(c.CustomerID), ts(c.LastMessageAt), ts(c.ClosedAt), c.ID)
+		orNull(c.CustomerID), stamp(c.LastMessageAt), stamp(c.ClosedAt), c.ID)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: update conversation %d: %w", c.ID, err)
+		return t.errorf("update conversation %d: %w", c.ID, err)
 	}
 	return nil
 }
@@ -148,41 +126,39 @@ func (t *tx) AddMessage(ctx context.Context, m *bot.Message) (bool, error) {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now()
 	}
-	// The conflict target names the partial unique index on set keys.
-	rows, err := queryAll(ctx, t.tx, func(r scanner) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	}, `INSERT INTO messages (conversation_id, role, author, author_name, text,
+	// The conflict target names the partial unique index on set keys; a
+	// duplicate inserts nothing and returns no row.
+	ids, err := queryAll(ctx, t, scanID, `INSERT INTO messages (conversation_id, role, author, author_name, text,
 			dedupe_key, prompt_version, processed, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 		RETURNING id`,
 		m.ConversationID, m.Role, m.Author, m.AuthorName, m.Text,
-		orNull(m.DedupeKey), m.PromptVersion, m.Processed, ts(m.CreatedAt))
+		orNull(m.DedupeKey), m.PromptVersion, m.Processed, stamp(m.CreatedAt))
 	if err != nil {
-		return false, fmt.Errorf("postgres: add message to conversation %d: %w", m.ConversationID, err)
+		return false, t.errorf("add message to conversation %d: %w", m.ConversationID, err)
 	}
-	if len(rows) == 0 {
+	if len(ids) == 0 {
 		return false, nil
 	}
-	m.ID = rows[0]
+	m.ID = ids[0]
 	return true, nil
 }
 
 // Message implements bot.Messages.
 func (t *tx) Message(ctx context.Context, id int64) (bot.Message, error) {
-	m, err := scanMessage(t.tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1`, id))
+	m, err := scanMessage(t.queryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1`, id))
 	if err != nil {
-		return bot.Message{}, fmt.Errorf("postgres: message %d: %w", id, notFound(err))
+		return bot.Message{}, t.errorf("message %d: %w", id, notFound(err))
 	}
 	return m, nil
 }
 
 // MessageByDedupeKey implements bot.Messages.
 func (t *tx) MessageByDedupeKey(ctx context.Context, key string) (bot.Message, error) {
-	m, err := scanMessage(t.tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE dedupe_key = $1`, key))
+	m, err := scanMessage(t.queryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE dedupe_key = $1`, key))
 	if err != nil {
-		return bot.Message{}, fmt.Errorf("postgres: message by dedupe key: %w", notFound(err))
+		return bot.Message{}, t.errorf("message by dedupe key: %w", notFound(err))
 	}
 	return m, nil
 }
@@ -191,12 +167,12 @@ func (t *tx) MessageByDedupeKey(ctx context.Context, key string) (bot.Message, e
 // stored (ID), not CreatedAt: a reply is stored after the message it
 // answers, whatever the clocks that stamped them say.
 func (t *tx) RecentMessages(ctx context.Context, conversationID int64, limit int) ([]bot.Message, error) {
-	ms, err := queryAll(ctx, t.tx, scanMessage, `SELECT `+messageCols+` FROM (
+	ms, err := queryAll(ctx, t, scanMessage, `SELECT `+messageCols+` FROM (
 			SELECT * FROM messages WHERE conversation_id = $1
 			ORDER BY id DESC LIMIT $2
 		) recent ORDER BY id`, conversationID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: recent messages of conversation %d: %w", conversationID, err)
+		return nil, t.errorf("recent messages of conversation %d: %w", conversationID, err)
 	}
 	return ms, nil
 }
@@ -205,17 +181,17 @@ func (t *tx) RecentMessages(ctx context.Context, conversationID int64, limit int
 // message at once, the first changes it; the others wait for its commit,
 // find the message processed and report false.
 func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
-	changed, err := execOne(ctx, t.tx, `UPDATE messages SET processed = true WHERE id = $1 AND NOT processed`, messageID)
+	changed, err := t.execOne(ctx, `UPDATE messages SET processed = TRUE WHERE id = $1 AND NOT processed`, messageID)
 	if err == nil && !changed {
 		// Processed already, or no such message.
 		var exists bool
-		err = t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)`, messageID).Scan(&exists)
+		err = t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)`, messageID).Scan(&exists)
 		if err == nil && !exists {
 			err = bot.ErrNotFound
 		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("postgres: mark message %d processed: %w", messageID, err)
+		return false, t.errorf("mark message %d processed: %w", messageID, err)
 	}
 	return changed, nil
 }
@@ -247,16 +223,16 @@ func (t *tx) CreateHandoff(ctx context.Context, h *bot.Handoff) error {
 	if h.CreatedAt.IsZero() {
 		h.CreatedAt = t.now()
 	}
-	err := t.tx.QueryRow(ctx, `INSERT INTO handoffs (conversation_id, state, triggered_by, reason,
+	err := t.queryRow(ctx, `INSERT INTO handoffs (conversation_id, state, triggered_by, reason,
 			agent_platform, agent_channel, announce_id, agent_id, agent_name, rating,
 			created_at, claimed_at, resolved_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING id`,
 		h.ConversationID, h.State, h.Trigger, h.Reason,
 		h.AgentPlatform, h.AgentChannel, orNull(h.AnnounceID), h.AgentID, h.AgentName, orNull(h.Rating),
-		ts(h.CreatedAt), ts(h.ClaimedAt), ts(h.ResolvedAt)).Scan(&h.ID)
+		stamp(h.CreatedAt), stamp(h.ClaimedAt), stamp(h.ResolvedAt)).Scan(&h.ID)
 	if err != nil {
-		return fmt.Errorf("postgres: create handoff for conversation %d: %w", h.ConversationID, err)
+		return t.errorf("create handoff for conversation %d: %w", h.ConversationID, err)
 	}
 	return nil
 }
@@ -266,9 +242,9 @@ func (t *tx) CreateHandoff(ctx context.Context, h *bot.Handoff) error {
 // who claimed it, transfer) cannot act on a state another replica changed
 // in between.
 func (t *tx) Handoff(ctx context.Context, id int64) (bot.Handoff, error) {
-	h, err := scanHandoff(t.tx.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h WHERE h.id = $1`+lockRow, id))
+	h, err := scanHandoff(t.queryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h WHERE h.id = $1`+t.d.lockRow(), id))
 	if err != nil {
-		return bot.Handoff{}, fmt.Errorf("postgres: handoff %d: %w", id, notFound(err))
+		return bot.Handoff{}, t.errorf("handoff %d: %w", id, notFound(err))
 	}
 	return h, nil
 }
@@ -282,11 +258,11 @@ func (t *tx) Handoff(ctx context.Context, id int64) (bot.Handoff, error) {
 // after the conversation would take the two locks in the opposite order to
 // the handoff flow, a deadlock waiting to happen.
 func (t *tx) OpenHandoff(ctx context.Context, conversationID int64) (bot.Handoff, error) {
-	h, err := scanHandoff(t.tx.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h
+	h, err := scanHandoff(t.queryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h
 		WHERE h.conversation_id = $1 AND h.state IN ('waiting', 'claimed')
 		ORDER BY h.id DESC LIMIT 1`, conversationID))
 	if err != nil {
-		return bot.Handoff{}, fmt.Errorf("postgres: open handoff of conversation %d: %w", conversationID, notFound(err))
+		return bot.Handoff{}, t.errorf("open handoff of conversation %d: %w", conversationID, notFound(err))
 	}
 	return h, nil
 }
@@ -295,25 +271,25 @@ func (t *tx) OpenHandoff(ctx context.Context, conversationID int64) (bot.Handoff
 // outbox row was delivered as message ref in channel on platform p. Like
 // Handoff, it locks the handoff until the transaction ends.
 func (t *tx) HandoffByThread(ctx context.Context, p bot.Platform, channel, ref string) (bot.Handoff, error) {
-	h, err := scanHandoff(t.tx.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h WHERE h.id = (
+	h, err := scanHandoff(t.queryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h WHERE h.id = (
 			SELECT a.id FROM handoffs a JOIN outbox o ON o.id = a.announce_id
 			WHERE o.platform = $1 AND o.channel = $2 AND o.platform_msg_id = $3
 			ORDER BY a.id DESC LIMIT 1
-		)`+lockRow, p, channel, ref))
+		)`+t.d.lockRow(), p, channel, ref))
 	if err != nil {
-		return bot.Handoff{}, fmt.Errorf("postgres: handoff by thread %s/%s/%s: %w", p, channel, ref, notFound(err))
+		return bot.Handoff{}, t.errorf("handoff by thread %s/%s/%s: %w", p, channel, ref, notFound(err))
 	}
 	return h, nil
 }
 
 // SetAnnounce implements bot.Handoffs.
 func (t *tx) SetAnnounce(ctx context.Context, handoffID, outboxID int64) error {
-	ok, err := execOne(ctx, t.tx, `UPDATE handoffs SET announce_id = $1 WHERE id = $2`, orNull(outboxID), handoffID)
+	ok, err := t.execOne(ctx, `UPDATE handoffs SET announce_id = $1 WHERE id = $2`, orNull(outboxID), handoffID)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: set announcement of handoff %d to outbox %d: %w", handoffID, outboxID, err)
+		return t.errorf("set announcement of handoff %d to outbox %d: %w", handoffID, outboxID, err)
 	}
 	return nil
 }
@@ -321,13 +297,13 @@ func (t *tx) SetAnnounce(ctx context.Context, handoffID, outboxID int64) error {
 // ClaimHandoff implements bot.Handoffs. The state test is part of the
 // UPDATE: a concurrent claim waits for the row lock, then finds the row
 // claimed (READ COMMITTED re-checks the condition on the row's newest
-// version) and changes nothing. Of concurrent claims, on any replicas,
-// exactly one wins.
+// version; SQLite runs one writer at a time) and changes nothing. Of
+// concurrent claims, on any replicas, exactly one wins.
 func (t *tx) ClaimHandoff(ctx context.Context, id int64, agentID, agentName string, at time.Time) (bool, error) {
 	ok, err := t.transition(ctx, id, `UPDATE handoffs SET state = 'claimed', agent_id = $1, agent_name = $2, claimed_at = $3
-		WHERE id = $4 AND state = 'waiting'`, agentID, agentName, ts(at), id)
+		WHERE id = $4 AND state = 'waiting'`, agentID, agentName, stamp(at), id)
 	if err != nil {
-		return false, fmt.Errorf("postgres: claim handoff %d: %w", id, err)
+		return false, t.errorf("claim handoff %d: %w", id, err)
 	}
 	return ok, nil
 }
@@ -338,7 +314,7 @@ func (t *tx) UnclaimHandoff(ctx context.Context, id int64) (bool, error) {
 	ok, err := t.transition(ctx, id, `UPDATE handoffs SET state = 'waiting', agent_id = '', agent_name = '', claimed_at = NULL
 		WHERE id = $1 AND state = 'claimed'`, id)
 	if err != nil {
-		return false, fmt.Errorf("postgres: unclaim handoff %d: %w", id, err)
+		return false, t.errorf("unclaim handoff %d: %w", id, err)
 	}
 	return ok, nil
 }
@@ -346,9 +322,9 @@ func (t *tx) UnclaimHandoff(ctx context.Context, id int64) (bool, error) {
 // ResolveHandoff implements bot.Handoffs.
 func (t *tx) ResolveHandoff(ctx context.Context, id int64, at time.Time) (bool, error) {
 	ok, err := t.transition(ctx, id, `UPDATE handoffs SET state = 'resolved', resolved_at = $1
-		WHERE id = $2 AND state IN ('waiting', 'claimed')`, ts(at), id)
+		WHERE id = $2 AND state IN ('waiting', 'claimed')`, stamp(at), id)
 	if err != nil {
-		return false, fmt.Errorf("postgres: resolve handoff %d: %w", id, err)
+		return false, t.errorf("resolve handoff %d: %w", id, err)
 	}
 	return ok, nil
 }
@@ -357,12 +333,12 @@ func (t *tx) ResolveHandoff(ctx context.Context, id int64, at time.Time) (bool, 
 // whether the row changed; when it did not, it tells a handoff in another
 // state (false, nil) from a handoff that does not exist (bot.ErrNotFound).
 func (t *tx) transition(ctx context.Context, id int64, query string, args ...any) (bool, error) {
-	ok, err := execOne(ctx, t.tx, query, args...)
+	ok, err := t.execOne(ctx, query, args...)
 	if err != nil || ok {
 		return ok, err
 	}
 	var exists bool
-	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM handoffs WHERE id = $1)`, id).Scan(&exists); err != nil {
+	if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM handoffs WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return false, err
 	}
 	if !exists {
@@ -374,31 +350,31 @@ func (t *tx) transition(ctx context.Context, id int64, query string, args ...any
 // RateHandoff implements bot.Handoffs. A rating outside 1–5 is an error.
 func (t *tx) RateHandoff(ctx context.Context, id int64, rating int) error {
 	if rating < 1 || rating > 5 {
-		return fmt.Errorf("postgres: rate handoff %d: rating %d is not between 1 and 5", id, rating)
+		return t.errorf("rate handoff %d: rating %d is not between 1 and 5", id, rating)
 	}
-	ok, err := execOne(ctx, t.tx, `UPDATE handoffs SET rating = $1 WHERE id = $2`, rating, id)
+	ok, err := t.execOne(ctx, `UPDATE handoffs SET rating = $1 WHERE id = $2`, rating, id)
 	if err == nil && !ok {
 		err = bot.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: rate handoff %d: %w", id, err)
+		return t.errorf("rate handoff %d: %w", id, err)
 	}
 	return nil
 }
 
-// QueuePosition implements bot.Handoffs as store/sqlite does. Ties in
-// CreatedAt are broken by ID, so positions are distinct. A handoff that
-// does not exist is bot.ErrNotFound. Handoffs other replicas are opening
-// count once they commit.
+// QueuePosition implements bot.Handoffs. Ties in CreatedAt are broken by
+// ID, so positions are distinct. A handoff that does not exist is
+// bot.ErrNotFound. Handoffs other replicas are opening count once they
+// commit.
 func (t *tx) QueuePosition(ctx context.Context, id int64) (int, error) {
 	var pos int
-	err := t.tx.QueryRow(ctx, `SELECT CASE WHEN h.state = 'waiting' THEN (
+	err := t.queryRow(ctx, `SELECT CASE WHEN h.state = 'waiting' THEN (
 			SELECT COUNT(*) FROM handoffs w
 			WHERE w.state = 'waiting' AND (w.created_at, w.id) <= (h.created_at, h.id)
 		) ELSE 0 END
 		FROM handoffs h WHERE h.id = $1`, id).Scan(&pos)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: queue position of handoff %d: %w", id, notFound(err))
+		return 0, t.errorf("queue position of handoff %d: %w", id, notFound(err))
 	}
 	return pos, nil
 }
@@ -406,7 +382,7 @@ func (t *tx) QueuePosition(ctx context.Context, id int64) (int, error) {
 // Outbox
 
 // buttonJSON is how a button is stored: explicit names, so renaming a Go
-// field does not break rows already queued. The same as store/sqlite's.
+// field does not break rows already queued.
 type buttonJSON struct {
 	Action bot.Action `json:"action"`
 	Label  string     `json:"label"`
@@ -414,9 +390,10 @@ type buttonJSON struct {
 }
 
 // encodeButtons returns the JSON text of bs, or nil (NULL) when there are
-// none. Text rather than []byte, so that it reaches the JSONB column as JSON
-// also over the simple protocol (default_query_exec_mode=simple_protocol,
-// behind PgBouncer), where []byte would be sent as bytea.
+// none. Text rather than []byte, so that it reaches PostgreSQL's JSONB
+// column as JSON also over the simple protocol
+// (default_query_exec_mode=simple_protocol, behind PgBouncer), where
+// []byte would be sent as bytea.
 func encodeButtons(bs []bot.Button) (any, error) {
 	if len(bs) == 0 {
 		return nil, nil
@@ -461,18 +438,18 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 	}
 	buttons, err := encodeButtons(m.Buttons)
 	if err != nil {
-		return fmt.Errorf("postgres: enqueue: %w", err)
+		return t.errorf("enqueue: %w", err)
 	}
-	err = t.tx.QueryRow(ctx, `INSERT INTO outbox (platform, workspace, channel, thread, parent_id, stream,
+	err = t.queryRow(ctx, `INSERT INTO outbox (platform, workspace, channel, thread, parent_id, stream,
 			kind, author, text, buttons, mention, conversation_id, handoff_id,
 			status, attempts, next_attempt_at, last_error, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, '', $14)
 		RETURNING id`,
 		m.Platform, m.Workspace, m.Channel, m.Thread, orNull(m.ParentID), m.Stream,
 		m.Kind, m.Author, m.Text, buttons, m.Mention, orNull(m.ConversationID), orNull(m.HandoffID),
-		ts(m.CreatedAt)).Scan(&m.ID)
+		stamp(m.CreatedAt)).Scan(&m.ID)
 	if err != nil {
-		return fmt.Errorf("postgres: enqueue %s message to %s/%s: %w", m.Kind, m.Platform, m.Channel, err)
+		return t.errorf("enqueue %s message to %s/%s: %w", m.Kind, m.Platform, m.Channel, err)
 	}
 	m.Status, m.Attempts, m.NextAttemptAt = bot.OutPending, 0, m.CreatedAt
 	m.LastError, m.PlatformMsgID, m.SentAt = "", "", time.Time{}
@@ -480,8 +457,7 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 }
 
 // defaultStream is the stream Enqueue gives a message that names none: its
-// destination. The same as store/sqlite's, so rows keep their stream when
-// a database is moved from one to the other.
+// destination.
 func defaultStream(m *bot.Outgoing) string {
 	return fmt.Sprintf("%s:%s:%s:%s", m.Platform, m.Workspace, m.Channel, m.Thread)
 }
@@ -491,25 +467,25 @@ func defaultStream(m *bot.Outgoing) string {
 // CustomerFor implements bot.Identities.
 func (t *tx) CustomerFor(ctx context.Context, id bot.Identity) (string, error) {
 	var customerID string
-	err := t.tx.QueryRow(ctx, `SELECT customer_id FROM identities
+	err := t.queryRow(ctx, `SELECT customer_id FROM identities
 		WHERE platform = $1 AND workspace = $2 AND user_id = $3`, id.Platform, id.Workspace, id.User).Scan(&customerID)
 	if err != nil {
-		return "", fmt.Errorf("postgres: customer for %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
+		return "", t.errorf("customer for %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
 	}
 	return customerID, nil
 }
 
 // Customer implements bot.Identities.
 func (t *tx) Customer(ctx context.Context, id string) (bot.Customer, error) {
-	c, err := customer(ctx, t.tx, id)
+	c, err := t.customer(ctx, id)
 	if err != nil {
-		return bot.Customer{}, fmt.Errorf("postgres: customer %s: %w", id, err)
+		return bot.Customer{}, t.errorf("customer %s: %w", id, err)
 	}
 	return c, nil
 }
 
-func customer(ctx context.Context, q querier, id string) (bot.Customer, error) {
+func (t *tx) customer(ctx context.Context, id string) (bot.Customer, error) {
 	var c bot.Customer
-	err := q.QueryRow(ctx, `SELECT id, name, email FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.Name, &c.Email)
+	err := t.queryRow(ctx, `SELECT id, name, email FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.Name, &c.Email)
 	return c, notFound(err)
 }

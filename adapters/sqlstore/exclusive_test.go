@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"errors"
@@ -6,21 +6,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstlinehq/firstline/adapters/sqlstore/sqlite"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 )
 
 // TestExclusive: one process answers on a file at a time, and the next one
 // takes back at once what a stopped one left leased: its turns and its
 // claimed outbox rows (still marked maybe sent).
-func TestExclusive(t *testing.T) {
+func TestSQLiteExclusive(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "firstline.db")
-	first, err := sqlite.Open(ctx, path)
+	first, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := first.Exclusive(ctx); err != nil || r != (sqlite.Recovered{}) {
+	if r, err := first.Exclusive(ctx); err != nil || r != (sqlstore.Recovered{}) {
 		t.Fatalf("first Exclusive = %+v, %v; want nothing recovered", r, err)
 	}
 
@@ -29,7 +29,7 @@ func TestExclusive(t *testing.T) {
 	now := time.Now()
 	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Slack, Workspace: "T1", Channel: "D1"},
 		State: bot.StateBot, Private: true, User: "U1", OpenedAt: now}
-	do(t, first, func(tx bot.Tx) error {
+	doTx(t, first, func(tx bot.Tx) error {
 		if err := tx.CreateConversation(ctx, &c); err != nil {
 			return err
 		}
@@ -48,12 +48,12 @@ func TestExclusive(t *testing.T) {
 		t.Fatalf("Claim = %d rows, %v", len(rows), err)
 	}
 
-	second, err := sqlite.Open(ctx, path)
+	second, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer second.Close()
-	if _, err := second.Exclusive(ctx); !errors.Is(err, sqlite.ErrInUse) {
+	if _, err := second.Exclusive(ctx); !errors.Is(err, sqlstore.ErrInUse) {
 		t.Fatalf("Exclusive while the first runs: %v; want ErrInUse", err)
 	}
 	if err := first.Close(); err != nil {
@@ -63,11 +63,11 @@ func TestExclusive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exclusive after the first stopped: %v", err)
 	}
-	if want := (sqlite.Recovered{TurnLeases: 1, Claims: 1}); r != want {
+	if want := (sqlstore.Recovered{TurnLeases: 1, Claims: 1}); r != want {
 		t.Errorf("recovered %+v; want %+v", r, want)
 	}
 	later := time.Now().Add(time.Millisecond)
-	do(t, second, func(tx bot.Tx) error {
+	doTx(t, second, func(tx bot.Tx) error {
 		ids, err := tx.StrandedConversations(ctx, later, later, 10)
 		if err != nil || len(ids) != 1 || ids[0] != c.ID {
 			t.Errorf("stranded = %v, %v; want [%d] at once", ids, err, c.ID)
@@ -80,7 +80,7 @@ func TestExclusive(t *testing.T) {
 	}
 }
 
-func do(t *testing.T, s *sqlite.Store, fn func(bot.Tx) error) {
+func doTx(t *testing.T, s *sqlstore.Store, fn func(bot.Tx) error) {
 	t.Helper()
 	if err := s.WithTx(t.Context(), fn); err != nil {
 		t.Fatal(err)
