@@ -135,7 +135,7 @@ func (s Summary) JSON(period string) SummaryJSON {
 		out.CSATAverage = &avg
 	}
 	for _, t := range s.topics {
-		out.Topics = append(out.Topics, TopicJSON{Topic: t.Topic, Conversations: t.Conversations, HandedOff: t.HandedOff, Repeats: t.Repeats})
+		out.Topics = append(out.Topics, TopicJSON(t))
 	}
 	for _, d := range r.Days {
 		out.Days = append(out.Days, DayJSON{Date: d.Date.Format(time.DateOnly), Conversations: d.Conversations, Automated: d.Automated, Handoffs: d.Handoffs})
