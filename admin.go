@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,20 +47,12 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 	}
 	var id bot.Identity
 	if !*list {
-		p := bot.Platform(*platform)
-		if p != bot.Slack && p != bot.Discord {
-			return fmt.Errorf("%w: --platform: want slack or discord, got %q", errUsage, *platform)
-		}
-		if *user == "" {
-			return fmt.Errorf("%w: --user is required", errUsage)
-		}
-		if p == bot.Slack && *team == "" {
-			return fmt.Errorf("%w: --team is required for Slack (the workspace ID, T…)", errUsage)
+		if id, err = linkIdentity(*platform, *team, *user); err != nil {
+			return err
 		}
 		if !*unlink && *customer == "" {
 			return fmt.Errorf("%w: --customer is required", errUsage)
 		}
-		id = bot.NewIdentity(p, *team, *user)
 	}
 	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
@@ -98,6 +91,21 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(sys.out, "linked %s user %s to customer %s\n", id.Platform, id.User, *customer)
 		return nil
 	}
+}
+
+// linkIdentity is the chat identity that link's flags name.
+func linkIdentity(platform, team, user string) (bot.Identity, error) {
+	p := bot.Platform(platform)
+	if p != bot.Slack && p != bot.Discord {
+		return bot.Identity{}, fmt.Errorf("%w: --platform: want slack or discord, got %q", errUsage, platform)
+	}
+	if user == "" {
+		return bot.Identity{}, fmt.Errorf("%w: --user is required", errUsage)
+	}
+	if p == bot.Slack && team == "" {
+		return bot.Identity{}, fmt.Errorf("%w: --team is required for Slack (the workspace ID, T…)", errUsage)
+	}
+	return bot.NewIdentity(p, team, user), nil
 }
 
 func dash(s string) string {
@@ -280,7 +288,18 @@ func cmdAudit(ctx context.Context, args []string, sys stdio) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	tw := tabwriter.NewWriter(sys.out, 0, 4, 2, ' ', 0)
+	if err := printAudit(sys.out, entries); err != nil {
+		return err
+	}
+	if *limit > 0 && len(entries) == *limit {
+		fmt.Fprintf(sys.err, "showing the newest %d entries; use --limit 0 or a shorter --since for more\n", *limit)
+	}
+	return nil
+}
+
+// printAudit writes audit entries as a table.
+func printAudit(w io.Writer, entries []bot.AuditEntry) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME (UTC)\tACTOR\tCUSTOMER\tACTION\tRECORD\tOUTCOME\tREASON\tCONVERSATION")
 	for _, e := range entries {
 		conv := "-"
@@ -294,13 +313,7 @@ func cmdAudit(ctx context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.DateTime), e.Actor, customer,
 			e.Action, dash(cleanField(e.Record, 80)), e.Outcome, dash(e.Reason), conv)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if *limit > 0 && len(entries) == *limit {
-		fmt.Fprintf(sys.err, "showing the newest %d entries; use --limit 0 or a shorter --since for more\n", *limit)
-	}
-	return nil
+	return tw.Flush()
 }
 
 // cmdStats prints the support figures over a period: automation and

@@ -20,27 +20,8 @@ import (
 )
 
 func cmdChat(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	cfg, as, err := chatConfig(args, sys)
 	if err != nil {
-		return err
-	}
-	if sys.getenv("FIRSTLINE_DB") == "" {
-		cfg.DB = "firstline-demo.db" // the demo never touches a production file by accident
-	}
-	if sys.getenv("FIRSTLINE_LOG_LEVEL") == "" {
-		cfg.LogLevel = "warn" // keep the conversation readable
-	}
-	fs := newFlagSet("chat", "chat [--db FILE] [--as CUSTOMER_ID] [--prompts DIR]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (FIRSTLINE_DB); an empty one is seeded with demo data")
-	as := fs.String("as", "C-1001", "the demo customer you chat as; \"none\" for a chat user linked to no account")
-	promptsDir := fs.String("prompts", "", "prompt folder (FIRSTLINE_PROMPTS_DIR)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *promptsDir != "" {
-		cfg.PromptsDir, cfg.PromptsDirSet = *promptsDir, true
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	log := newLogger(sys.err, cfg.LogLevel, false)
@@ -53,7 +34,7 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return err
 	}
-	who, err := linkConsole(ctx, p.store, *as)
+	who, err := linkConsole(ctx, p.store, as)
 	if err != nil {
 		return err
 	}
@@ -85,7 +66,7 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		go p.watcher.Run(watchCtx)
 	}
 
-	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(p), dbForLog(cfg.DB), seededNote(seeded), whoLine(*as, who))
+	fmt.Fprintf(sys.err, "Firstline chat: %s; database %s%s; %s.\n", modelLine(p), dbForLog(cfg.DB), seededNote(seeded), whoLine(as, who))
 	prompt := ""
 	if interactive(sys) {
 		fmt.Fprintln(sys.err, "Type as the customer; /help lists the agent commands; Ctrl-D leaves.")
@@ -103,6 +84,32 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 		return nil // Ctrl-C ends a chat; it is not a failure
 	}
 	return err
+}
+
+// chatConfig reads the configuration and the flags of chat, and the demo
+// customer to chat as.
+func chatConfig(args []string, sys stdio) (Config, string, error) {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return cfg, "", err
+	}
+	if sys.getenv("FIRSTLINE_DB") == "" {
+		cfg.DB = "firstline-demo.db" // the demo never touches a production file by accident
+	}
+	if sys.getenv("FIRSTLINE_LOG_LEVEL") == "" {
+		cfg.LogLevel = "warn" // keep the conversation readable
+	}
+	fs := newFlagSet("chat", "chat [--db FILE] [--as CUSTOMER_ID] [--prompts DIR]", sys)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (FIRSTLINE_DB); an empty one is seeded with demo data")
+	as := fs.String("as", "C-1001", "the demo customer you chat as; \"none\" for a chat user linked to no account")
+	promptsDir := fs.String("prompts", "", "prompt folder (FIRSTLINE_PROMPTS_DIR)")
+	if err := parseFlags(fs, args); err != nil {
+		return cfg, "", err
+	}
+	if *promptsDir != "" {
+		cfg.PromptsDir, cfg.PromptsDirSet = *promptsDir, true
+	}
+	return cfg, *as, cfg.Validate()
 }
 
 // linkConsole links the console user to the demo customer chosen with --as

@@ -4,158 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/firstlinehq/firstline/bot/human"
-	"github.com/firstlinehq/firstline/bot/links"
+	"github.com/firstlinehq/firstline/bot/mask"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
-// MaxTextLen bounds the stored length of a customer message, in bytes. Longer
-// messages are cut at a rune boundary: no platform sends more, and nothing
-// downstream (model, agents) benefits from megabytes of text.
-const MaxTextLen = 16 << 10
-
-// Config wires an Engine. Store, Model, Payments, Escalator and Prompts are
-// required.
-type Config struct {
-	Store     Store
-	Model     Model
-	Payments  PaymentSource
-	Escalator Escalator
-	// Prompts returns the prompt files currently live (hot-reloaded).
-	Prompts func() *prompts.Set
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Metrics *Metrics
-	// Notify is called after a commit that queued outgoing messages, to wake
-	// the outbox dispatcher.
-	Notify func()
-	// IdleTimeout closes a conversation after this long without messages.
-	IdleTimeout time.Duration
-	// MaxToolRounds bounds model→tool→model round trips in one turn.
-	MaxToolRounds int
-	// HistoryLimit is how many stored messages a turn loads; the model's
-	// own budget trims further.
-	HistoryLimit int
-	// Shadow is FIRSTLINE_SHADOW: every customer message goes to a person,
-	// and the bot's answer is only a draft in the handoff thread that an
-	// agent may send (shadow.go).
-	Shadow bool
-	// MaxConcurrentTurns bounds the turns Submit runs at once, default 16:
-	// a slow model must not pile up unbounded goroutines.
-	MaxConcurrentTurns int
-	// Replica names this engine in turn leases (lease.go), which let
-	// several replicas share a database; default: the host name, the
-	// process id and a random part.
-	Replica string
-	// TurnLease is how long a turn lease lasts unless renewed, default
-	// DefaultTurnLease: how long the conversations of a replica that died
-	// mid-turn wait before another replica answers them.
-	TurnLease time.Duration
-	// Limits bounds what chat users can make the bot do (rate limits, the
-	// daily token cap, attachments); the zero value limits nothing.
-	Limits Limits
-	// Verifier sends identity verification codes (FIRSTLINE_VERIFY_URL);
-	// nil turns verification by code off.
-	Verifier CodeSender
-	// Links is the allow-list of hosts that model-written replies may link
-	// to; hosts linked from the prompt files are added to it.
-	Links links.Policy
-}
-
-// Engine runs conversations: it stores what customers write, decides whether
-// a person is needed, runs model turns with tools, and queues the replies.
-// It is safe for concurrent use; turns of one conversation run in order.
-type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *Metrics
-	locks   keyedMutex
-	matcher atomic.Pointer[versionedMatcher]
-	guard   guard // rate limits
-
-	// frustrated is the matcher of escalation.yaml's frustration phrases.
-	frustrated atomic.Pointer[versionedMatcher]
-
-	// Background turns (Submit): slots bounds how many run at once;
-	// stopped and draining stop new ones at shutdown.
-	slots    chan struct{}
-	inflight sync.WaitGroup
-	submitMu sync.Mutex
-	stopped  bool
-	draining chan struct{}
-	// queued holds the conversations whose Submit waits for a slot: one
-	// waiting turn answers every message stored before it starts.
-	queued map[int64]bool
-}
-
-type versionedMatcher struct {
-	version string
-	m       *human.Matcher
-}
-
-// New checks cfg and returns an Engine.
-func New(cfg Config) (*Engine, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("bot: engine needs a store")
-	case cfg.Model == nil:
-		return nil, errors.New("bot: engine needs a model")
-	case cfg.Payments == nil:
-		return nil, errors.New("bot: engine needs a payment source")
-	case cfg.Escalator == nil:
-		return nil, errors.New("bot: engine needs an escalator")
-	case cfg.Prompts == nil:
-		return nil, errors.New("bot: engine needs prompts")
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Notify == nil {
-		cfg.Notify = func() {}
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 24 * time.Hour
-	}
-	if cfg.MaxToolRounds <= 0 {
-		cfg.MaxToolRounds = 4
-	}
-	if cfg.HistoryLimit <= 0 {
-		cfg.HistoryLimit = 50
-	}
-	if cfg.MaxConcurrentTurns <= 0 {
-		cfg.MaxConcurrentTurns = 16
-	}
-	if cfg.Replica == "" {
-		cfg.Replica = newReplicaID()
-	}
-	if cfg.TurnLease <= 0 {
-		cfg.TurnLease = DefaultTurnLease
-	}
-	if err := cfg.Limits.Validate(); err != nil {
-		return nil, fmt.Errorf("bot: limits: %w", err)
-	}
-	e := &Engine{
-		cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, guard: newGuard(cfg.Limits),
-		slots:    make(chan struct{}, cfg.MaxConcurrentTurns),
-		draining: make(chan struct{}),
-	}
-	if _, err := e.humanMatcher(); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
+// This file is the first hop of a customer's message through the engine:
+// Accept stores it, and settles in the same transaction what needs no
+// model. What needs the model is Process (turn.go).
 
 // Accepted is the outcome of storing an incoming message.
 type Accepted struct {
@@ -168,14 +29,28 @@ type Accepted struct {
 	Pending bool
 }
 
-// Handle stores an incoming message and runs the turn it calls for. It is
-// Accept followed, when needed, by Process.
-func (e *Engine) Handle(ctx context.Context, in Incoming) (Accepted, error) {
-	acc, err := e.Accept(ctx, in)
-	if err != nil || !acc.Pending {
-		return acc, err
-	}
-	return acc, e.Process(ctx, acc.ConversationID)
+// arrival is an incoming message as Accept reads it before storing it.
+type arrival struct {
+	in Incoming
+	at time.Time
+	// text is the message masked, trimmed and bounded; masked counts the
+	// secrets masked, cut says it was cut.
+	text   string
+	masked int
+	cut    bool
+	// attachments are those kept, dropped how many were not.
+	attachments []Attachment
+	dropped     int
+	set         *prompts.Set
+	// asksHuman is an explicit request for a person (escalate.go), lang
+	// the customer's language as their words show it ("" when unsure).
+	asksHuman bool
+	lang      string
+	// over is the rate limits' verdict, charged once the message is known
+	// to be new (a platform's redelivery is not another message), and once
+	// only, however often the transaction runs.
+	over    verdict
+	charged bool
 }
 
 // Accept stores an incoming message in one transaction, and in the same
@@ -185,170 +60,174 @@ func (e *Engine) Handle(ctx context.Context, in Incoming) (Accepted, error) {
 // nil, the message is safe: the platform may be acknowledged. When the
 // result is Pending, Process runs the model turn.
 func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
-	if err := validIncoming(in); err != nil {
-		return Accepted{}, err
-	}
-	start := e.now()
-	text, masked, cut := cleanText(in.Text)
-	attachments, dropped := capAttachments(in.Attachments, e.cfg.Limits.MaxAttachments)
-	set := e.cfg.Prompts()
-	matcher, err := e.humanMatcher()
+	a, err := e.arrive(in)
 	if err != nil {
 		return Accepted{}, err
 	}
-	// Canned messages follow the customer's own words: the language of a
-	// matched phrase, else a confident guess; otherwise it stays as it was.
-	asksHuman := false
-	detected := ""
-	if m, ok := matcher.Match(text); ok {
-		asksHuman, detected = true, m.Lang
-	}
-	if l, ok := DetectLang(text); ok && detected == "" {
-		detected = l
-	}
-	// Over a rate limit a message is stored but not answered; a request
-	// for a person always goes through (promise 1). The limit is charged
-	// once the message is known to be new (a platform's redelivery is not
-	// another message), and once only, however often the transaction runs.
-	var over verdict
-	charged := false
 	var acc Accepted
 	var queued bool
 	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		acc, queued = Accepted{}, false
-		conv, created, err := e.conversation(ctx, tx, in, start)
-		if err != nil {
-			return err
-		}
-		acc.ConversationID = conv.ID
-		if detected != "" {
-			conv.Lang = detected
-		}
-		if created {
-			// The greeting comes first, so the model sees the conversation
-			// in the order the customer does.
-			greeting, err := set.Message("greeting", conv.Lang, nil)
-			if err != nil {
-				return err
-			}
-			if err := e.reply(ctx, tx, conv, greeting, set, false); err != nil {
-				return err
-			}
-			queued = true
-		}
-		plan, err := e.planVerify(ctx, tx, conv, text, asksHuman, start)
-		if err != nil {
-			return err
-		}
-		msg := Message{
-			ConversationID: conv.ID,
-			Role:           RoleCustomer,
-			Author:         in.User,
-			AuthorName:     in.UserName,
-			Text:           plan.stored(text),
-			DedupeKey:      string(in.Key.Platform) + ":" + in.MessageID,
-			CreatedAt:      start,
-		}
-		inserted, err := tx.AddMessage(ctx, &msg)
-		if err != nil {
-			return fmt.Errorf("store message: %w", err)
-		}
-		if !inserted {
-			// Roll back: a redelivery must not open a conversation or greet.
-			return errDuplicate
-		}
-		acc.MessageID = msg.ID
-		if !asksHuman && !charged {
-			over, charged = e.guard.check(in, start), true
-		}
-		conv.LastMessageAt = start
-		if told, err := e.inputNotices(ctx, tx, conv, cut, dropped, set); err != nil {
-			return err
-		} else if told {
-			queued = true
-		}
-		if plan.kind == verifyCancel {
-			if _, err := e.applyVerify(ctx, tx, &conv, plan, set, start); err != nil {
-				return err
-			}
-		}
-
-		// Only the conversation's customer rates their handoff: in a
-		// channel thread others may write too, and their digit is an
-		// ordinary message that leaves the question open.
-		pendingRating := conv.RatingHandoffID
-		if in.User == conv.User {
-			conv.RatingHandoffID = 0
-		} else {
-			pendingRating = 0
-		}
-
-		switch {
-		case conv.State == StateWaiting || conv.State == StateAgent:
-			if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, attachments); err != nil {
-				return fmt.Errorf("relay to handoff: %w", err)
-			}
-			queued = true
-			// In shadow mode the bot still drafts an answer for the agents,
-			// within the customer's rate limit like any model turn.
-			acc.Pending = e.cfg.Shadow && !over.limited
-		case pendingRating != 0 && isRating(text):
-			n, _ := strconv.Atoi(strings.TrimSpace(text))
-			if err := e.rate(ctx, tx, &conv, pendingRating, n, set); err != nil {
-				return err
-			}
-			queued = true
-		case asksHuman:
-			e.metrics.humanRequest(in.Key.Platform)
-			req := HandoffRequest{Trigger: TriggerPhrase, Reason: "The customer asked for a person."}
-			if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {
-				return fmt.Errorf("open handoff: %w", err)
-			}
-			queued = true
-		case plan.handles():
-			pending, err := e.applyVerify(ctx, tx, &conv, plan, set, start)
-			if err != nil {
-				return err
-			}
-			acc.Pending, queued = pending, queued || !pending
-		case over.limited:
-			e.log.InfoContext(ctx, "message over the rate limit: stored, not answered", "conversation", conv.ID, "platform", in.Key.Platform)
-			if over.tell {
-				if err := e.notice(ctx, tx, conv, "rate_limited", nil, set); err != nil {
-					return err
-				}
-				queued = true
-			}
-		default:
-			acc.Pending = true
-		}
-		if !acc.Pending {
-			if _, err := tx.MarkProcessed(ctx, msg.ID); err != nil {
-				return fmt.Errorf("mark processed: %w", err)
-			}
-		}
-		return tx.UpdateConversation(ctx, conv)
+		var err error
+		acc, queued, err = e.accept(ctx, tx, a)
+		return err
 	})
 	if errors.Is(err, errDuplicate) {
-		acc, err = Accepted{ConversationID: acc.ConversationID, Duplicate: true}, nil
+		e.metrics.duplicate(in.Key.Platform)
+		e.log.DebugContext(ctx, "duplicate message ignored", "platform", in.Key.Platform, "conversation", acc.ConversationID)
+		return Accepted{ConversationID: acc.ConversationID, Duplicate: true}, nil
 	}
 	if err != nil {
 		return Accepted{}, fmt.Errorf("bot: accept message: %w", err)
 	}
-	if acc.Duplicate {
-		e.metrics.duplicate(in.Key.Platform)
-		e.log.DebugContext(ctx, "duplicate message ignored", "platform", in.Key.Platform, "conversation", acc.ConversationID)
-		return acc, nil
-	}
 	e.metrics.received(in.Key.Platform)
-	if masked > 0 {
-		e.metrics.maskedSecrets(masked)
-		e.log.InfoContext(ctx, "masked secrets in a customer message", "conversation", acc.ConversationID, "count", masked)
+	if a.masked > 0 {
+		e.metrics.maskedSecrets(a.masked)
+		e.log.InfoContext(ctx, "masked secrets in a customer message", "conversation", acc.ConversationID, "count", a.masked)
 	}
 	if queued {
 		e.cfg.Notify()
 	}
 	return acc, nil
+}
+
+// arrive checks and reads an incoming message: what it says once secrets
+// are masked, whether it asks for a person, and in which language.
+func (e *Engine) arrive(in Incoming) (*arrival, error) {
+	if err := validIncoming(in); err != nil {
+		return nil, err
+	}
+	a := &arrival{in: in, at: e.now(), set: e.cfg.Prompts()}
+	a.text, a.masked, a.cut = cleanText(in.Text)
+	a.attachments, a.dropped = capAttachments(in.Attachments, e.cfg.Limits.MaxAttachments)
+	var err error
+	if a.asksHuman, a.lang, err = e.asksForPerson(a.text); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// accept is Accept's transaction: it finds or opens the conversation,
+// stores the message, and routes it. It reports whether it queued messages.
+// On a duplicate it returns errDuplicate, which rolls back the transaction,
+// with the conversation's id.
+func (e *Engine) accept(ctx context.Context, tx Tx, a *arrival) (Accepted, bool, error) {
+	conv, created, err := e.conversation(ctx, tx, a.in, a.at)
+	if err != nil {
+		return Accepted{}, false, err
+	}
+	acc := Accepted{ConversationID: conv.ID}
+	if a.lang != "" {
+		conv.Lang = a.lang
+	}
+	if created {
+		// The greeting comes first, so the model sees the conversation
+		// in the order the customer does.
+		if err := e.greet(ctx, tx, conv, a.set); err != nil {
+			return acc, false, err
+		}
+	}
+	plan, err := e.planVerify(ctx, tx, conv, a.text, a.asksHuman, a.at)
+	if err != nil {
+		return acc, false, err
+	}
+	msg, err := e.storeMessage(ctx, tx, conv, a, plan)
+	if err != nil {
+		return acc, false, err // errDuplicate rolls back: a redelivery must not open a conversation or greet
+	}
+	acc.MessageID = msg.ID
+	if !a.asksHuman && !a.charged {
+		a.over, a.charged = e.guard.check(a.in, a.at), true
+	}
+	conv.LastMessageAt = a.at
+	told, err := e.inputNotices(ctx, tx, conv, a.cut, a.dropped, a.set)
+	if err != nil {
+		return acc, false, err
+	}
+	if plan.kind == verifyCancel {
+		if _, err := e.applyVerify(ctx, tx, &conv, plan, a.set, a.at); err != nil {
+			return acc, false, err
+		}
+	}
+	pending, routed, err := e.route(ctx, tx, &conv, a, msg, plan)
+	if err != nil {
+		return acc, false, err
+	}
+	acc.Pending = pending
+	if !pending {
+		if _, err := tx.MarkProcessed(ctx, msg.ID); err != nil {
+			return acc, false, fmt.Errorf("mark processed: %w", err)
+		}
+	}
+	return acc, created || told || routed, tx.UpdateConversation(ctx, conv)
+}
+
+// storeMessage stores the customer's message, deduplicated on the
+// platform's message id: errDuplicate when it was stored before.
+func (e *Engine) storeMessage(ctx context.Context, tx Tx, conv Conversation, a *arrival, plan verifyPlan) (Message, error) {
+	msg := Message{
+		ConversationID: conv.ID,
+		Role:           RoleCustomer,
+		Author:         a.in.User,
+		AuthorName:     a.in.UserName,
+		Text:           plan.stored(a.text),
+		DedupeKey:      string(a.in.Key.Platform) + ":" + a.in.MessageID,
+		CreatedAt:      a.at,
+	}
+	inserted, err := tx.AddMessage(ctx, &msg)
+	if err != nil {
+		return Message{}, fmt.Errorf("store message: %w", err)
+	}
+	if !inserted {
+		return Message{}, errDuplicate
+	}
+	return msg, nil
+}
+
+// route settles a stored message: to the handoff thread while a person is
+// involved, as a rating, as a request for a person, as a step of identity
+// verification, as over the rate limit (stored, not answered), or for a
+// model turn. It reports whether the message awaits a turn (pending) and
+// whether it queued messages.
+func (e *Engine) route(ctx context.Context, tx Tx, conv *Conversation, a *arrival, msg Message, plan verifyPlan) (pending, queued bool, err error) {
+	// Only the conversation's customer rates their handoff: in a channel
+	// thread others may write too, and their digit is an ordinary message
+	// that leaves the question open.
+	pendingRating := conv.RatingHandoffID
+	if a.in.User == conv.User {
+		conv.RatingHandoffID = 0
+	} else {
+		pendingRating = 0
+	}
+	switch {
+	case conv.State == StateWaiting || conv.State == StateAgent:
+		if err := e.cfg.Escalator.CustomerMessage(ctx, tx, conv, msg, a.attachments); err != nil {
+			return false, false, fmt.Errorf("relay to handoff: %w", err)
+		}
+		// In shadow mode the bot still drafts an answer for the agents,
+		// within the customer's rate limit like any model turn.
+		return e.cfg.Shadow && !a.over.limited, true, nil
+	case pendingRating != 0 && isRating(a.text):
+		n, _ := strconv.Atoi(strings.TrimSpace(a.text))
+		return false, true, e.rate(ctx, tx, conv, pendingRating, n, a.set)
+	case a.asksHuman:
+		e.metrics.humanRequest(a.in.Key.Platform)
+		req := HandoffRequest{Trigger: TriggerPhrase, Reason: "The customer asked for a person."}
+		if err := e.cfg.Escalator.Open(ctx, tx, conv, req); err != nil {
+			return false, false, fmt.Errorf("open handoff: %w", err)
+		}
+		return false, true, nil
+	case plan.handles():
+		pending, err := e.applyVerify(ctx, tx, conv, plan, a.set, a.at)
+		return pending, !pending, err
+	case a.over.limited:
+		e.log.InfoContext(ctx, "message over the rate limit: stored, not answered", "conversation", conv.ID, "platform", a.in.Key.Platform)
+		if !a.over.tell {
+			return false, false, nil
+		}
+		return false, true, e.notice(ctx, tx, *conv, "rate_limited", nil, a.set)
+	default:
+		return true, false, nil
+	}
 }
 
 // conversation returns the open conversation at in.Key, closing one that has
@@ -405,6 +284,61 @@ func (e *Engine) linkCustomer(ctx context.Context, tx Tx, conv *Conversation) er
 	return nil
 }
 
+// greet queues the greeting of a new conversation.
+func (e *Engine) greet(ctx context.Context, tx Tx, conv Conversation, set *prompts.Set) error {
+	greeting, err := set.Message("greeting", conv.Lang, nil)
+	if err != nil {
+		return err
+	}
+	return e.reply(ctx, tx, conv, greeting, set, false)
+}
+
+// inputNotices tells the customer, after their message is stored, what of
+// it was not taken: text over MaxTextLen, attachments over the limit.
+func (e *Engine) inputNotices(ctx context.Context, tx Tx, conv Conversation, cut bool, dropped int, set *prompts.Set) (bool, error) {
+	told := false
+	if cut {
+		if err := e.notice(ctx, tx, conv, "message_truncated", map[string]any{"KB": MaxTextLen >> 10}, set); err != nil {
+			return false, err
+		}
+		told = true
+	}
+	if dropped > 0 {
+		max := e.cfg.Limits.MaxAttachments
+		if max <= 0 {
+			max = DefaultMaxAttachments
+		}
+		if err := e.notice(ctx, tx, conv, "attachments_dropped", map[string]any{"Dropped": dropped, "Max": max}, set); err != nil {
+			return false, err
+		}
+		told = true
+	}
+	return told, nil
+}
+
+// notice sends canned message name to conv's customer and stores it as a
+// system message: the customer reads it, but it is about the product, not
+// part of the dialogue, so the model never sees it (a notice after the
+// customer's message would read to the model as if it had answered).
+func (e *Engine) notice(ctx context.Context, tx Tx, conv Conversation, name string, data map[string]any, set *prompts.Set) error {
+	text, err := set.Message(name, conv.Lang, data)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	msg := Message{ConversationID: conv.ID, Role: RoleSystem, Text: text, PromptVersion: set.Version, Processed: true, CreatedAt: now}
+	if _, err := tx.AddMessage(ctx, &msg); err != nil {
+		return fmt.Errorf("store notice: %w", err)
+	}
+	out := ToCustomer(conv, KindReply, "", text, nil)
+	out.CreatedAt = now
+	if err := tx.Enqueue(ctx, &out); err != nil {
+		return fmt.Errorf("queue notice: %w", err)
+	}
+	return nil
+}
+
+// rate records a typed or pressed rating and thanks the customer.
 func (e *Engine) rate(ctx context.Context, tx Tx, conv *Conversation, handoffID int64, n int, set *prompts.Set) error {
 	if err := tx.RateHandoff(ctx, handoffID, n); err != nil {
 		return fmt.Errorf("rate handoff: %w", err)
@@ -417,119 +351,8 @@ func (e *Engine) rate(ctx context.Context, tx Tx, conv *Conversation, handoffID 
 	return e.reply(ctx, tx, *conv, text, set, false)
 }
 
-// Rate records a rating given with a button (see handoff.ParseRating for
-// the button's value). Only the customer of the handoff's conversation can
-// rate, and only the handoff they were last asked about; pressing again
-// changes nothing.
-func (e *Engine) Rate(ctx context.Context, user string, handoffID int64, n int) error {
-	if n < 1 || n > 5 {
-		return fmt.Errorf("bot: rating %d out of range 1–5", n)
-	}
-	set := e.cfg.Prompts()
-	queued := false
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		queued = false
-		h, err := tx.Handoff(ctx, handoffID)
-		if err != nil {
-			return err
-		}
-		conv, err := tx.Conversation(ctx, h.ConversationID)
-		if err != nil {
-			return err
-		}
-		if conv.User != user {
-			return ErrNotYours
-		}
-		if conv.RatingHandoffID != handoffID {
-			return nil // already rated, or asked about another handoff
-		}
-		conv.RatingHandoffID = 0
-		if err := e.rate(ctx, tx, &conv, handoffID, n, set); err != nil {
-			return err
-		}
-		queued = true
-		return tx.UpdateConversation(ctx, conv)
-	})
-	if err != nil {
-		return fmt.Errorf("bot: rate handoff %d: %w", handoffID, err)
-	}
-	if queued {
-		e.cfg.Notify()
-	}
-	return nil
-}
-
 // errDuplicate rolls back the transaction of a redelivered message.
 var errDuplicate = errors.New("duplicate message")
-
-// ErrNotYours is returned when someone presses a button on a conversation
-// that is not theirs.
-var ErrNotYours = errors.New("this conversation belongs to another customer")
-
-// TalkToPerson opens a handoff for the "Talk to a person" button. Only the
-// conversation's own customer can press it; pressing it again while a
-// handoff is open changes nothing.
-func (e *Engine) TalkToPerson(ctx context.Context, conversationID int64, user string) error {
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		conv, err := tx.Conversation(ctx, conversationID)
-		if err != nil {
-			return err
-		}
-		if conv.User != user {
-			return ErrNotYours
-		}
-		if !conv.ClosedAt.IsZero() {
-			// The button sits under an answer of a conversation that has
-			// since closed: the request goes to the conversation open at
-			// the same place now (promise 1: the press is never lost).
-			in := Incoming{Key: conv.Key, User: user, UserName: conv.UserName, Private: conv.Private}
-			if conv, _, err = e.conversation(ctx, tx, in, e.now()); err != nil {
-				return err
-			}
-			if conv.User != user {
-				return ErrNotYours
-			}
-		}
-		if conv.State != StateBot {
-			return nil // a person is asked for already
-		}
-		req := HandoffRequest{Trigger: TriggerButton, Reason: "The customer pressed \"Talk to a person\"."}
-		if err := e.cfg.Escalator.Open(ctx, tx, &conv, req); err != nil {
-			return err
-		}
-		return tx.UpdateConversation(ctx, conv)
-	})
-	if err != nil {
-		return fmt.Errorf("bot: talk to a person in conversation %d: %w", conversationID, err)
-	}
-	e.metrics.humanRequest(Platform("button"))
-	e.cfg.Notify()
-	return nil
-}
-
-// Recover processes customer messages that were stored but not processed,
-// as after a crash between storing a message and answering it. It leaves
-// alone those of conversations another replica is answering, and those a
-// replica that died was answering until its lease runs out: RunRecovery
-// answers them then.
-func (e *Engine) Recover(ctx context.Context) (int, error) {
-	now := e.now()
-	var ids []int64
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		var err error
-		ids, err = tx.StrandedConversations(ctx, now, now, 1000)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("bot: list unprocessed messages: %w", err)
-	}
-	for i, id := range ids {
-		if err := e.Process(ctx, id); err != nil {
-			return i, err
-		}
-	}
-	return len(ids), nil
-}
 
 func validIncoming(in Incoming) error {
 	switch {
@@ -552,6 +375,65 @@ func isRating(text string) bool {
 	return len(t) == 1 && t[0] >= '1' && t[0] <= '5'
 }
 
+// MaxTextLen bounds the stored length of a customer message, in bytes. Longer
+// messages are cut at a rune boundary: no platform sends more, and nothing
+// downstream (model, agents) benefits from megabytes of text.
+const MaxTextLen = 16 << 10
+
+// Bounds on what one incoming message may carry. Platforms send less than
+// this; anything more is hostile or broken, and is cut early, before it
+// costs masking, storage or model tokens.
+const (
+	// maxRawText is how much of a message's text is read at all: masking
+	// runs on it, so it must exceed MaxTextLen by enough that a card
+	// number straddling the final cut is masked before it is cut.
+	maxRawText = 4 * MaxTextLen
+	// maxAttachmentName and maxAttachmentURL bound one attachment's fields.
+	maxAttachmentName = 200
+	maxAttachmentURL  = 2048
+)
+
+// cleanText masks secrets in a customer's text, trims it and cuts it to
+// MaxTextLen. It reports how many secrets were masked and whether the text
+// was cut, so the customer can be told.
+func cleanText(raw string) (text string, masked int, cut bool) {
+	if len(raw) > maxRawText {
+		raw, cut = truncate(raw, maxRawText), true
+	}
+	text, masked = mask.Text(raw)
+	text = strings.TrimSpace(text)
+	if len(text) > MaxTextLen {
+		text, cut = truncate(text, MaxTextLen), true
+	}
+	return text, masked, cut
+}
+
+// capAttachments keeps the first max attachments with a web link, each with
+// bounded fields, and reports how many were dropped. Agents receive
+// attachments as links, so a link that is not http(s) is of no use to them
+// and may be a trick (javascript:, data:).
+func capAttachments(as []Attachment, max int) ([]Attachment, int) {
+	if max <= 0 {
+		max = DefaultMaxAttachments
+	}
+	out := make([]Attachment, 0, min(len(as), max))
+	dropped := 0
+	for _, a := range as {
+		u, err := url.Parse(a.URL)
+		if len(out) == max || len(a.URL) > maxAttachmentURL || err != nil ||
+			(u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			dropped++
+			continue
+		}
+		a.Name = truncate(strings.TrimSpace(a.Name), maxAttachmentName)
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, dropped
+}
+
 // truncate cuts s to at most n bytes without splitting a rune.
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -561,35 +443,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-func (e *Engine) humanMatcher() (*human.Matcher, error) {
-	set := e.cfg.Prompts()
-	if vm := e.matcher.Load(); vm != nil && vm.version == set.Version {
-		return vm.m, nil
-	}
-	m, err := NewHumanMatcher(set)
-	if err != nil {
-		return nil, err
-	}
-	e.matcher.Store(&versionedMatcher{version: set.Version, m: m})
-	return m, nil
-}
-
-// NewHumanMatcher builds the phrase matcher of a prompt set. Prompt reloads
-// call it as an extra check, so a phrase file the matcher rejects never
-// goes live.
-func NewHumanMatcher(set *prompts.Set) (*human.Matcher, error) {
-	langs := make([]human.Lang, 0, len(set.Phrases))
-	for _, p := range set.Phrases {
-		langs = append(langs, human.Lang{
-			Code: p.Code, Phrases: p.Phrases, Alone: p.Alone,
-			Fillers: p.Fillers, Negations: p.Negations, Except: p.Except,
-		})
-	}
-	m, err := human.NewMatcher(langs)
-	if err != nil {
-		return nil, fmt.Errorf("bot: handoff phrases: %w", err)
-	}
-	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -51,48 +52,9 @@ func (e *Engine) Edited(ctx context.Context, ed Edit) (bool, error) {
 	}
 	noted := false
 	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		noted = false
-		orig, err := tx.MessageByDedupeKey(ctx, original)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if orig.Role != RoleCustomer {
-			return nil
-		}
-		conv, err := tx.Conversation(ctx, orig.ConversationID)
-		if err != nil {
-			return err
-		}
-		if !conv.ClosedAt.IsZero() || (conv.State != StateWaiting && conv.State != StateAgent) {
-			return nil
-		}
-		when := orig.CreatedAt.UTC().Format("15:04 UTC")
-		note := "✏️ (edited their message of " + when + ") " + text
-		if ed.Deleted {
-			note = "🗑️ (deleted their message of " + when + ")"
-		}
-		msg := Message{
-			ConversationID: conv.ID,
-			Role:           RoleEdit,
-			Author:         orig.Author,
-			AuthorName:     orig.AuthorName,
-			Text:           note,
-			DedupeKey:      key,
-			Processed:      true,
-			CreatedAt:      now,
-		}
-		inserted, err := tx.AddMessage(ctx, &msg)
-		if err != nil || !inserted {
-			return err // !inserted: a redelivery, noted already
-		}
-		if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, nil); err != nil {
-			return fmt.Errorf("relay to handoff: %w", err)
-		}
-		noted = true
-		return tx.UpdateConversation(ctx, conv)
+		var err error
+		noted, err = e.noteEdit(ctx, tx, ed, original, key, text, now)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("bot: note an edit: %w", err)
@@ -105,4 +67,50 @@ func (e *Engine) Edited(ctx context.Context, ed Edit) (bool, error) {
 		e.cfg.Notify()
 	}
 	return noted, nil
+}
+
+// noteEdit stores an edit of the customer message stored as original and
+// relays it to the open handoff of its conversation, if there is one. It
+// reports whether it did.
+func (e *Engine) noteEdit(ctx context.Context, tx Tx, ed Edit, original, key, text string, now time.Time) (bool, error) {
+	orig, err := tx.MessageByDedupeKey(ctx, original)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if orig.Role != RoleCustomer {
+		return false, nil
+	}
+	conv, err := tx.Conversation(ctx, orig.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	if !conv.ClosedAt.IsZero() || (conv.State != StateWaiting && conv.State != StateAgent) {
+		return false, nil
+	}
+	when := orig.CreatedAt.UTC().Format("15:04 UTC")
+	note := "✏️ (edited their message of " + when + ") " + text
+	if ed.Deleted {
+		note = "🗑️ (deleted their message of " + when + ")"
+	}
+	msg := Message{
+		ConversationID: conv.ID,
+		Role:           RoleEdit,
+		Author:         orig.Author,
+		AuthorName:     orig.AuthorName,
+		Text:           note,
+		DedupeKey:      key,
+		Processed:      true,
+		CreatedAt:      now,
+	}
+	inserted, err := tx.AddMessage(ctx, &msg)
+	if err != nil || !inserted {
+		return false, err // !inserted: a redelivery, noted already
+	}
+	if err := e.cfg.Escalator.CustomerMessage(ctx, tx, &conv, msg, nil); err != nil {
+		return false, fmt.Errorf("relay to handoff: %w", err)
+	}
+	return true, tx.UpdateConversation(ctx, conv)
 }

@@ -21,6 +21,64 @@ import (
 // counts the offers made in a row: a turn the bot answers with no sign
 // clears it, as does a handoff.
 
+// An explicit request for a person
+
+// asksForPerson reports whether text asks for a person, by the phrase
+// file's deterministic matcher (promise 1: it never waits for the model),
+// and the customer's language: the language of a matched phrase, else a
+// confident guess from their words, else "".
+func (e *Engine) asksForPerson(text string) (asks bool, lang string, err error) {
+	matcher, err := e.humanMatcher()
+	if err != nil {
+		return false, "", err
+	}
+	if m, ok := matcher.Match(text); ok {
+		return true, m.Lang, nil
+	}
+	lang, _ = DetectLang(text)
+	return false, lang, nil
+}
+
+func (e *Engine) humanMatcher() (*human.Matcher, error) {
+	set := e.cfg.Prompts()
+	if vm := e.matcher.Load(); vm != nil && vm.version == set.Version {
+		return vm.m, nil
+	}
+	m, err := NewHumanMatcher(set)
+	if err != nil {
+		return nil, err
+	}
+	e.matcher.Store(&versionedMatcher{version: set.Version, m: m})
+	return m, nil
+}
+
+// NewHumanMatcher builds the phrase matcher of a prompt set. Prompt reloads
+// call it as an extra check, so a phrase file the matcher rejects never
+// goes live.
+func NewHumanMatcher(set *prompts.Set) (*human.Matcher, error) {
+	langs := make([]human.Lang, 0, len(set.Phrases))
+	for _, p := range set.Phrases {
+		langs = append(langs, human.Lang{
+			Code: p.Code, Phrases: p.Phrases, Alone: p.Alone,
+			Fillers: p.Fillers, Negations: p.Negations, Except: p.Except,
+		})
+	}
+	m, err := human.NewMatcher(langs)
+	if err != nil {
+		return nil, fmt.Errorf("bot: handoff phrases: %w", err)
+	}
+	return m, nil
+}
+
+// versionedMatcher is a phrase matcher and the prompt version it was built
+// from.
+type versionedMatcher struct {
+	version string
+	m       *human.Matcher
+}
+
+// Automatic escalation
+
 // Triggers of automatic escalation. A model that cannot help hands off as
 // TriggerMisses.
 const (
@@ -49,22 +107,12 @@ type signal struct {
 	offer string
 }
 
-// runTurn is a model turn with automatic escalation around it. A signal in
-// the customer's words when the offers are used up hands off without
-// asking the model, so it works with the model down. Otherwise the model
-// answers; its cannot-help marker is removed; and a signal (the customer's,
-// or the model's) either adds an offer of a person to the answer or, the
-// offers used up, replaces the answer with a handoff.
-func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) turn {
+// weighAnswer weighs a model's answer for escalation: its cannot-help
+// marker is removed, and a signal (the customer's, or the model's) either
+// adds an offer of a person to the answer or, the offers used up, replaces
+// the answer with a handoff. An answer with no signal clears the offers.
+func (e *Engine) weighAnswer(ctx context.Context, conv Conversation, t turn, sig *signal, set *prompts.Set) turn {
 	rules := set.Escalation
-	sig := e.customerSignal(ctx, conv, history, set)
-	if sig != nil && conv.Misses >= rules.Offers {
-		return e.escalated(ctx, conv, *sig)
-	}
-	t := e.modelTurn(ctx, conv, history, set)
-	if t.handoff != nil || t.reply == "" {
-		return t // the model handed off, failed, or the turn was stopped
-	}
 	reply, cannot := cutCannotHelp(t.reply)
 	t.reply = reply
 	if cannot && rules.CannotHelp && sig == nil {

@@ -10,6 +10,30 @@ import (
 // for; the next pass takes the rest.
 const recoveryBatch = 100
 
+// Recover processes customer messages that were stored but not processed,
+// as after a crash between storing a message and answering it. It leaves
+// alone those of conversations another replica is answering, and those a
+// replica that died was answering until its lease runs out: RunRecovery
+// answers them then.
+func (e *Engine) Recover(ctx context.Context) (int, error) {
+	now := e.now()
+	var ids []int64
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		var err error
+		ids, err = tx.StrandedConversations(ctx, now, now, 1000)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bot: list unprocessed messages: %w", err)
+	}
+	for i, id := range ids {
+		if err := e.Process(ctx, id); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
+}
+
 // RecoverStranded starts turns (Submit) for the conversations whose
 // customer messages wait unanswered with nobody answering them: left by a
 // replica that died before its turn or during it (once its lease ran out),

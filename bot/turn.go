@@ -6,10 +6,19 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
+
+// This file is the second hop of a customer's message: Process runs the
+// model turn for what Accept stored, with its guards, top to bottom: load
+// the conversation and take its turn lease; decide what replaces the model
+// (a verification code to send, a spent token budget) or run it, with
+// automatic escalation around it (escalate.go) and the tools it calls
+// (tools.go); check the answer (the audit log, the system prompt, links);
+// store the answer and its outgoing messages in one transaction.
 
 // turn is what one model turn decided.
 type turn struct {
@@ -38,29 +47,12 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	defer unlock()
 
 	set := e.cfg.Prompts()
-	var conv Conversation
-	var history []Message
-	var pre preTurn
-	var leased bool
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		var err error
-		if conv, err = tx.Conversation(ctx, conversationID); err != nil {
-			return err
-		}
-		if history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
-			return err
-		}
-		if pre, err = e.beforeTurn(ctx, tx, conv); err != nil {
-			return err
-		}
-		leased, err = e.leaseTurn(ctx, tx, conversationID, history)
-		return err
-	})
+	in, err := e.loadTurn(ctx, conversationID)
 	if err != nil {
 		return fmt.Errorf("bot: load conversation %d: %w", conversationID, err)
 	}
-	pending := unprocessed(history)
-	if len(pending) == 0 || !leased {
+	pending := unprocessed(in.history)
+	if len(pending) == 0 || !in.leased {
 		return nil // nothing to answer, or another replica is answering
 	}
 	lease := e.holdLease(ctx, conversationID)
@@ -68,65 +60,21 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 
 	var t turn
 	start := e.now()
-	if conv.State == StateBot || e.cfg.Shadow {
-		t = e.decideTurn(ctx, conv, history, set, pre)
+	if in.conv.State == StateBot || e.cfg.Shadow {
+		t = e.decideTurn(ctx, in.conv, in.history, set, in.pre)
 	}
 	if err := ctx.Err(); err != nil {
 		// Stopped mid-turn: the messages stay unprocessed, and recovery
 		// answers them at the next start.
 		return fmt.Errorf("bot: turn in conversation %d: %w", conversationID, err)
 	}
-	e.metrics.turnDone(conv.Key.Platform, t, e.now().Sub(start))
+	e.metrics.turnDone(in.conv.Key.Platform, t, e.now().Sub(start))
 
 	queued := false
 	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
-		queued = false
-		cur, err := tx.Conversation(ctx, conversationID)
-		if err != nil {
-			return err
-		}
-		// Tokens spent count whatever happens to the turn's answer.
-		if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
-			return err
-		}
-		if err := e.recordTurn(ctx, tx, conversationID, pending, t, set); err != nil {
-			return err
-		}
-		if ok, err := lease.settle(ctx, tx, pending); err != nil || !ok {
-			return err // not ok: another replica answers these messages
-		}
-		if e.cfg.Shadow {
-			queued = true
-			return e.shadow(ctx, tx, &cur, t, set)
-		}
-		if cur.State != StateBot {
-			if t.reply != "" || t.handoff != nil {
-				e.log.InfoContext(ctx, "turn dropped: conversation was handed to a person meanwhile", "conversation", conversationID)
-			}
-			return nil
-		}
-		if t.misses != nil {
-			cur.Misses = *t.misses
-		}
-		if t.reply != "" {
-			if err := e.reply(ctx, tx, cur, t.reply, set, true); err != nil {
-				return err
-			}
-			queued = true
-		}
-		if t.after != nil {
-			if err := t.after(ctx, tx, &cur, set); err != nil {
-				return err
-			}
-			queued = true
-		}
-		if t.handoff != nil {
-			if err := e.cfg.Escalator.Open(ctx, tx, &cur, *t.handoff); err != nil {
-				return fmt.Errorf("open handoff: %w", err)
-			}
-			queued = true
-		}
-		return tx.UpdateConversation(ctx, cur)
+		var err error
+		queued, err = e.storeTurn(ctx, tx, conversationID, pending, t, set, lease)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("bot: finish turn in conversation %d: %w", conversationID, err)
@@ -136,6 +84,36 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 		e.cfg.Notify()
 	}
 	return nil
+}
+
+// turnInput is what a turn starts from, read in one transaction.
+type turnInput struct {
+	conv    Conversation
+	history []Message
+	pre     preTurn
+	// leased is set when this replica took the conversation's turn lease.
+	leased bool
+}
+
+// loadTurn reads the conversation, its recent messages and what decides
+// the turn, and takes the turn lease, in one transaction.
+func (e *Engine) loadTurn(ctx context.Context, conversationID int64) (turnInput, error) {
+	var in turnInput
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		var err error
+		if in.conv, err = tx.Conversation(ctx, conversationID); err != nil {
+			return err
+		}
+		if in.history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
+			return err
+		}
+		if in.pre, err = e.beforeTurn(ctx, tx, in.conv); err != nil {
+			return err
+		}
+		in.leased, err = e.leaseTurn(ctx, tx, conversationID, in.history)
+		return err
+	})
+	return in, err
 }
 
 func unprocessed(history []Message) []Message {
@@ -148,10 +126,77 @@ func unprocessed(history []Message) []Message {
 	return out
 }
 
+// preTurn is what the engine learns before a turn, in the transaction that
+// loads the conversation.
+type preTurn struct {
+	// send is a verification at the send step: the turn sends its code.
+	send  *Verification
+	email string // the email on the account of send.CustomerID
+	// overBudget is set when the day's model tokens are used up.
+	overBudget bool
+}
+
+func (e *Engine) beforeTurn(ctx context.Context, tx Tx, conv Conversation) (preTurn, error) {
+	var pre preTurn
+	if conv.State != StateBot && !e.cfg.Shadow {
+		return pre, nil // with a person: no model turn runs
+	}
+	// In shadow mode the bot drafts for the agents with the model, so the
+	// token cap holds there too.
+	if conv.State == StateBot && e.verifying(conv) {
+		v, err := tx.Verification(ctx, conv.Identity())
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return pre, fmt.Errorf("load verification: %w", err)
+		case v.Step == VerifySend && v.ConversationID == conv.ID:
+			pre.send = &v
+			if v.CustomerID != "" {
+				c, err := tx.Customer(ctx, v.CustomerID)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return pre, fmt.Errorf("load customer to verify: %w", err)
+				}
+				pre.email = c.Email
+			}
+			return pre, nil
+		}
+	}
+	over, err := e.overBudget(ctx, tx, e.now())
+	pre.overBudget = over
+	return pre, err
+}
+
+// decideTurn runs what the conversation needs now: sending a verification
+// code, a handoff when the token budget is spent, or a model turn.
+func (e *Engine) decideTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set, pre preTurn) turn {
+	switch {
+	case pre.send != nil:
+		return e.sendCode(ctx, conv, *pre.send, pre.email)
+	case pre.overBudget:
+		return e.budgetTurn(e.now())
+	}
+	return e.runTurn(ctx, conv, history, set)
+}
+
+// runTurn is a model turn with automatic escalation around it. A signal in
+// the customer's words when the offers are used up hands off without
+// asking the model, so it works with the model down. Otherwise the model
+// answers, and escalation weighs its answer (escalate.go).
+func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) turn {
+	sig := e.customerSignal(ctx, conv, history, set)
+	if sig != nil && conv.Misses >= set.Escalation.Offers {
+		return e.escalated(ctx, conv, *sig)
+	}
+	t := e.modelTurn(ctx, conv, history, set)
+	if t.handoff != nil || t.reply == "" {
+		return t // the model handed off, failed, or the turn was stopped
+	}
+	return e.weighAnswer(ctx, conv, t, sig, set)
+}
+
 // modelTurn asks the model, runs the tools it calls, and returns its answer
 // or a handoff. It never returns an error: whatever fails, the customer is
-// handed to a person with a reason agents can read. runTurn (escalate.go)
-// wraps it with automatic escalation.
+// handed to a person with a reason agents can read.
 func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) (t turn) {
 	var used Usage
 	var called []string
@@ -214,6 +259,91 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 	return e.failure(ctx, conv, fmt.Sprintf("The AI model kept calling tools for %d rounds without answering.", e.cfg.MaxToolRounds+1), set)
 }
 
+// screenTool records a tool call's access to account data in the audit log
+// before the model sees the result, and keeps links out of a handoff reason
+// agents will read. It also reports whether the call was refused because
+// the chat identity is not linked (the start of verification by code).
+func (e *Engine) screenTool(ctx context.Context, conv Conversation, res toolResult, allow links.Policy) (toolResult, bool) {
+	if err := e.recordAccess(ctx, conv, res); err != nil {
+		// Fail closed: what cannot be recorded is not shown.
+		e.log.ErrorContext(ctx, "tool result withheld: the audit log cannot be written", "conversation", conv.ID, "err", err)
+		return toolResult{outcome: "error", handoff: &HandoffRequest{
+			Trigger: TriggerFailure,
+			Reason:  "A payment lookup could not be recorded in the audit log, so its result was not shown.",
+		}}, false
+	}
+	if res.handoff != nil {
+		res.handoff.Reason, _ = allow.Neutralize(res.handoff.Reason)
+	}
+	return res, res.audit != nil && res.audit.Reason == "not_linked"
+}
+
+// finishReply checks a model's answer before it is stored and sent. When
+// the model's payment lookup was refused because the chat is not linked
+// and verification by code is on, the engine asks for the email on the
+// account instead of sending the model's answer.
+func (e *Engine) finishReply(ctx context.Context, conv Conversation, text string, allow links.Policy, set *prompts.Set, verify bool) turn {
+	if verify && e.verifying(conv) {
+		return turn{after: func(ctx context.Context, tx Tx, cur *Conversation, set *prompts.Set) error {
+			if !e.verifying(*cur) {
+				return e.reply(ctx, tx, *cur, text, set, true) // linked meanwhile
+			}
+			return e.startVerify(ctx, tx, cur, set)
+		}}
+	}
+	policy, err := set.System(prompts.SystemData{Linked: conv.CustomerID != "", Private: conv.Private,
+		Today: e.now().UTC().Format(time.DateOnly)})
+	if err == nil && quotesPolicy(text, policy) {
+		e.log.WarnContext(ctx, "model reply quoted the system prompt; a refusal was sent instead", "conversation", conv.ID)
+		if msg, err := set.Message("cannot_share", conv.Lang, nil); err == nil {
+			text = msg
+		}
+	}
+	text, n := allow.Neutralize(text)
+	if n > 0 {
+		e.log.InfoContext(ctx, "links to hosts not allowed removed from a reply", "conversation", conv.ID, "links", n)
+	}
+	return turn{reply: text}
+}
+
+// leakRun is how many consecutive words of the policy a reply must repeat
+// to count as quoting it. Long enough that a reply which follows the policy
+// in natural words, even words close to the policy's own ("this chat user
+// is not linked to a customer account"), passes; short enough that a pasted
+// rule, let alone the whole prompt, is caught.
+const leakRun = 16
+
+// quotesPolicy reports whether reply repeats leakRun or more consecutive
+// words of policy, the system prompt without its FAQ (FAQ answers are meant
+// to be repeated). Models asked to "print everything above" tend to paste
+// their instructions verbatim; the engine answers such a reply with a
+// refusal instead of sending it.
+func quotesPolicy(reply, policy string) bool {
+	pw := words(policy)
+	if len(pw) < leakRun {
+		return false
+	}
+	runs := make(map[string]struct{}, len(pw))
+	for i := 0; i+leakRun <= len(pw); i++ {
+		runs[strings.Join(pw[i:i+leakRun], " ")] = struct{}{}
+	}
+	rw := words(reply)
+	for i := 0; i+leakRun <= len(rw); i++ {
+		if _, ok := runs[strings.Join(rw[i:i+leakRun], " ")]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// words splits s into lower-case words of letters and digits, so that
+// punctuation, markdown and line breaks do not hide a quotation.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_'
+	})
+}
+
 // failure hands the conversation to a person after the model or a tool
 // failed; the customer is told, in their language, what happens.
 func (e *Engine) failure(ctx context.Context, conv Conversation, reason string, set *prompts.Set) turn {
@@ -246,6 +376,60 @@ func modelFailureReason(err error) string {
 		return "The AI model did not answer in time."
 	}
 	return "The AI model could not be reached."
+}
+
+// storeTurn stores what a turn decided, in the transaction that ends it:
+// the tokens it spent and its topic always; then, if this replica still
+// holds the turn lease and the bot still has the conversation, the reply,
+// what runs after it, and a handoff. It reports whether it queued
+// messages. In shadow mode the answer becomes a draft for the agents.
+func (e *Engine) storeTurn(ctx context.Context, tx Tx, conversationID int64, pending []Message, t turn, set *prompts.Set, lease *turnLease) (bool, error) {
+	cur, err := tx.Conversation(ctx, conversationID)
+	if err != nil {
+		return false, err
+	}
+	// Tokens spent count whatever happens to the turn's answer.
+	if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
+		return false, err
+	}
+	if err := e.recordTurn(ctx, tx, conversationID, pending, t, set); err != nil {
+		return false, err
+	}
+	if ok, err := lease.settle(ctx, tx, pending); err != nil || !ok {
+		return false, err // not ok: another replica answers these messages
+	}
+	if e.cfg.Shadow {
+		return true, e.shadow(ctx, tx, &cur, t, set)
+	}
+	if cur.State != StateBot {
+		if t.reply != "" || t.handoff != nil {
+			e.log.InfoContext(ctx, "turn dropped: conversation was handed to a person meanwhile", "conversation", conversationID)
+		}
+		return false, nil
+	}
+	if t.misses != nil {
+		cur.Misses = *t.misses
+	}
+	queued := false
+	if t.reply != "" {
+		if err := e.reply(ctx, tx, cur, t.reply, set, true); err != nil {
+			return false, err
+		}
+		queued = true
+	}
+	if t.after != nil {
+		if err := t.after(ctx, tx, &cur, set); err != nil {
+			return false, err
+		}
+		queued = true
+	}
+	if t.handoff != nil {
+		if err := e.cfg.Escalator.Open(ctx, tx, &cur, *t.handoff); err != nil {
+			return false, fmt.Errorf("open handoff: %w", err)
+		}
+		queued = true
+	}
+	return queued, tx.UpdateConversation(ctx, cur)
 }
 
 // chatHistory turns stored messages into the model's view of the
