@@ -1,7 +1,7 @@
 // Package bot is Firstline's domain: the conversation engine, the model loop,
 // the tools and their authorization, and the small interfaces those consume
 // (a store, a model, a payment source, an escalator). It imports no adapter,
-// SQL driver or platform SDK; main wires concrete implementations in.
+// SQL driver or platform SDK; bot/app wires concrete implementations in.
 package bot
 
 import (

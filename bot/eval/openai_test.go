@@ -129,7 +129,7 @@ func (f *fakeOpenAI) all() []chatRequest {
 	return append([]chatRequest(nil), f.requests...)
 }
 
-// config runs scenarios against the fake through llm/openai, as `firstline
+// config runs scenarios against the fake through adapters/openai, as `firstline
 // eval` does with OPENAI_BASE_URL set.
 func (f *fakeOpenAI) config(t *testing.T) Config {
 	return Config{
@@ -161,7 +161,7 @@ scenarios:
         expect: {handoff: true, no_tool: true}
 `
 
-// TestOpenAIModelPath runs scenarios end to end through llm/openai and
+// TestOpenAIModelPath runs scenarios end to end through adapters/openai and
 // go-openai against a local fake of the chat-completions API: the tool call
 // and its arguments are recorded from the wire, and the token totals come
 // from the fake's usage.

@@ -92,7 +92,7 @@ type Config struct {
 	// another replica as well.
 	Parallel int
 	// OnDead, when set, is told of a row that is given up, with the
-	// reason, so that people learn of it: main wires the handoff flow,
+	// reason, so that people learn of it: bot/app wires the handoff flow,
 	// which tells the agents of the handoff the row concerns. It is
 	// called before the row is marked dead, so that a crash in between
 	// repeats the call rather than losing it; its error is logged and the

@@ -7,7 +7,7 @@ import (
 )
 
 // Records is what the figures are read from: a store's read-only queries
-// (store/sqlite and store/postgres implement them, outside the engine's
+// (adapters/sqlstore implements them, outside the engine's
 // transactions, so that a report never holds up a customer's turn).
 type Records interface {
 	// ConversationRecords returns the conversations opened at or after
