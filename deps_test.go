@@ -13,9 +13,10 @@ import (
 
 // The import rules of the layout (README.md, "Layout"): dependencies point
 // inward. The domain (bot/ and handoff/) imports no adapter, no SQL driver
-// and no platform SDK; an adapter imports no other adapter; the prompt
-// files' loader imports nothing of the project; nothing imports the root
-// package. They are checked on what the packages import to build, through
+// and no platform SDK; the engine does not import the handoff flow that
+// builds on it (only bot/app, which assembles both, and the eval runner
+// do); an adapter imports no other adapter; the prompt files' loader
+// imports nothing of the project; nothing imports the root package. They are checked on what the packages import to build, through
 // every hop (go list -deps), not on their tests: tests may wire adapters.
 
 const module = "github.com/firstlinehq/firstline"
@@ -54,6 +55,12 @@ func importViolations(pkgs []listedPackage) []string {
 			}
 			switch {
 			case under(rel, "bot") || under(rel, "handoff"):
+				// The handoff flow builds on the engine's types; of the
+				// domain, only what assembles both (bot/app) and the eval
+				// runner that drives agents' turns use it in return.
+				if project && under(rel, "bot") && under(depRel, "handoff") && !under(rel, "bot/app") && !under(rel, "bot/eval") {
+					out = append(out, p.ImportPath+" imports the handoff flow, which builds on it")
+				}
 				if project && under(depRel, "adapters") {
 					out = append(out, p.ImportPath+" (the domain) imports the adapter "+dep)
 				}
@@ -126,6 +133,7 @@ func TestImportViolations(t *testing.T) {
 		{"domain sub-package imports a SQL driver", listedPackage{module + "/bot/stats", []string{"github.com/mattn/go-sqlite3"}}, "only adapters may"},
 		{"domain imports database/sql", listedPackage{module + "/bot/app", []string{"database/sql"}}, "only adapters may"},
 		{"domain imports a platform SDK", listedPackage{module + "/handoff", []string{"github.com/slack-go/slack/slackevents"}}, "only adapters may"},
+		{"the engine imports the handoff flow", listedPackage{module + "/bot", []string{module + "/handoff"}}, "builds on it"},
 		{"adapter imports another adapter", listedPackage{module + "/adapters/slack", []string{module + "/adapters/discord"}}, "another adapter"},
 		{"prompts imports the domain", listedPackage{module + "/prompts", []string{module + "/bot"}}, "(the prompt files)"},
 		{"anything imports the root", listedPackage{module + "/internal/testkit", []string{module}}, "the root package"},
