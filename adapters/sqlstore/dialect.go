@@ -33,10 +33,16 @@ type dialect interface {
 	// equalFold is the condition that col equals the parameter param,
 	// ignoring case.
 	equalFold(col, param string) string
+	// isFalse is the condition that the boolean column col is false, as
+	// the partial indexes on it are written.
+	isFalse(col string) string
 	// later is the later of two times, b maybe NULL (then a).
 	later(a, b string) string
 	// noLimit is the LIMIT argument that limits nothing.
 	noLimit() any
+
+	// insert runs tx.insert: the id of the row an INSERT stored.
+	insert(ctx context.Context, t *tx, query string, args []any) (int64, bool, error)
 
 	// txOptions are the options of WithTx's transactions; readTxOptions of
 	// the read-only transaction of a report.

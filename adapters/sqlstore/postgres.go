@@ -276,6 +276,8 @@ func (postgresDialect) equalFold(col, param string) string {
 	return "lower(" + col + ") = lower(" + param + ")"
 }
 
+func (postgresDialect) isFalse(col string) string { return "NOT " + col }
+
 // later: GREATEST ignores NULLs.
 func (postgresDialect) later(a, b string) string { return "GREATEST(" + a + ", " + b + ")" }
 
@@ -330,6 +332,15 @@ func (d postgresDialect) redact(err error) error {
 		return err // a statement's error: no configuration in it
 	}
 	return redact(err, d.secret)
+}
+
+// insert returns the id with RETURNING; no row is no insert.
+func (postgresDialect) insert(ctx context.Context, t *tx, query string, args []any) (int64, bool, error) {
+	ids, err := queryAll(ctx, t, scanID, query+` RETURNING id`, args...)
+	if err != nil || len(ids) == 0 {
+		return 0, false, err
+	}
+	return ids[0], true, nil
 }
 
 // claimQuery picks the due rows like dueQuery, locks them, skipping rows

@@ -29,11 +29,12 @@ func (t *tx) AppendAudit(ctx context.Context, e *bot.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
-	err := t.queryRow(ctx, `INSERT INTO audit_log (at, actor, actor_customer, customer_id, action, record,
+	var err error
+	e.ID, _, err = t.insert(ctx, `INSERT INTO audit_log (at, actor, actor_customer, customer_id, action, record,
 			outcome, reason, conversation_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		stamp(e.At), e.Actor, e.ActorCustomer, e.CustomerID, e.Action, e.Record, e.Outcome, e.Reason,
-		orNull(e.ConversationID)).Scan(&e.ID)
+		orNull(e.ConversationID))
 	if err != nil {
 		return t.errorf("append audit entry %s: %w", e.Action, err)
 	}

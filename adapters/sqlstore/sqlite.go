@@ -284,6 +284,9 @@ func (sqliteDialect) equalFold(col, param string) string {
 	return col + " = " + param + " COLLATE NOCASE"
 }
 
+// isFalse: booleans are integers, and the partial indexes say "= 0".
+func (sqliteDialect) isFalse(col string) string { return col + " = 0" }
+
 // later: SQLite's two-argument MAX is NULL when an argument is; times are
 // integers, and 0 is before any stored one.
 func (sqliteDialect) later(a, b string) string { return "MAX(" + a + ", COALESCE(" + b + ", 0))" }
@@ -314,6 +317,20 @@ func (sqliteDialect) foreignKeyViolation(err error) bool {
 
 // redact: a SQLite path carries no password.
 func (sqliteDialect) redact(err error) error { return err }
+
+// insert reads the id from the connection: cheaper than RETURNING, which
+// the driver runs as a query.
+func (sqliteDialect) insert(ctx context.Context, t *tx, query string, args []any) (int64, bool, error) {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, false, err
+	}
+	id, err := res.LastInsertId()
+	return id, err == nil, err
+}
 
 // claim selects the due rows and leases them in one write transaction.
 func (sqliteDialect) claim(ctx context.Context, s *Store, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error) {

@@ -280,6 +280,13 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	return t.tx.QueryContext(ctx, t.d.query(query), t.d.args(args)...)
 }
 
+// insert runs an INSERT into a table with an id column and returns the id
+// of the row it stored; inserted is false when it stored none (ON
+// CONFLICT DO NOTHING).
+func (t *tx) insert(ctx context.Context, query string, args ...any) (id int64, inserted bool, err error) {
+	return t.d.insert(ctx, t, query, args)
+}
+
 // execOne runs a statement meant to change at most one row and reports
 // whether it did.
 func (t *tx) execOne(ctx context.Context, query string, args ...any) (bool, error) {

@@ -63,7 +63,7 @@ func (t *tx) ReleaseTurn(ctx context.Context, conversationID int64, owner string
 func (t *tx) StrandedConversations(ctx context.Context, now, before time.Time, limit int) ([]int64, error) {
 	ids, err := queryAll(ctx, t, scanID, `SELECT m.conversation_id FROM messages m
 		LEFT JOIN turn_leases l ON l.conversation_id = m.conversation_id AND l.expires_at > $1
-		WHERE m.role = 'customer' AND NOT m.processed AND m.created_at <= $2 AND l.conversation_id IS NULL
+		WHERE m.role = 'customer' AND `+t.d.isFalse("m.processed")+` AND m.created_at <= $2 AND l.conversation_id IS NULL
 		GROUP BY m.conversation_id
 		ORDER BY MIN(m.id)
 		LIMIT $3`, stamp(now), stamp(before), limit)

@@ -70,13 +70,13 @@ func (t *tx) CreateConversation(ctx context.Context, c *bot.Conversation) error 
 	if c.OpenedAt.IsZero() {
 		c.OpenedAt = t.now()
 	}
-	err := t.queryRow(ctx, `INSERT INTO conversations (platform, workspace, channel, thread, state, private,
+	var err error
+	c.ID, _, err = t.insert(ctx, `INSERT INTO conversations (platform, workspace, channel, thread, state, private,
 			user_id, user_name, customer_id, lang, rating_handoff_id, misses, opened_at, last_message_at, closed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-		RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.Key.Platform, c.Key.Workspace, c.Key.Channel, c.Key.Thread, c.State, c.Private,
 		c.User, c.UserName, orNull(c.CustomerID), c.Lang, orNull(c.RatingHandoffID), c.Misses,
-		stamp(c.OpenedAt), stamp(c.LastMessageAt), stamp(c.ClosedAt)).Scan(&c.ID)
+		stamp(c.OpenedAt), stamp(c.LastMessageAt), stamp(c.ClosedAt))
 	if err != nil {
 		if t.d.uniqueViolation(err, "conversations_open_key") {
 			if c.ClosedAt.IsZero() && t.missed[c.Key] {
@@ -127,22 +127,20 @@ func (t *tx) AddMessage(ctx context.Context, m *bot.Message) (bool, error) {
 		m.CreatedAt = t.now()
 	}
 	// The conflict target names the partial unique index on set keys; a
-	// duplicate inserts nothing and returns no row.
-	ids, err := queryAll(ctx, t, scanID, `INSERT INTO messages (conversation_id, role, author, author_name, text,
+	// duplicate inserts nothing.
+	id, inserted, err := t.insert(ctx, `INSERT INTO messages (conversation_id, role, author, author_name, text,
 			dedupe_key, prompt_version, processed, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
-		RETURNING id`,
+		ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
 		m.ConversationID, m.Role, m.Author, m.AuthorName, m.Text,
 		orNull(m.DedupeKey), m.PromptVersion, m.Processed, stamp(m.CreatedAt))
 	if err != nil {
 		return false, t.errorf("add message to conversation %d: %w", m.ConversationID, err)
 	}
-	if len(ids) == 0 {
-		return false, nil
+	if inserted {
+		m.ID = id
 	}
-	m.ID = ids[0]
-	return true, nil
+	return inserted, nil
 }
 
 // Message implements bot.Messages.
@@ -181,7 +179,7 @@ func (t *tx) RecentMessages(ctx context.Context, conversationID int64, limit int
 // message at once, the first changes it; the others wait for its commit,
 // find the message processed and report false.
 func (t *tx) MarkProcessed(ctx context.Context, messageID int64) (bool, error) {
-	changed, err := t.execOne(ctx, `UPDATE messages SET processed = TRUE WHERE id = $1 AND NOT processed`, messageID)
+	changed, err := t.execOne(ctx, `UPDATE messages SET processed = TRUE WHERE id = $1 AND `+t.d.isFalse("processed"), messageID)
 	if err == nil && !changed {
 		// Processed already, or no such message.
 		var exists bool
@@ -223,14 +221,14 @@ func (t *tx) CreateHandoff(ctx context.Context, h *bot.Handoff) error {
 	if h.CreatedAt.IsZero() {
 		h.CreatedAt = t.now()
 	}
-	err := t.queryRow(ctx, `INSERT INTO handoffs (conversation_id, state, triggered_by, reason,
+	var err error
+	h.ID, _, err = t.insert(ctx, `INSERT INTO handoffs (conversation_id, state, triggered_by, reason,
 			agent_platform, agent_channel, announce_id, agent_id, agent_name, rating,
 			created_at, claimed_at, resolved_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		h.ConversationID, h.State, h.Trigger, h.Reason,
 		h.AgentPlatform, h.AgentChannel, orNull(h.AnnounceID), h.AgentID, h.AgentName, orNull(h.Rating),
-		stamp(h.CreatedAt), stamp(h.ClaimedAt), stamp(h.ResolvedAt)).Scan(&h.ID)
+		stamp(h.CreatedAt), stamp(h.ClaimedAt), stamp(h.ResolvedAt))
 	if err != nil {
 		return t.errorf("create handoff for conversation %d: %w", h.ConversationID, err)
 	}
@@ -440,14 +438,13 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 	if err != nil {
 		return t.errorf("enqueue: %w", err)
 	}
-	err = t.queryRow(ctx, `INSERT INTO outbox (platform, workspace, channel, thread, parent_id, stream,
+	m.ID, _, err = t.insert(ctx, `INSERT INTO outbox (platform, workspace, channel, thread, parent_id, stream,
 			kind, author, text, buttons, mention, conversation_id, handoff_id,
 			status, attempts, next_attempt_at, last_error, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, '', $14)
-		RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, '', $14)`,
 		m.Platform, m.Workspace, m.Channel, m.Thread, orNull(m.ParentID), m.Stream,
 		m.Kind, m.Author, m.Text, buttons, m.Mention, orNull(m.ConversationID), orNull(m.HandoffID),
-		stamp(m.CreatedAt)).Scan(&m.ID)
+		stamp(m.CreatedAt))
 	if err != nil {
 		return t.errorf("enqueue %s message to %s/%s: %w", m.Kind, m.Platform, m.Channel, err)
 	}
