@@ -11,7 +11,7 @@ import (
 // newest first by CreatedAt, at most limit. Payments without a creation
 // time come last.
 func (s *Store) CustomerPayments(ctx context.Context, customerID string, limit int) ([]bot.Payment, error) {
-	ps, err := queryAll(ctx, reader{s}, scanPayment, `SELECT `+paymentCols+` FROM payments
+	ps, err := queryAll(ctx, s.r, scanPayment, `SELECT `+paymentCols+` FROM payments
 		WHERE customer_id = $1
 		ORDER BY created_at DESC NULLS LAST, `+s.d.bytewise("reference")+` DESC
 		LIMIT $2`, customerID, limit)
@@ -24,7 +24,7 @@ func (s *Store) CustomerPayments(ctx context.Context, customerID string, limit i
 // Payment implements bot.PaymentSource. References are compared ignoring
 // case; should two differ only in case, the exact one wins.
 func (s *Store) Payment(ctx context.Context, reference string) (bot.Payment, error) {
-	p, err := scanPayment(s.queryRow(ctx, `SELECT `+paymentCols+` FROM payments
+	p, err := scanPayment(s.r.queryRow(ctx, `SELECT `+paymentCols+` FROM payments
 		WHERE `+s.d.equalFold("reference", "$1")+` ORDER BY reference = $1 DESC LIMIT 1`, reference))
 	if err != nil {
 		return bot.Payment{}, s.errorf("payment %s: %w", reference, notFound(s.d.redact(err)))
@@ -51,7 +51,7 @@ func (s *Store) PutPayment(ctx context.Context, p bot.Payment) error {
 	if !p.Status.Valid() {
 		return s.errorf("put payment %s: unknown status %q", p.Reference, p.Status)
 	}
-	_, err := s.exec(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err := s.w.exec(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (reference) DO UPDATE SET
 			customer_id = excluded.customer_id, amount = excluded.amount, currency = excluded.currency,
 			status = excluded.status, merchant = excluded.merchant,
@@ -79,7 +79,7 @@ func (s *Store) PutCustomer(ctx context.Context, c bot.Customer) error {
 	if c.ID == "" {
 		return errors.New(s.d.name() + ": put customer: empty id")
 	}
-	_, err := s.exec(ctx, `INSERT INTO customers (id, name, email) VALUES ($1, $2, $3)
+	_, err := s.w.exec(ctx, `INSERT INTO customers (id, name, email) VALUES ($1, $2, $3)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email`,
 		c.ID, c.Name, c.Email)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Store) PutCustomer(ctx context.Context, c bot.Customer) error {
 // only on an empty database.
 func (s *Store) CustomerCount(ctx context.Context) (int, error) {
 	var n int64
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM customers`).Scan(&n); err != nil {
+	if err := s.r.queryRow(ctx, `SELECT COUNT(*) FROM customers`).Scan(&n); err != nil {
 		return 0, s.errorf("count customers: %w", s.d.redact(err))
 	}
 	return int(n), nil
@@ -110,7 +110,7 @@ func (s *Store) Link(ctx context.Context, l bot.Link) error {
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = s.now()
 	}
-	_, err := s.exec(ctx, linkQuery, id.Platform, id.Workspace, id.User, l.CustomerID, stamp(l.CreatedAt))
+	_, err := s.w.exec(ctx, linkQuery, id.Platform, id.Workspace, id.User, l.CustomerID, stamp(l.CreatedAt))
 	if err != nil {
 		return s.errorf("link %s/%s/%s to customer %s: %w", id.Platform, id.Workspace, id.User, l.CustomerID, s.customerRef(err, l.CustomerID))
 	}
@@ -130,7 +130,7 @@ func (s *Store) Unlink(ctx context.Context, id bot.Identity) error {
 // Links returns every link, ordered by platform, workspace and user, byte
 // by byte whatever the database's collation.
 func (s *Store) Links(ctx context.Context) ([]bot.Link, error) {
-	ls, err := queryAll(ctx, reader{s}, scanLink, `SELECT platform, workspace, user_id, customer_id, created_at FROM identities
+	ls, err := queryAll(ctx, s.r, scanLink, `SELECT platform, workspace, user_id, customer_id, created_at FROM identities
 		ORDER BY `+s.d.bytewise("platform")+`, `+s.d.bytewise("workspace")+`, `+s.d.bytewise("user_id"))
 	if err != nil {
 		return nil, s.errorf("list links: %w", s.d.redact(err))

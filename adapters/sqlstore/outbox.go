@@ -65,7 +65,7 @@ func scanOutgoing(r scanner) (bot.Outgoing, error) {
 // what it returns may be claimed by another replica at once; dispatchers
 // use Claim.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]bot.Outgoing, error) {
-	out, err := queryAll(ctx, reader{s}, scanOutgoing, dueQuery, stamp(now), limit)
+	out, err := queryAll(ctx, s.r, scanOutgoing, dueQuery, stamp(now), limit)
 	if err != nil {
 		return nil, s.errorf("due outbox rows: %w", s.d.redact(err))
 	}

@@ -68,7 +68,7 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	return &Store{
-		d: d, db: db, read: db,
+		d: d, db: db, read: db, w: conn{db, d}, r: conn{db, d},
 		// To the microsecond PostgreSQL keeps, so that the times the store
 		// fills in and writes back equal what reading them returns.
 		now:     func() time.Time { return time.Now().Truncate(time.Microsecond) },
@@ -365,7 +365,7 @@ const claimQuery = `WITH claimed AS (
 // dispatchers on several replicas never get the same row, and none waits
 // for another's rows.
 func (postgresDialect) claim(ctx context.Context, s *Store, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error) {
-	return queryAll(ctx, reader{s}, scanOutgoing, claimQuery, stamp(now), limit, stamp(now.Add(lease)))
+	return queryAll(ctx, s.r, scanOutgoing, claimQuery, stamp(now), limit, stamp(now.Add(lease)))
 }
 
 // Lead intervals: how often a candidate tries for the lock, and how often

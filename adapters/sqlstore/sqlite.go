@@ -65,7 +65,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{d: sqliteDialect{path: path}, db: db, now: time.Now}
+	d := sqliteDialect{path: path}
+	s := &Store{d: d, db: db, w: conn{db, d}, now: time.Now}
 	// Migrate before opening the read pool: the first connection creates
 	// the file and switches it to WAL, which read-only connections cannot.
 	if err := retryBusy(ctx, busyTimeout, func() error { return s.migrateSQLite(ctx) }); err != nil {
@@ -82,7 +83,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	s.read = read
+	s.read, s.r = read, conn{read, d}
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
@@ -157,7 +158,7 @@ func (s *Store) migrateSQLite(ctx context.Context) error {
 			if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&applied); err != nil || applied {
 				return err
 			}
-			if _, err := t.tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := t.run.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
 			_, err := t.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, stamp(s.now()))

@@ -74,7 +74,7 @@ func (s *Store) ConversationRecords(ctx context.Context, since time.Time) ([]sta
 		return nil, s.errorf("conversation records: %w", s.d.redact(err))
 	}
 	defer func() { _ = rtx.Rollback() }() // read-only: nothing to undo
-	t := &tx{tx: rtx, d: s.d, now: s.now}
+	t := &tx{conn: conn{rtx, s.d}, now: s.now}
 	where, args := "", []any{} // the zero time: every conversation
 	if !since.IsZero() {
 		where, args = "WHERE opened_at >= $1", []any{stamp(since)}
@@ -137,7 +137,7 @@ func customerKey(customerID string, id bot.Identity) string {
 
 // OpenQueue implements stats.Records.
 func (s *Store) OpenQueue(ctx context.Context) ([]stats.Queued, error) {
-	qs, err := queryAll(ctx, reader{s}, func(r scanner) (stats.Queued, error) {
+	qs, err := queryAll(ctx, s.r, func(r scanner) (stats.Queued, error) {
 		var q stats.Queued
 		var state bot.HandoffState
 		err := r.Scan(&q.HandoffID, &q.Platform, &q.Customer, &q.Reason, &state, &q.Agent,
@@ -158,7 +158,7 @@ func (s *Store) OpenQueue(ctx context.Context) ([]stats.Queued, error) {
 // up on), for the firstline_outbox_pending gauge.
 func (s *Store) OutboxPending(ctx context.Context) (int, error) {
 	var n int64
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = 'pending'`).Scan(&n); err != nil {
+	if err := s.r.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = 'pending'`).Scan(&n); err != nil {
 		return 0, s.errorf("count pending outbox rows: %w", s.d.redact(err))
 	}
 	return int(n), nil

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -59,9 +60,11 @@ var (
 type Store struct {
 	d dialect
 	// db runs transactions and writes; read runs reads outside
-	// transactions (on PostgreSQL the same pool).
+	// transactions (on PostgreSQL the same pool). w and r run the store's
+	// queries on them.
 	db   *sql.DB
 	read *sql.DB
+	w, r conn
 	// now is the clock used for times the caller left zero.
 	now func() time.Time
 	// retries counts transactions run again after a conflict (see WithTx).
@@ -155,7 +158,7 @@ const (
 // locks (on SQLite, for the one connection fn holds).
 func (s *Store) WithTx(ctx context.Context, fn func(bot.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		retry, err := s.runTx(ctx, fn)
+		retry, err := s.runTx(ctx, func(t *tx) error { return fn(t) })
 		if err == nil || !retry || attempt >= s.d.maxTxAttempts() || ctx.Err() != nil {
 			return err
 		}
@@ -173,7 +176,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(bot.Tx) error) error {
 
 // runTx runs fn in one transaction and reports whether a failure is worth
 // another attempt.
-func (s *Store) runTx(ctx context.Context, fn func(bot.Tx) error) (retry bool, err error) {
+func (s *Store) runTx(ctx context.Context, fn func(*tx) error) (retry bool, err error) {
 	sqlTx, err := s.db.BeginTx(ctx, s.d.txOptions())
 	if err != nil {
 		// BEGIN has no effect of its own, so it can always be tried again:
@@ -181,7 +184,7 @@ func (s *Store) runTx(ctx context.Context, fn func(bot.Tx) error) (retry bool, e
 		// failover, an idle timeout of a proxy).
 		return ctx.Err() == nil, s.errorf("begin: %w", s.d.redact(err))
 	}
-	t := &tx{tx: sqlTx, d: s.d, now: s.now}
+	t := &tx{conn: conn{sqlTx, s.d}, now: s.now}
 	ended := false
 	defer func() {
 		// Reached without ended on a panic or runtime.Goexit (t.FatalXxx
@@ -208,15 +211,8 @@ func (s *Store) runTx(ctx context.Context, fn func(bot.Tx) error) (retry bool, e
 // write runs fn in a short transaction of its own, for store methods that
 // change several rows together outside WithTx.
 func (s *Store) write(ctx context.Context, fn func(*tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, s.d.txOptions())
-	if err != nil {
-		return s.d.redact(err)
-	}
-	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(&tx{tx: sqlTx, d: s.d, now: s.now}); err != nil {
-		return err
-	}
-	return sqlTx.Commit()
+	_, err := s.runTx(ctx, fn)
+	return err
 }
 
 // errorf is an error of this store, named by its dialect ("sqlite: …",
@@ -225,34 +221,19 @@ func (s *Store) errorf(format string, args ...any) error {
 	return fmt.Errorf(s.d.name()+": "+format, args...)
 }
 
-// exec, queryRow and queryAll run a query written with $n placeholders
-// outside a transaction: writes on db, reads on the read pool.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.d.query(query), s.d.args(args)...)
-}
-
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.read.QueryRowContext(ctx, s.d.query(query), s.d.args(args)...)
-}
-
 // execOne runs a statement meant to change exactly one row;
 // bot.ErrNotFound when it changed none.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	res, err := s.exec(ctx, query, args...)
-	if err != nil {
-		return s.d.redact(err)
-	}
-	n, err := res.RowsAffected()
-	if err == nil && n == 0 {
+	ok, err := s.w.execOne(ctx, query, args...)
+	if err == nil && !ok {
 		err = bot.ErrNotFound
 	}
-	return err
+	return s.d.redact(err)
 }
 
 // tx implements bot.Tx on one transaction.
 type tx struct {
-	tx  *sql.Tx
-	d   dialect
+	conn
 	now func() time.Time
 	// missed holds the keys at which ActiveConversation found no open
 	// conversation in this transaction.
@@ -268,16 +249,47 @@ func (t *tx) errorf(format string, args ...any) error {
 	return fmt.Errorf(t.d.name()+": "+format, args...)
 }
 
-func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.d.query(query), t.d.args(args)...)
+// sqlRunner is what *sql.DB and *sql.Tx have in common.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.query(query), t.d.args(args)...)
+// conn runs queries written with $n placeholders on a pool or in a
+// transaction, in its dialect's terms.
+type conn struct {
+	run sqlRunner
+	d   dialect
 }
 
-func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.d.query(query), t.d.args(args)...)
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.run.ExecContext(ctx, c.d.query(query), c.d.args(args)...)
+}
+
+func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.run.QueryRowContext(ctx, c.d.query(query), c.d.args(args)...)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.run.QueryContext(ctx, c.d.query(query), c.d.args(args)...)
+}
+
+// execOne runs a statement meant to change at most one row and reports
+// whether it did.
+func (c conn) execOne(ctx context.Context, query string, args ...any) (bool, error) {
+	n, err := c.execN(ctx, query, args...)
+	return n > 0, err
+}
+
+// execN runs a statement and returns how many rows it changed.
+func (c conn) execN(ctx context.Context, query string, args ...any) (int, error) {
+	res, err := c.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // insert runs an INSERT into a table with an id column and returns the id
@@ -287,33 +299,9 @@ func (t *tx) insert(ctx context.Context, query string, args ...any) (id int64, i
 	return t.d.insert(ctx, t, query, args)
 }
 
-// execOne runs a statement meant to change at most one row and reports
-// whether it did.
-func (t *tx) execOne(ctx context.Context, query string, args ...any) (bool, error) {
-	n, err := t.execN(ctx, query, args...)
-	return n > 0, err
-}
-
-// execN runs a statement and returns how many rows it changed.
-func (t *tx) execN(ctx context.Context, query string, args ...any) (int, error) {
-	res, err := t.exec(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
-}
-
-// querier runs queries: a *tx, or the Store's read pool (reader).
+// querier runs queries: a conn, or a tx.
 type querier interface {
 	query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// reader is the Store's read pool as a querier.
-type reader struct{ s *Store }
-
-func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.s.read.QueryContext(ctx, r.s.d.query(query), r.s.d.args(args)...)
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
@@ -357,16 +345,21 @@ func notFound(err error) error {
 type stamp time.Time
 
 // mapStamps returns args with every stamp replaced by what store makes of
-// it, copied so that the caller's slice stays as it was.
+// it, in a copy: the caller's slice stays as it was.
 func mapStamps(args []any, store func(time.Time) any) []any {
-	out := args
+	var out []any
 	for i, a := range args {
-		if st, ok := a.(stamp); ok {
-			if &out[0] == &args[0] {
-				out = append([]any(nil), args...)
-			}
-			out[i] = store(time.Time(st))
+		st, ok := a.(stamp)
+		if !ok {
+			continue
 		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = store(time.Time(st))
+	}
+	if out == nil {
+		return args
 	}
 	return out
 }
