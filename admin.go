@@ -23,12 +23,11 @@ import (
 )
 
 func cmdLink(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("link", "link --platform slack|discord --user ID [--team ID] --customer ID | --list | --unlink --platform P --user ID [--team ID]", sys)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("link", "link --platform slack|discord --user ID [--team ID] --customer ID | --list | --unlink --platform P --user ID [--team ID]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	fs := c.fs
 	platform := fs.String("platform", "", "slack or discord")
 	user := fs.String("user", "", "the platform's user ID (Slack U…, Discord snowflake)")
 	team := fs.String("team", "", "Slack workspace (team) ID; not used for Discord, whose user IDs are global")
@@ -39,7 +38,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := c.cfg.Validate(); err != nil {
 		return err
 	}
 	if *list && *unlink {
@@ -54,7 +53,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 			return fmt.Errorf("%w: --customer is required", errUsage)
 		}
 	}
-	st, err := openStore(ctx, cfg.DB)
+	st, err := openStore(ctx, c.cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 	default:
 		err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: *customer, CreatedAt: time.Now()}, adminActor(sys, *by))
 		if errors.Is(err, bot.ErrNotFound) {
-			return fmt.Errorf("no customer %s in %s", *customer, dbForLog(cfg.DB))
+			return fmt.Errorf("no customer %s in %s", *customer, dbForLog(c.cfg.DB))
 		}
 		if err != nil {
 			return err
@@ -91,6 +90,39 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(sys.out, "linked %s user %s to customer %s\n", id.Platform, id.User, *customer)
 		return nil
 	}
+}
+
+// adminCommand is a command on the database FIRSTLINE_DB (or --db)
+// names: its configuration and flags.
+type adminCommand struct {
+	cfg Config
+	fs  *flag.FlagSet
+}
+
+// newAdminCommand reads the configuration and starts the command's flags
+// with --db.
+func newAdminCommand(name, synopsis string, sys stdio) (*adminCommand, error) {
+	cfg, err := LoadConfig(sys.getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := &adminCommand{cfg: cfg, fs: newFlagSet(name, synopsis, sys)}
+	c.fs.StringVar(&c.cfg.DB, "db", c.cfg.DB, "database (FIRSTLINE_DB)")
+	return c, nil
+}
+
+// open validates the configuration and opens the store. existing refuses
+// a SQLite file that is not there (mustExist).
+func (c *adminCommand) open(ctx context.Context, existing bool) (*sqlstore.Store, error) {
+	if err := c.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if existing {
+		if err := mustExist(c.cfg.DB); err != nil {
+			return nil, err
+		}
+	}
+	return openStore(ctx, c.cfg.DB)
 }
 
 // linkIdentity is the chat identity that link's flags name.
@@ -118,12 +150,11 @@ func dash(s string) string {
 // cmdExport writes everything stored about a customer as JSON, for an
 // access request, and records the export in the audit log.
 func cmdExport(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("export", "export --customer ID [--out FILE] [--by NAME] [--db FILE]", sys)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("export", "export --customer ID [--out FILE] [--by NAME] [--db FILE]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	fs := c.fs
 	customer := fs.String("customer", "", "the customer ID to export")
 	out := fs.String("out", "", "write to FILE (created with mode 0600) instead of standard output")
 	by := fs.String("by", "", "who asks, for the audit log (default: $USER)")
@@ -133,10 +164,7 @@ func cmdExport(ctx context.Context, args []string, sys stdio) error {
 	if *customer == "" {
 		return fmt.Errorf("%w: --customer is required", errUsage)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB)
+	st, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -180,12 +208,11 @@ func cmdExport(ctx context.Context, args []string, sys stdio) error {
 // cmdForget erases everything stored about a customer, for an erasure
 // request, and records the erasure in the audit log, in one transaction.
 func cmdForget(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("forget", "forget --customer ID [--by NAME] [--db FILE]", sys)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("forget", "forget --customer ID [--by NAME] [--db FILE]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	fs := c.fs
 	customer := fs.String("customer", "", "the customer ID to erase")
 	by := fs.String("by", "", "who asks, for the audit log (default: $USER)")
 	if err := parseFlags(fs, args); err != nil {
@@ -194,10 +221,7 @@ func cmdForget(ctx context.Context, args []string, sys stdio) error {
 	if *customer == "" {
 		return fmt.Errorf("%w: --customer is required", errUsage)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB)
+	st, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -237,12 +261,11 @@ func cmdForget(ctx context.Context, args []string, sys stdio) error {
 // cmdAudit prints the audit log: every access to account data by a tool,
 // every change of an identity link, every export and erasure.
 func cmdAudit(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("audit", "audit [--since 7d] [--customer ID] [--limit N] [--json] [--db FILE]", sys)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("audit", "audit [--since 7d] [--customer ID] [--limit N] [--json] [--db FILE]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	fs := c.fs
 	since := fs.String("since", "7d", "how far back: 7d, 24h, 30m; 0 for everything")
 	customer := fs.String("customer", "", "only entries about this customer or made by an identity linked to them")
 	limit := fs.Int("limit", 1000, "at most the N newest entries; 0 for all")
@@ -257,10 +280,7 @@ func cmdAudit(ctx context.Context, args []string, sys stdio) error {
 	if *limit < 0 {
 		return fmt.Errorf("%w: --limit must not be negative", errUsage)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB)
+	st, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -321,12 +341,11 @@ func printAudit(w io.Writer, entries []bot.AuditEntry) error {
 // repeat inquiries, model tokens, and the topics customers asked about.
 // docs/stats.md defines every figure.
 func cmdStats(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("stats", "stats [--since 7d] [--json] [--db FILE]", sys)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("stats", "stats [--since 7d] [--json] [--db FILE]", sys)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	fs := c.fs
 	since := fs.String("since", "7d", "the period, back from now: 7d, 24h, 90m")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := parseFlags(fs, args); err != nil {
@@ -339,19 +358,13 @@ func cmdStats(ctx context.Context, args []string, sys stdio) error {
 	if period <= 0 {
 		return fmt.Errorf("%w: --since: the period must be longer than zero", errUsage)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := mustExist(cfg.DB); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB)
+	st, err := c.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	sum, err := stats.Summarize(ctx, st, time.Now(), period, cfg.IdleTimeout)
+	sum, err := stats.Summarize(ctx, st, time.Now(), period, c.cfg.IdleTimeout)
 	if err != nil {
 		return err
 	}
@@ -376,26 +389,22 @@ func mustExist(db string) error {
 }
 
 func cmdMigrate(ctx context.Context, args []string, sys stdio) error {
-	cfg, err := LoadConfig(sys.getenv)
+	c, err := newAdminCommand("migrate", "migrate [--db URL|FILE]\n\nApplies the database migrations ahead of a deploy. Replicas starting at once\nare safe too: migrations run under a lock.", sys)
 	if err != nil {
 		return err
 	}
-	flags := newFlagSet("migrate", "migrate [--db URL|FILE]\n\nApplies the database migrations ahead of a deploy. Replicas starting at once\nare safe too: migrations run under a lock.", sys)
-	flags.StringVar(&cfg.DB, "db", cfg.DB, "database (FIRSTLINE_DB)")
+	flags := c.fs
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.DB) // opening applies the migrations
+	st, err := c.open(ctx, false) // opening applies the migrations
 	if err != nil {
 		return err
 	}
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
-	fmt.Fprintf(sys.out, "migrations applied to %s\n", dbForLog(cfg.DB))
+	fmt.Fprintf(sys.out, "migrations applied to %s\n", dbForLog(c.cfg.DB))
 	return nil
 }
 
