@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -195,7 +196,12 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	}
 	paths := flags.Args()
 	if len(paths) == 0 {
-		paths = []string{filepath.Join(cfg.PromptsDir, "evals")}
+		// The scenarios live beside the prompt files they test.
+		dir := filepath.Join(cfg.PromptsDir, "evals")
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no scenarios at %s (the evals folder of FIRSTLINE_PROMPTS_DIR); name FILES or FOLDERS to run others", dir)
+		}
+		paths = []string{dir}
 	}
 	scenarios, err := eval.LoadFiles(paths...)
 	if err != nil {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,5 +73,30 @@ func TestChatThroughOpenAICompatibleServer(t *testing.T) {
 	}
 	if calls.Load() != 2 {
 		t.Errorf("%d model calls; want 2 (tool call, then answer)", calls.Load())
+	}
+}
+
+// TestEvalDefaultFolder: without FILES, eval runs the evals folder beside
+// the prompt files, and says so plainly when a prompt folder has none.
+func TestEvalDefaultFolder(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "system.md"), "You are a support assistant.\n")
+	var out, errb bytes.Buffer
+	no := false
+	env := map[string]string{"FIRSTLINE_PROMPTS_DIR": dir}
+	sys := stdio{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(k string) string { return env[k] }, interactive: &no}
+	if code := run(context.Background(), []string{"eval"}, sys); code != 1 || !strings.Contains(errb.String(), "no scenarios at "+filepath.Join(dir, "evals")) {
+		t.Errorf("eval with a prompt folder without evals: exit %d, %q; want 1 naming %s/evals", code, errb.String(), dir)
+	}
+
+	scenario := "scenarios:\n  - name: a person on request\n    customer: C-1001\n    turns:\n      - say: \"human please\"\n        expect:\n          handoff: true\n"
+	if err := os.Mkdir(filepath.Join(dir, "evals"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(dir, "evals", "one.yaml"), scenario)
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"eval"}, sys); code != 0 || !strings.Contains(out.String(), "1 passed") {
+		t.Errorf("eval of the folder's evals: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 }
