@@ -27,6 +27,11 @@ type platformAdapter interface {
 	Ready() bool
 }
 
+type namedAdapter struct {
+	name string
+	platformAdapter
+}
+
 // server is `firstline serve`: the product, the platform adapters and the
 // HTTP server, run in three lifetimes (see run).
 type server struct {
@@ -36,9 +41,8 @@ type server struct {
 	app    *app.App
 	mux    *http.ServeMux
 	agents app.Agents
-	// names and adapters are the platforms serve runs, in start order.
-	names    []string
-	adapters map[string]platformAdapter
+	// adapters are the platforms serve runs, in start order.
+	adapters []namedAdapter
 }
 
 func cmdServe(ctx context.Context, args []string, sys stdio) error {
@@ -52,7 +56,7 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	defer p.Close()
-	s := &server{cfg: cfg, log: log, p: p, mux: http.NewServeMux(), agents: cfg.agentSide(), adapters: map[string]platformAdapter{}}
+	s := &server{cfg: cfg, log: log, p: p, mux: http.NewServeMux(), agents: cfg.agentSide()}
 	if s.app, err = p.assemble(s.agents, s.platforms); err != nil {
 		return err
 	}
@@ -63,7 +67,11 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	platforms := strings.Join(s.names, ",")
+	names := make([]string, 0, len(s.adapters))
+	for _, a := range s.adapters {
+		names = append(names, a.name)
+	}
+	platforms := strings.Join(names, ",")
 	if platforms == "" {
 		platforms = "none (health and metrics only)"
 	}
@@ -145,18 +153,17 @@ func (s *server) platforms(parts app.Parts) (map[bot.Platform]outbox.Sender, err
 }
 
 func (s *server) add(name string, a platformAdapter) {
-	s.names = append(s.names, name)
-	s.adapters[name] = a
+	s.adapters = append(s.adapters, namedAdapter{name, a})
 }
 
 // mountHTTP adds health, readiness, metrics and, with
 // FIRSTLINE_ADMIN_TOKEN, the KPI page at / to the mux.
 func (s *server) mountHTTP() error {
-	components := make(map[string]web.Component, len(s.adapters))
-	for name, a := range s.adapters {
-		components[name] = a
+	components := make([]web.Named, 0, len(s.adapters))
+	for _, a := range s.adapters {
+		components = append(components, web.Named{Name: a.name, Component: a.platformAdapter})
 	}
-	web.HealthConfig{Store: s.p.store, Components: components, Names: s.names, Registry: s.p.registry, Logger: s.log}.Mount(s.mux)
+	web.HealthConfig{Store: s.p.store, Components: components, Registry: s.p.registry, Logger: s.log}.Mount(s.mux)
 	if s.cfg.AdminToken == "" {
 		return nil // the page is off, and / is not found
 	}
@@ -198,10 +205,10 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 			failed <- fmt.Errorf("http server: %w", err)
 		}
 	})
-	for _, name := range s.names {
+	for _, a := range s.adapters {
 		inputs.Go(func() {
-			if err := s.adapters[name].Run(inputCtx); err != nil && inputCtx.Err() == nil {
-				failed <- fmt.Errorf("%s: %w", name, err)
+			if err := a.Run(inputCtx); err != nil && inputCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", a.name, err)
 			}
 		})
 	}

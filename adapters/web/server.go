@@ -18,6 +18,12 @@ type Component interface {
 	Ready() bool
 }
 
+// Named is a component with the name readiness reports it under.
+type Named struct {
+	Name string
+	Component
+}
+
 // Pinger is the database as readiness sees it.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -27,12 +33,11 @@ type Pinger interface {
 // on.
 type HealthConfig struct {
 	Store Pinger
-	// Components are the platform connections, by name.
-	Components map[string]Component
-	// Names orders Components in what /readyz prints.
-	Names    []string
-	Registry *prometheus.Registry
-	Logger   *slog.Logger
+	// Components are the platform connections, in the order /readyz
+	// reports them.
+	Components []Named
+	Registry   *prometheus.Registry
+	Logger     *slog.Logger
 }
 
 // Mount adds /healthz (the process answers), /readyz (the database answers
@@ -55,22 +60,22 @@ func (c HealthConfig) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 		return
 	}
-	for _, name := range c.Names {
-		if !c.Components[name].Ready() {
-			http.Error(w, name+" not connected", http.StatusServiceUnavailable)
+	for _, n := range c.Components {
+		if !n.Ready() {
+			http.Error(w, n.Name+" not connected", http.StatusServiceUnavailable)
 			return
 		}
 	}
 	fmt.Fprintln(w, "ready")
 	// Say what this replica holds: one replica at a time holds the
 	// Discord gateway, the others stand by to take over.
-	for _, name := range c.Names {
-		if l, ok := c.Components[name].(interface{ Leading() bool }); ok {
+	for _, n := range c.Components {
+		if l, ok := n.Component.(interface{ Leading() bool }); ok {
 			role := "standby"
 			if l.Leading() {
 				role = "gateway holder"
 			}
-			fmt.Fprintf(w, "%s: %s\n", name, role)
+			fmt.Fprintf(w, "%s: %s\n", n.Name, role)
 		}
 	}
 }
