@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/firstlinehq/firstline/adapters/openai"
-	"github.com/firstlinehq/firstline/adapters/payments"
+	"github.com/firstlinehq/firstline/adapters/companyapi"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
@@ -68,7 +68,7 @@ func openProduct(ctx context.Context, cfg Config, log *slog.Logger) (*product, e
 func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.Platform]outbox.Sender, error), outboxOpts ...func(*outbox.Config)) (*app.App, error) {
 	var source bot.PaymentSource // nil: the store's payments table
 	if p.cfg.PaymentsURL != "" {
-		src, err := payments.New(payments.Config{BaseURL: p.cfg.PaymentsURL, Token: p.cfg.PaymentsToken})
+		src, err := companyapi.New(companyapi.Config{BaseURL: p.cfg.PaymentsURL, Token: p.cfg.PaymentsToken})
 		if err != nil {
 			return nil, fmt.Errorf("FIRSTLINE_PAYMENTS_URL: %w", err)
 		}

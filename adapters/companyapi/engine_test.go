@@ -1,4 +1,4 @@
-package payments_test
+package companyapi_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/firstlinehq/firstline/adapters/payments"
+	"github.com/firstlinehq/firstline/adapters/companyapi"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
@@ -81,7 +81,7 @@ func (f *fakeAPI) wasAsked(path string) bool {
 func newHarness(t *testing.T, api *fakeAPI) *testkit.Harness {
 	t.Helper()
 	srv := serve(t, api.ServeHTTP)
-	client, err := payments.New(payments.Config{BaseURL: srv.URL + "/", Token: secret})
+	client, err := companyapi.New(companyapi.Config{BaseURL: srv.URL + "/", Token: secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
-// Package payments reads payments from the company's payment API. It is the
-// bot.PaymentSource used when FIRSTLINE_PAYMENTS_URL is set (otherwise the
+// Package companyapi reads the company's own records from its API: payments
+// (this file) and customers (customers.go).
+//
+// Payments: the client is the bot.PaymentSource used when FIRSTLINE_PAYMENTS_URL is set (otherwise the
 // store's payments table is). The API is the one SPEC.md describes under
 // "Data":
 //
@@ -25,7 +27,7 @@
 // known: bot.ErrNotFound for an unknown reference, ErrUnauthorized for 401
 // and 403, ErrInvalidResponse for a body that fails validation, and
 // context.DeadlineExceeded for timeouts. The token never appears in an error.
-package payments
+package companyapi
 
 import (
 	"context"

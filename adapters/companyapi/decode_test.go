@@ -1,4 +1,4 @@
-package payments
+package companyapi
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package payments_test
+package companyapi_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/firstlinehq/firstline/adapters/payments"
+	"github.com/firstlinehq/firstline/adapters/companyapi"
 	"github.com/firstlinehq/firstline/bot"
 )
 
@@ -92,9 +92,9 @@ func reply(status int, body string) http.HandlerFunc {
 
 // mustNew returns a client for baseURL with the test token and a short
 // timeout.
-func mustNew(t *testing.T, baseURL string) *payments.Client {
+func mustNew(t *testing.T, baseURL string) *companyapi.Client {
 	t.Helper()
-	c, err := payments.New(payments.Config{BaseURL: baseURL, Token: secret, Timeout: 100 * time.Millisecond})
+	c, err := companyapi.New(companyapi.Config{BaseURL: baseURL, Token: secret, Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("New(%q): %v", baseURL, err)
 	}
@@ -186,11 +186,11 @@ func TestPayment(t *testing.T) {
 		},
 		{
 			name: "401", status: 401, body: `{"error":"bad token ` + secret + `"}`,
-			wantErr: &errWant{is: []error{payments.ErrUnauthorized}, contains: []string{"HTTP 401", "FIRSTLINE_PAYMENTS_TOKEN"}},
+			wantErr: &errWant{is: []error{companyapi.ErrUnauthorized}, contains: []string{"HTTP 401", "FIRSTLINE_PAYMENTS_TOKEN"}},
 		},
 		{
 			name: "403", status: 403,
-			wantErr: &errWant{is: []error{payments.ErrUnauthorized}, contains: []string{"HTTP 403", "FIRSTLINE_PAYMENTS_TOKEN"}},
+			wantErr: &errWant{is: []error{companyapi.ErrUnauthorized}, contains: []string{"HTTP 403", "FIRSTLINE_PAYMENTS_TOKEN"}},
 		},
 		{
 			name: "204", status: 204,
@@ -198,27 +198,27 @@ func TestPayment(t *testing.T) {
 		},
 		{
 			name: "not JSON", status: 200, body: "<html>hello</html>",
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
 		},
 		{
 			name: "truncated JSON", status: 200, body: record(nil)[:40],
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
 		},
 		{
 			name: "empty body", status: 200, body: "",
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
 		},
 		{
 			name: "array instead of object", status: 200, body: "[" + record(nil) + "]",
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"not a JSON object"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"not a JSON object"}},
 		},
 		{
 			name: "trailing data", status: 200, body: record(nil) + ` {"x":1}`,
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"data after the object"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"data after the object"}},
 		},
 		{
 			name: "bad status", status: 200, body: record(map[string]any{"status": "bogus-status"}),
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, exact: "payments: GET /payments/PAY-1001: invalid response: status: not one of settled, pending, failed, refunded"},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, exact: "payments: GET /payments/PAY-1001: invalid response: status: not one of settled, pending, failed, refunded"},
 			notIn:   []string{"bogus-status"},
 		},
 		{
@@ -227,7 +227,7 @@ func TestPayment(t *testing.T) {
 		},
 		{
 			name: "missing customer_id", status: 200, body: record(map[string]any{"customer_id": omit{}}),
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"customer_id: missing"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"customer_id: missing"}},
 		},
 		{
 			name: "null customer_id", status: 200, body: record(map[string]any{"customer_id": nil}),
@@ -352,11 +352,11 @@ func TestCustomerPayments(t *testing.T) {
 		},
 		{
 			name: "401", status: 401, limit: 5,
-			wantErr: &errWant{is: []error{payments.ErrUnauthorized}, contains: []string{"FIRSTLINE_PAYMENTS_TOKEN"}},
+			wantErr: &errWant{is: []error{companyapi.ErrUnauthorized}, contains: []string{"FIRSTLINE_PAYMENTS_TOKEN"}},
 		},
 		{
 			name: "malformed JSON", status: 200, body: `{"payments":[` + oldest, limit: 5,
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"invalid JSON"}},
 		},
 		{
 			name: "a bare array", status: 200, body: "[" + oldest + "]", limit: 5,
@@ -381,7 +381,7 @@ func TestCustomerPayments(t *testing.T) {
 		{
 			name: "invalid record names its index and field", status: 200, limit: 5,
 			body:    list(newest, record(map[string]any{"status": "chargeback"}), oldest),
-			wantErr: &errWant{is: []error{payments.ErrInvalidResponse}, exact: "payments: GET /customers/C-1001/payments: invalid response: payments[1].status: not one of settled, pending, failed, refunded"},
+			wantErr: &errWant{is: []error{companyapi.ErrInvalidResponse}, exact: "payments: GET /customers/C-1001/payments: invalid response: payments[1].status: not one of settled, pending, failed, refunded"},
 		},
 		{
 			name: "invalid record past the limit still fails", status: 200, limit: 1,
@@ -465,12 +465,12 @@ func TestOversizedBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := serve(t, tt.handler)
-			c, err := payments.New(payments.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
+			c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = c.CustomerPayments(t.Context(), "C-1", 5)
-			checkErr(t, err, errWant{is: []error{payments.ErrInvalidResponse}, contains: []string{"1 MiB"}})
+			checkErr(t, err, errWant{is: []error{companyapi.ErrInvalidResponse}, contains: []string{"1 MiB"}})
 		})
 	}
 
@@ -523,7 +523,7 @@ func TestTimeouts(t *testing.T) {
 
 	t.Run("caller cancels", func(t *testing.T) {
 		srv := serve(t, func(_ http.ResponseWriter, r *http.Request) { hang(r) })
-		c, err := payments.New(payments.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
+		c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -538,7 +538,7 @@ func TestTimeouts(t *testing.T) {
 
 	t.Run("caller's deadline", func(t *testing.T) {
 		srv := serve(t, func(_ http.ResponseWriter, r *http.Request) { hang(r) })
-		c, err := payments.New(payments.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
+		c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL, Token: secret, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -637,7 +637,7 @@ func TestRequestHeaders(t *testing.T) {
 				got = r.Header.Clone()
 				reply(200, record(nil))(w, r)
 			})
-			c, err := payments.New(payments.Config{BaseURL: srv.URL, Token: tt.token})
+			c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL, Token: tt.token})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -660,12 +660,12 @@ func TestRequestHeaders(t *testing.T) {
 // With no token configured, a 401 says so rather than "check the token".
 func TestUnauthorizedWithoutToken(t *testing.T) {
 	srv := serve(t, reply(401, ""))
-	c, err := payments.New(payments.Config{BaseURL: srv.URL})
+	c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.CustomerPayments(t.Context(), "C-1", 5)
-	checkErr(t, err, errWant{is: []error{payments.ErrUnauthorized}, contains: []string{"HTTP 401", "FIRSTLINE_PAYMENTS_TOKEN", "not set"}})
+	checkErr(t, err, errWant{is: []error{companyapi.ErrUnauthorized}, contains: []string{"HTTP 401", "FIRSTLINE_PAYMENTS_TOKEN", "not set"}})
 }
 
 func TestBaseURL(t *testing.T) {
@@ -704,24 +704,24 @@ func TestBaseURL(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  payments.Config
+		cfg  companyapi.Config
 		want string
 	}{
-		{"no base URL", payments.Config{}, "base URL: required"},
-		{"no scheme", payments.Config{BaseURL: "api.example.com/v2"}, "http:// or https://"},
-		{"ftp", payments.Config{BaseURL: "ftp://api.example.com"}, "http:// or https://"},
-		{"no host", payments.Config{BaseURL: "https:///v2"}, "must name a host"},
-		{"credentials", payments.Config{BaseURL: "https://svc:" + secret + "@api.example.com"}, "must not contain credentials"},
-		{"unparsable, with credentials", payments.Config{BaseURL: "https://svc:" + secret + "@api.example.com:port/"}, "not a valid URL"},
-		{"query", payments.Config{BaseURL: "https://api.example.com/v2?key=" + secret}, "must not have a query"},
-		{"fragment", payments.Config{BaseURL: "https://api.example.com/#x"}, "must not have a fragment"},
-		{"token with a line break", payments.Config{BaseURL: "https://api.example.com", Token: secret + "\n"}, "token: must not contain"},
-		{"token with a space", payments.Config{BaseURL: "https://api.example.com", Token: "Bearer " + secret}, "token: must not contain"},
-		{"negative timeout", payments.Config{BaseURL: "https://api.example.com", Timeout: -time.Second}, "timeout: must not be negative"},
+		{"no base URL", companyapi.Config{}, "base URL: required"},
+		{"no scheme", companyapi.Config{BaseURL: "api.example.com/v2"}, "http:// or https://"},
+		{"ftp", companyapi.Config{BaseURL: "ftp://api.example.com"}, "http:// or https://"},
+		{"no host", companyapi.Config{BaseURL: "https:///v2"}, "must name a host"},
+		{"credentials", companyapi.Config{BaseURL: "https://svc:" + secret + "@api.example.com"}, "must not contain credentials"},
+		{"unparsable, with credentials", companyapi.Config{BaseURL: "https://svc:" + secret + "@api.example.com:port/"}, "not a valid URL"},
+		{"query", companyapi.Config{BaseURL: "https://api.example.com/v2?key=" + secret}, "must not have a query"},
+		{"fragment", companyapi.Config{BaseURL: "https://api.example.com/#x"}, "must not have a fragment"},
+		{"token with a line break", companyapi.Config{BaseURL: "https://api.example.com", Token: secret + "\n"}, "token: must not contain"},
+		{"token with a space", companyapi.Config{BaseURL: "https://api.example.com", Token: "Bearer " + secret}, "token: must not contain"},
+		{"negative timeout", companyapi.Config{BaseURL: "https://api.example.com", Timeout: -time.Second}, "timeout: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := payments.New(tt.cfg)
+			c, err := companyapi.New(tt.cfg)
 			if c != nil {
 				t.Errorf("New returned a client with an error")
 			}
@@ -753,7 +753,7 @@ func TestCustomHTTPClient(t *testing.T) {
 		calls.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	c, err := payments.New(payments.Config{BaseURL: srv.URL, HTTPClient: hc})
+	c, err := companyapi.New(companyapi.Config{BaseURL: srv.URL, HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,7 +801,7 @@ func TestTokenScrubbedFromErrors(t *testing.T) {
 }
 
 func ExampleNew() {
-	c, err := payments.New(payments.Config{
+	c, err := companyapi.New(companyapi.Config{
 		BaseURL: "https://payments.example.com/v2",
 		Token:   os.Getenv("FIRSTLINE_PAYMENTS_TOKEN"),
 	})
