@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/adapters/companyapi"
+	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
