@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/customerfile"
 	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/prompts"
 )
@@ -80,14 +82,23 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(sys.out, "unlinked %s user %s\n", id.Platform, id.User)
 		return nil
 	default:
-		err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: *customer, CreatedAt: time.Now()}, adminActor(sys, *by))
-		if errors.Is(err, bot.ErrNotFound) {
-			return fmt.Errorf("no customer %s in %s", *customer, dbForLog(c.cfg.DB))
-		}
+		// The customer is checked in the directory the bot uses: the
+		// company's API when it is configured, else the customers table.
+		dir, where, err := directory(c.cfg, st)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(sys.out, "linked %s user %s to customer %s\n", id.Platform, id.User, *customer)
+		cu, err := dir.Customer(ctx, *customer)
+		switch {
+		case errors.Is(err, bot.ErrNotFound):
+			return fmt.Errorf("no customer %s in %s", *customer, where)
+		case err != nil:
+			return fmt.Errorf("could not check customer %s in %s, so nothing was linked: %w", *customer, where, err)
+		}
+		if err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: cu.ID, CreatedAt: time.Now()}, adminActor(sys, *by)); err != nil {
+			return err
+		}
+		fmt.Fprintf(sys.out, "linked %s user %s to customer %s (found in %s)\n", id.Platform, id.User, cu.ID, where)
 		return nil
 	}
 }
@@ -535,4 +546,197 @@ func unlinkAudited(ctx context.Context, st bot.Store, id bot.Identity, actor str
 		return tx.AppendAudit(ctx, &bot.AuditEntry{At: time.Now(), Actor: actor, CustomerID: customer,
 			Action: bot.AuditUnlink, Record: bot.ActorOf(id), Outcome: bot.AuditAllowed})
 	})
+}
+
+// cmdCustomers manages the store's customers table, the customer directory
+// when the company's API is not configured: import, list, remove.
+func cmdCustomers(ctx context.Context, args []string, sys stdio) error {
+	const synopsis = "customers import FILE [--skip-invalid] | list [--email ADDR] | remove --customer ID [--unlink]"
+	if len(args) == 0 {
+		return fmt.Errorf("%w: firstline %s", errUsage, synopsis)
+	}
+	switch args[0] {
+	case "import":
+		return cmdCustomersImport(ctx, args[1:], sys)
+	case "list":
+		return cmdCustomersList(ctx, args[1:], sys)
+	case "remove":
+		return cmdCustomersRemove(ctx, args[1:], sys)
+	case "-h", "--help", "help":
+		fmt.Fprintf(sys.err, "Usage: firstline %s\n", synopsis)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown customers command %q; want import, list or remove", errUsage, args[0])
+}
+
+// errInAPI refuses to change the customers table while the directory is
+// the company's API: the table would not be read.
+func errInAPI(cfg Config) error {
+	return fmt.Errorf("customers come from the company's API (%s): change them there; "+
+		"set FIRSTLINE_CUSTOMERS_URL=store to use the customers table instead", cfg.Customers.URLSetting)
+}
+
+func cmdCustomersImport(ctx context.Context, args []string, sys stdio) error {
+	c, err := newAdminCommand("customers import", "customers import FILE [--skip-invalid] [--db FILE]\n\n"+
+		"Adds or updates customers from a CSV file (header id,name,email) or JSON lines. One transaction:\n"+
+		"with any invalid row, nothing is imported unless --skip-invalid.", sys)
+	if err != nil {
+		return err
+	}
+	skip := c.fs.Bool("skip-invalid", false, "import the valid rows and report the others, instead of importing nothing")
+	if err := parseFlags(c.fs, args); err != nil {
+		return err
+	}
+	if c.fs.NArg() != 1 {
+		return fmt.Errorf("%w: want one FILE (- for standard input)", errUsage)
+	}
+	if !c.cfg.Customers.InStore() {
+		return errInAPI(c.cfg)
+	}
+	name := c.fs.Arg(0)
+	var in io.Reader = sys.in
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("customers import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	parsed, err := customerfile.Parse(in)
+	if err != nil {
+		return fmt.Errorf("customers import %s: %w", name, err)
+	}
+	st, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rejected := parsed.Rejected
+	rows := make([]bot.Customer, len(parsed.Rows))
+	for i, r := range parsed.Rows {
+		rows[i] = r.Customer
+	}
+	res := bot.ImportResult{}
+	if len(rejected) == 0 || *skip {
+		if res, err = st.ImportCustomers(ctx, rows, *skip); err != nil {
+			return err
+		}
+		for _, cf := range res.Conflicts {
+			rejected = append(rejected, customerfile.Rejected{Line: parsed.Rows[cf.Index].Line,
+				Reason: "email already on customer " + cf.Other + " in the table"})
+		}
+		slices.SortFunc(rejected, func(a, b customerfile.Rejected) int { return a.Line - b.Line })
+	}
+	for _, r := range rejected {
+		fmt.Fprintf(sys.err, "%s:%d: %s\n", name, r.Line, r.Reason)
+	}
+	where := dbForLog(c.cfg.DB)
+	if len(rejected) > 0 && !*skip {
+		return fmt.Errorf("customers import %s: %d of %d rows rejected (listed above); nothing imported into %s "+
+			"(fix them, or pass --skip-invalid to import the others)", name, len(rejected), len(rejected)+len(parsed.Rows)-len(res.Conflicts), where)
+	}
+	fmt.Fprintf(sys.out, "imported %s into the customers table of %s: %d added, %d updated, %d unchanged, %d rejected\n",
+		name, where, res.Added, res.Updated, res.Unchanged, len(rejected))
+	return nil
+}
+
+func cmdCustomersList(ctx context.Context, args []string, sys stdio) error {
+	c, err := newAdminCommand("customers list", "customers list [--email ADDR] [--db FILE]", sys)
+	if err != nil {
+		return err
+	}
+	email := c.fs.String("email", "", "only the customers with this email (asks the company's API when that is the directory)")
+	if err := parseFlags(c.fs, args); err != nil {
+		return err
+	}
+	if !c.cfg.Customers.InStore() && *email == "" {
+		return fmt.Errorf("%w: the company's API (%s) has no list of customers; pass --email", errUsage, c.cfg.Customers.URLSetting)
+	}
+	st, err := c.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir, where, err := directory(c.cfg, st)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sys.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tEMAIL")
+	row := func(cu bot.Customer) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", cu.ID, dash(cleanField(cu.Name, 60)), dash(cu.Email))
+	}
+	n := 0
+	if *email != "" {
+		cs, err := dir.CustomersByEmail(ctx, *email)
+		if err != nil {
+			return fmt.Errorf("look up %s: %w", where, err)
+		}
+		for _, cu := range cs {
+			row(cu)
+		}
+		n = len(cs)
+	} else {
+		const page = 1000
+		for after := ""; ; {
+			cs, err := st.ListCustomers(ctx, after, page)
+			if err != nil {
+				return err
+			}
+			for _, cu := range cs {
+				row(cu)
+			}
+			n += len(cs)
+			if len(cs) < page {
+				break
+			}
+			after = cs[len(cs)-1].ID
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(sys.err, "%d customers in %s\n", n, where)
+	return nil
+}
+
+func cmdCustomersRemove(ctx context.Context, args []string, sys stdio) error {
+	c, err := newAdminCommand("customers remove", "customers remove --customer ID [--unlink] [--by NAME] [--db FILE]", sys)
+	if err != nil {
+		return err
+	}
+	customer := c.fs.String("customer", "", "the customer ID to remove")
+	unlink := c.fs.Bool("unlink", false, "also remove the links of chat identities to the customer")
+	by := c.fs.String("by", "", "who makes the change, for the audit log (default: $USER)")
+	if err := parseFlags(c.fs, args); err != nil {
+		return err
+	}
+	if *customer == "" {
+		return fmt.Errorf("%w: --customer is required", errUsage)
+	}
+	if !c.cfg.Customers.InStore() {
+		return errInAPI(c.cfg)
+	}
+	st, err := c.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	entry := &bot.AuditEntry{At: time.Now(), Actor: adminActor(sys, *by), CustomerID: *customer,
+		Action: bot.AuditCustomerRemove, Record: *customer, Outcome: bot.AuditAllowed}
+	if *unlink {
+		entry.Reason = "unlinked"
+	}
+	r, err := st.RemoveCustomer(ctx, *customer, *unlink, entry)
+	switch {
+	case errors.Is(err, bot.ErrNotFound):
+		return fmt.Errorf("no customer %s in %s", *customer, dbForLog(c.cfg.DB))
+	case errors.Is(err, bot.ErrLinked):
+		return fmt.Errorf("customer %s: chat identities are linked to it (firstline link --list); pass --unlink to remove the links too", *customer)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(sys.out, "removed customer %s, %d payments and %d links\n", *customer, r.Payments, r.Links)
+	return nil
 }

@@ -123,12 +123,7 @@ func linkConsole(ctx context.Context, st app.Store, as string) (string, error) {
 		}
 		return "Guest", nil
 	}
-	var c bot.Customer
-	err := st.WithTx(ctx, func(tx bot.Tx) error {
-		var err error
-		c, err = tx.Customer(ctx, as)
-		return err
-	})
+	c, err := st.Customer(ctx, as)
 	if errors.Is(err, bot.ErrNotFound) {
 		return "", fmt.Errorf("%w: --as %s: no such customer (the demo has C-1001 and C-1002)", errUsage, as)
 	}

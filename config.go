@@ -56,8 +56,12 @@ type Config struct {
 
 	PaymentsURL   string
 	PaymentsToken string
-	AdminToken    string
-	Shadow        bool
+	// Customers is where customers are looked up (the directory).
+	Customers CustomersConfig
+	// Connect is the "Connect your account" flow, off when URL is empty.
+	Connect    ConnectConfig
+	AdminToken string
+	Shadow     bool
 
 	LogLevel string
 }
@@ -90,6 +94,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AgentPlatform:       getenv("FIRSTLINE_AGENT_PLATFORM"),
 		PaymentsURL:         getenv("FIRSTLINE_PAYMENTS_URL"),
 		PaymentsToken:       getenv("FIRSTLINE_PAYMENTS_TOKEN"),
+		Customers:           loadCustomersConfig(getenv),
+		Connect:             ConnectConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CONNECT_URL")), Secret: getenv("FIRSTLINE_CONNECT_SECRET")},
 		AdminToken:          getenv("FIRSTLINE_ADMIN_TOKEN"),
 		LogLevel:            or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
 	}
@@ -149,7 +155,7 @@ func (c Config) Validate() error {
 	if c.PaymentsToken != "" && c.PaymentsURL == "" {
 		add("FIRSTLINE_PAYMENTS_TOKEN: set, but FIRSTLINE_PAYMENTS_URL is not")
 	}
-	errs = append(errs, c.Privacy.Validate())
+	errs = append(errs, c.Privacy.Validate(), c.Customers.Validate(), c.Connect.Validate())
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -391,4 +397,85 @@ func envRate(getenv func(string) string, name, def string, errs *[]error) bot.Ra
 		*errs = append(*errs, fmt.Errorf("%s: %v", name, err))
 	}
 	return r
+}
+
+// CustomersConfig says where the customer directory is: the company's API
+// (FIRSTLINE_CUSTOMERS_URL, by default FIRSTLINE_PAYMENTS_URL) or, without
+// one or with FIRSTLINE_CUSTOMERS_URL=store, the store's customers table.
+type CustomersConfig struct {
+	URL   string // "" for the store's table
+	Token string
+	// URLSetting and TokenSetting name the variables the values came
+	// from, for messages that say what to check.
+	URLSetting, TokenSetting string
+}
+
+// customersInStore is the FIRSTLINE_CUSTOMERS_URL that keeps the directory
+// in the store while payments come from an API.
+const customersInStore = "store"
+
+func loadCustomersConfig(getenv func(string) string) CustomersConfig {
+	c := CustomersConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CUSTOMERS_URL")), URLSetting: "FIRSTLINE_CUSTOMERS_URL",
+		Token: getenv("FIRSTLINE_CUSTOMERS_TOKEN"), TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}
+	switch c.URL {
+	case customersInStore:
+		c.URL, c.URLSetting = "", ""
+	case "":
+		if c.URL = strings.TrimSpace(getenv("FIRSTLINE_PAYMENTS_URL")); c.URL != "" {
+			c.URLSetting = "FIRSTLINE_PAYMENTS_URL"
+		} else {
+			c.URLSetting = ""
+		}
+	}
+	if c.Token == "" {
+		c.Token, c.TokenSetting = getenv("FIRSTLINE_PAYMENTS_TOKEN"), "FIRSTLINE_PAYMENTS_TOKEN"
+	}
+	return c
+}
+
+// InStore reports whether the directory is the store's customers table.
+func (c CustomersConfig) InStore() bool { return c.URL == "" }
+
+// Validate checks the directory's settings.
+func (c CustomersConfig) Validate() error {
+	if c.URL == "" {
+		return nil
+	}
+	if err := checkURL(c.URL); err != nil {
+		return fmt.Errorf("%s: %w", c.URLSetting, err)
+	}
+	return nil
+}
+
+// ConnectConfig is the "Connect your account" flow: the company's page
+// (FIRSTLINE_CONNECT_URL) a customer logs in on, and the secret its back
+// end signs POST /connect with (FIRSTLINE_CONNECT_SECRET).
+type ConnectConfig struct {
+	URL    string
+	Secret string
+}
+
+// minConnectSecret is the shortest FIRSTLINE_CONNECT_SECRET accepted: 32
+// bytes, the size of the HMAC-SHA256 key it is.
+const minConnectSecret = 32
+
+// Validate checks that the flow is configured whole or not at all.
+func (c ConnectConfig) Validate() error {
+	switch {
+	case c.URL == "" && c.Secret == "":
+		return nil
+	case c.URL == "":
+		return errors.New("FIRSTLINE_CONNECT_SECRET: set, but FIRSTLINE_CONNECT_URL is not")
+	case c.Secret == "":
+		return errors.New("FIRSTLINE_CONNECT_SECRET: required with FIRSTLINE_CONNECT_URL (the company's back end signs POST /connect with it; make one with `openssl rand -hex 32`)")
+	case len(c.Secret) < minConnectSecret:
+		return fmt.Errorf("FIRSTLINE_CONNECT_SECRET: must be at least %d characters (make one with `openssl rand -hex 32`)", minConnectSecret)
+	}
+	if err := checkURL(c.URL); err != nil {
+		return fmt.Errorf("FIRSTLINE_CONNECT_URL: %w", err)
+	}
+	if strings.Contains(c.URL, "#") {
+		return errors.New("FIRSTLINE_CONNECT_URL: must not have a fragment (the state is added as a query parameter)")
+	}
+	return nil
 }

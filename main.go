@@ -46,6 +46,7 @@ Commands:
   chat      a local customer conversation in the terminal (zero configuration)
   eval      runs conversation scenarios against the model and prompts (exit 1 on failures)
   link      link a chat identity to a customer; --list, --unlink
+  customers "customers import FILE", "customers list", "customers remove" (the customers table)
   prompts   "prompts check [DIR]" validates the prompt files (exit 1 on errors)
   discord   "discord invite" prints the URL that adds the bot to a Discord server
   migrate   applies the database migrations ahead of a deploy
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdChat(ctx, args[1:], sys)
 	case "link":
 		err = cmdLink(ctx, args[1:], sys)
+	case "customers":
+		err = cmdCustomers(ctx, args[1:], sys)
 	case "prompts":
 		err = cmdPrompts(ctx, args[1:], sys)
 	case "discord":

@@ -156,14 +156,19 @@ func (s *server) add(name string, a platformAdapter) {
 	s.adapters = append(s.adapters, namedAdapter{name, a})
 }
 
-// mountHTTP adds health, readiness, metrics and, with
-// FIRSTLINE_ADMIN_TOKEN, the KPI page at / to the mux.
+// mountHTTP adds health, readiness, metrics, with FIRSTLINE_CONNECT_URL
+// the company's POST /connect, and with FIRSTLINE_ADMIN_TOKEN the KPI page
+// at / to the mux.
 func (s *server) mountHTTP() error {
 	components := make([]web.Named, 0, len(s.adapters))
 	for _, a := range s.adapters {
 		components = append(components, web.Named{Name: a.name, Component: a.platformAdapter})
 	}
 	web.HealthConfig{Store: s.p.store, Components: components, Registry: s.p.registry, Logger: s.log}.Mount(s.mux)
+	if s.cfg.Connect.URL != "" {
+		s.mux.Handle("POST /connect", web.ConnectHandler(web.ConnectConfig{Secret: []byte(s.cfg.Connect.Secret),
+			Connector: s.app.Engine, Logger: s.log.With("component", "connect")}))
+	}
 	if s.cfg.AdminToken == "" {
 		return nil // the page is off, and / is not found
 	}
@@ -192,6 +197,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	gauges := stats.NewGauges(s.p.registry, s.p.store, s.cfg.IdleTimeout, s.log)
+	gauges.Refresh(ctx)
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 
 	inputCtx, stopInput := context.WithCancel(ctx)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
+	"time"
 
 	"github.com/firstlinehq/firstline/adapters/companyapi"
 	"github.com/firstlinehq/firstline/adapters/openai"
@@ -78,6 +80,15 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 	if err != nil {
 		return nil, err
 	}
+	dir, _, err := directory(p.cfg, p.store)
+	if err != nil {
+		return nil, err
+	}
+	if api, ok := dir.(*companyapi.Client); ok {
+		// A short cache spares the API a lookup per message; errors are
+		// not cached, so a directory that is down is asked again.
+		dir = companyapi.NewCachedDirectory(api, directoryCacheTTL, time.Now)
+	}
 	var oc outbox.Config
 	for _, o := range outboxOpts {
 		o(&oc)
@@ -87,6 +98,8 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 		Logger: p.log, Registry: p.registry,
 		Engine: bot.Config{
 			Payments:    source,
+			Directory:   dir,
+			ConnectURL:  p.cfg.Connect.URL,
 			IdleTimeout: p.cfg.IdleTimeout,
 			Shadow:      p.cfg.Shadow,
 			Limits:      p.cfg.Privacy.limits(),
@@ -101,6 +114,35 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 		Outbox:  oc,
 		Senders: senders,
 	})
+}
+
+// directoryCacheTTL is how long the engine keeps the company's API's
+// answers about customers.
+const directoryCacheTTL = 30 * time.Second
+
+// directory returns the customer directory the configuration names, and
+// how to name it to an admin: the company's API, or the store's customers
+// table.
+func directory(cfg Config, st app.Store) (bot.Directory, string, error) {
+	if cfg.Customers.InStore() {
+		return st, "the customers table of " + dbForLog(cfg.DB), nil
+	}
+	c, err := companyapi.New(companyapi.Config{BaseURL: cfg.Customers.URL, Token: cfg.Customers.Token,
+		Name: "customers", TokenSetting: cfg.Customers.TokenSetting, URLSetting: cfg.Customers.URLSetting})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", cfg.Customers.URLSetting, err)
+	}
+	return c, "the company's API (" + cfg.Customers.URLSetting + ", " + hostOf(cfg.Customers.URL) + ")", nil
+}
+
+// hostOf is the host of a URL checked by checkURL, for messages: never
+// its path or query, which may hold more than an operator wants printed.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Host
 }
 
 // Close closes the store; call it last.

@@ -46,6 +46,8 @@ type arrival struct {
 	// the customer's language as their words show it ("" when unsure).
 	asksHuman bool
 	lang      string
+	// disconnect is a request to unlink the chat from the account.
+	disconnect bool
 	// over is the rate limits' verdict, charged once the message is known
 	// to be new (a platform's redelivery is not another message), and once
 	// only, however often the transaction runs.
@@ -102,6 +104,11 @@ func (e *Engine) arrive(in Incoming) (*arrival, error) {
 	var err error
 	if a.asksHuman, a.lang, err = e.asksForPerson(a.text); err != nil {
 		return nil, err
+	}
+	if !a.asksHuman {
+		if a.disconnect, err = e.asksToDisconnect(a.set, a.text); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -184,8 +191,8 @@ func (e *Engine) storeMessage(ctx context.Context, tx Tx, conv Conversation, a *
 }
 
 // route settles a stored message: to the handoff thread while a person is
-// involved, as a rating, as a request for a person, as a step of identity
-// verification, as over the rate limit (stored, not answered), or for a
+// involved, as a rating, as a request for a person, as a request to
+// disconnect the account, as a step of identity verification, as over the rate limit (stored, not answered), or for a
 // model turn. It reports whether the message awaits a turn (pending) and
 // whether it queued messages.
 func (e *Engine) route(ctx context.Context, tx Tx, conv *Conversation, a *arrival, msg Message, plan verifyPlan) (pending, queued bool, err error) {
@@ -216,6 +223,8 @@ func (e *Engine) route(ctx context.Context, tx Tx, conv *Conversation, a *arriva
 			return false, false, fmt.Errorf("open handoff: %w", err)
 		}
 		return false, true, nil
+	case a.disconnect && a.in.User == conv.User:
+		return false, true, e.disconnect(ctx, tx, conv, a.set)
 	case plan.handles():
 		pending, err := e.applyVerify(ctx, tx, conv, plan, a.set, a.at)
 		return pending, !pending, err

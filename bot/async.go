@@ -95,39 +95,85 @@ func (e *Engine) Active(ctx context.Context, key ConversationKey) (bool, error) 
 	return found, nil
 }
 
+// EmailProfile is what a platform says of a chat user's email, for
+// SLACK_LINK_BY_EMAIL.
+type EmailProfile struct {
+	Email string
+	// Refused is why the platform's word for the email is not enough to
+	// link the user, as the audit log's reason ("guest",
+	// "external_workspace", "email_unconfirmed"); "" when it is.
+	Refused string
+}
+
 // LinkByEmail links an identity that no admin linked yet to the customer
-// with this email (Slack's SLACK_LINK_BY_EMAIL). It changes nothing when the
-// identity is already linked, or when no single customer has the email.
-func (e *Engine) LinkByEmail(ctx context.Context, id Identity, email string) (bool, error) {
-	email = strings.TrimSpace(email)
+// the directory has with this profile email (Slack's SLACK_LINK_BY_EMAIL).
+// It changes nothing when the identity is already linked, or when no single
+// customer has the email. A profile the platform does not vouch for is
+// refused, and the refusal audited. The directory is asked outside any
+// transaction; its error is returned, and nothing is linked.
+func (e *Engine) LinkByEmail(ctx context.Context, id Identity, p EmailProfile) (bool, error) {
+	email := strings.TrimSpace(p.Email)
 	if email == "" {
 		return false, nil
 	}
-	linked := false
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+	linked, err := e.linkedTo(ctx, id)
+	if err != nil || linked != "" {
+		return false, err
+	}
+	if p.Refused != "" {
+		err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+			return tx.AppendAudit(ctx, &AuditEntry{At: e.now(), Actor: ActorOf(id), Action: AuditLinkByEmail,
+				Record: ActorOf(id), Outcome: AuditRefused, Reason: p.Refused})
+		})
+		if err != nil {
+			return false, fmt.Errorf("bot: link by email: audit the refusal: %w", err)
+		}
+		return false, nil
+	}
+	cs, err := e.cfg.Directory.CustomersByEmail(ctx, email)
+	if err != nil {
+		return false, fmt.Errorf("bot: link by email: look up the customer directory: %w", err)
+	}
+	customer, ok := OnlyCustomer(cs)
+	if !ok {
+		return false, nil
+	}
+	done := false
+	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		done = false
 		if _, err := tx.CustomerFor(ctx, id); err == nil {
-			return nil
+			return nil // linked meanwhile, by someone with the better claim
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		customer, err := tx.CustomerByEmail(ctx, email)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		done = true
+		if err := tx.LinkIdentity(ctx, Link{Identity: id, CustomerID: customer.ID, CreatedAt: e.now()}); err != nil {
 			return err
 		}
-		linked = true
-		if err := tx.LinkIdentity(ctx, Link{Identity: id, CustomerID: customer, CreatedAt: e.now()}); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, &AuditEntry{At: e.now(), Actor: ActorOf(id), CustomerID: customer,
+		return tx.AppendAudit(ctx, &AuditEntry{At: e.now(), Actor: ActorOf(id), CustomerID: customer.ID,
 			Action: AuditLinkByEmail, Record: ActorOf(id), Outcome: AuditAllowed, Reason: "profile_email"})
 	})
 	if err != nil {
 		return false, fmt.Errorf("bot: link by email: %w", err)
 	}
-	return linked, nil
+	return done, nil
+}
+
+// linkedTo returns the customer an identity is linked to, "" for none.
+func (e *Engine) linkedTo(ctx context.Context, id Identity) (string, error) {
+	var customer string
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		c, err := tx.CustomerFor(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		customer = c
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("bot: look up the link of an identity: %w", err)
+	}
+	return customer, nil
 }
 
 // Cursor is where a platform's conversation stands: the id of the newest

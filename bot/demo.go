@@ -18,10 +18,18 @@ func DemoCustomers() []Customer {
 	}
 }
 
-// SeedDemo fills an empty database with the demo customers and payments in
-// every state, dated relative to now so that they read as recent. It does
-// nothing, and returns false, when the database has customers.
-func SeedDemo(ctx context.Context, st CustomerTable, now time.Time) (bool, error) {
+// DemoStore is what SeedDemo fills: the store's customers table, the
+// directory of `chat` and `eval`.
+type DemoStore interface {
+	CustomerCount(ctx context.Context) (int, error)
+	ImportCustomers(ctx context.Context, cs []Customer, skipConflicts bool) (ImportResult, error)
+	PutPayment(ctx context.Context, p Payment) error
+}
+
+// SeedDemo fills an empty database with the demo data: the customers as one
+// more import into the store's customers table, and their payments. It
+// does nothing, and returns false, when the database has customers.
+func SeedDemo(ctx context.Context, st DemoStore, now time.Time) (bool, error) {
 	n, err := st.CustomerCount(ctx)
 	if err != nil {
 		return false, fmt.Errorf("seed demo data: %w", err)
@@ -29,18 +37,27 @@ func SeedDemo(ctx context.Context, st CustomerTable, now time.Time) (bool, error
 	if n > 0 {
 		return false, nil
 	}
-	for _, c := range DemoCustomers() {
-		if err := st.PutCustomer(ctx, c); err != nil {
-			return false, fmt.Errorf("seed demo customer %s: %w", c.ID, err)
+	if _, err := st.ImportCustomers(ctx, DemoCustomers(), false); err != nil {
+		return false, fmt.Errorf("seed demo customers: %w", err)
+	}
+	for _, p := range DemoPayments(now) {
+		if err := st.PutPayment(ctx, p); err != nil {
+			return false, fmt.Errorf("seed demo payment %s: %w", p.Reference, err)
 		}
 	}
+	return true, nil
+}
+
+// DemoPayments returns the demo customers' payments, in every state, dated
+// relative to now so that they read as recent.
+func DemoPayments(now time.Time) []Payment {
 	day := 24 * time.Hour
 	pay := func(ref, customer, amount, currency string, status PaymentStatus, merchant string, age time.Duration) Payment {
 		created := now.Add(-age).UTC().Truncate(time.Second)
 		return Payment{Reference: ref, CustomerID: customer, Amount: amount, Currency: currency,
 			Status: status, Merchant: merchant, CreatedAt: created, UpdatedAt: created.Add(time.Hour)}
 	}
-	payments := []Payment{
+	return []Payment{
 		pay("PAY-1001", "C-1001", "120.00", "EUR", PaymentSettled, "Acme Books", 12*day),
 		pay("PAY-1002", "C-1001", "49.90", "EUR", PaymentPending, "Nordic Rail", 1*day),
 		pay("PAY-1003", "C-1001", "15.00", "EUR", PaymentFailed, "Corner Coffee", 3*day),
@@ -50,10 +67,4 @@ func SeedDemo(ctx context.Context, st CustomerTable, now time.Time) (bool, error
 		pay("PAY-2003", "C-1002", "12.00", "USD", PaymentFailed, "Bug Spray Inc.", 4*day),
 		pay("PAY-2004", "C-1002", "40.00", "USD", PaymentRefunded, "Punch Cards Ltd", 30*day),
 	}
-	for _, p := range payments {
-		if err := st.PutPayment(ctx, p); err != nil {
-			return false, fmt.Errorf("seed demo payment %s: %w", p.Reference, err)
-		}
-	}
-	return true, nil
 }

@@ -13,12 +13,15 @@ import (
 	"github.com/firstlinehq/firstline/prompts"
 )
 
-// Config wires an Engine. Store, Model, Payments, Escalator and Prompts are
-// required.
+// Config wires an Engine. Store, Model, Payments, Directory, Escalator and
+// Prompts are required.
 type Config struct {
-	Store     Store
-	Model     Model
-	Payments  PaymentSource
+	Store    Store
+	Model    Model
+	Payments PaymentSource
+	// Directory is where customers are looked up by email (verification by
+	// code, SLACK_LINK_BY_EMAIL) and checked by id (account connection).
+	Directory Directory
 	Escalator Escalator
 	// Prompts returns the prompt files currently live (hot-reloaded).
 	Prompts func() *prompts.Set
@@ -56,6 +59,9 @@ type Config struct {
 	// Verifier sends identity verification codes (FIRSTLINE_VERIFY_URL);
 	// nil turns verification by code off.
 	Verifier CodeSender
+	// ConnectURL is the company's page an unlinked customer connects their
+	// chat on (FIRSTLINE_CONNECT_URL, connect.go); "" turns the flow off.
+	ConnectURL string
 	// Links is the allow-list of hosts that model-written replies may link
 	// to; hosts linked from the prompt files are added to it.
 	Links links.Policy
@@ -73,8 +79,10 @@ type Engine struct {
 	matcher atomic.Pointer[versionedMatcher]
 	guard   guard // rate limits
 
-	// frustrated is the matcher of escalation.yaml's frustration phrases.
-	frustrated atomic.Pointer[versionedMatcher]
+	// frustrated is the matcher of escalation.yaml's frustration phrases,
+	// disconnects that of phrases.yaml's disconnect phrases.
+	frustrated  atomic.Pointer[versionedMatcher]
+	disconnects atomic.Pointer[versionedMatcher]
 
 	// Background turns (Submit): slots bounds how many run at once;
 	// stopped and draining stop new ones at shutdown.
@@ -97,6 +105,8 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("bot: engine needs a model")
 	case cfg.Payments == nil:
 		return nil, errors.New("bot: engine needs a payment source")
+	case cfg.Directory == nil:
+		return nil, errors.New("bot: engine needs a customer directory")
 	case cfg.Escalator == nil:
 		return nil, errors.New("bot: engine needs an escalator")
 	case cfg.Prompts == nil:

@@ -455,7 +455,7 @@ func TestActiveCursorsAndLinkByEmail(t *testing.T) {
 		{bot.NewIdentity(bot.Slack, testkit.Team, "U-x"), "nobody@example.com", false},
 		{bot.NewIdentity(bot.Slack, testkit.Team, "U-y"), "", false},
 	} {
-		got, err := h.Engine.LinkByEmail(h.Ctx, tc.id, tc.email)
+		got, err := h.Engine.LinkByEmail(h.Ctx, tc.id, bot.EmailProfile{Email: tc.email})
 		if err != nil || got != tc.want {
 			t.Errorf("LinkByEmail(%s, %q) = %v, %v; want %v", tc.id.User, tc.email, got, err, tc.want)
 		}

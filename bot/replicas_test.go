@@ -93,7 +93,7 @@ func newReplicas(t *testing.T, open func(testing.TB) app.Store, lease time.Durat
 	r.a = r.h.Engine
 	var err error
 	r.b, err = bot.New(bot.Config{
-		Store: r.h.Store, Model: r.mb, Payments: r.h.Store, Escalator: r.h.Handoffs, Prompts: current,
+		Store: r.h.Store, Model: r.mb, Payments: r.h.Store, Directory: r.h.Store, Escalator: r.h.Handoffs, Prompts: current,
 		Now: r.h.Clock.Now, Notify: r.h.Disp.Notify, IdleTimeout: time.Hour,
 		Replica: "replica-b", TurnLease: lease,
 	})

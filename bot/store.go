@@ -116,17 +116,15 @@ type Outbox interface {
 	Enqueue(ctx context.Context, m *Outgoing) error
 }
 
-// Identities links chat identities to customers.
+// Identities links chat identities to customers. Who the customers are is
+// the Directory's business: a link names a customer id the directory knew
+// when the link was made.
 type Identities interface {
 	// CustomerFor returns the customer id linked to an identity, or
 	// ErrNotFound.
 	CustomerFor(ctx context.Context, id Identity) (string, error)
-	Customer(ctx context.Context, id string) (Customer, error)
-	// CustomerByEmail returns the id of the customer with this email,
-	// compared case-insensitively, or ErrNotFound.
-	CustomerByEmail(ctx context.Context, email string) (string, error)
-	// LinkIdentity links an identity to an existing customer (ErrNotFound
-	// when there is no such customer), replacing an earlier link.
+	// LinkIdentity links an identity to a customer, replacing an earlier
+	// link. The caller has checked the customer in the directory.
 	LinkIdentity(ctx context.Context, l Link) error
 }
 
@@ -140,8 +138,8 @@ type Admin interface {
 // IdentityLinks are the links from chat identities to customers, as admins
 // see them (`firstline link`).
 type IdentityLinks interface {
-	// Link links an identity to a customer, replacing any link it had; the
-	// customer must exist, else an error wrapping ErrNotFound.
+	// Link links an identity to a customer, replacing any link it had.
+	// The caller has checked the customer in the directory.
 	Link(ctx context.Context, l Link) error
 	// Unlink removes an identity's link; ErrNotFound if there is none.
 	Unlink(ctx context.Context, id Identity) error
@@ -149,9 +147,12 @@ type IdentityLinks interface {
 	Links(ctx context.Context) ([]Link, error)
 }
 
-// CustomerTable is the store's own table of customers and their payments,
-// which the demo and the tests fill.
+// CustomerTable is the store's own table of customers and their payments:
+// the directory and payment source when the company's API is not
+// configured, filled by `firstline customers import` (and, for chat and
+// eval, the demo data).
 type CustomerTable interface {
+	Directory
 	// PutCustomer stores a customer, replacing one with the same ID.
 	PutCustomer(ctx context.Context, c Customer) error
 	// PutPayment stores a payment, replacing one with the same Reference;
@@ -159,4 +160,42 @@ type CustomerTable interface {
 	PutPayment(ctx context.Context, p Payment) error
 	// CustomerCount returns how many customers are stored.
 	CustomerCount(ctx context.Context) (int, error)
+	// ImportCustomers adds or updates customers in one transaction: every
+	// row of the result is written, or none is. Rows whose email is on
+	// another customer (stored and not changed by this import, or earlier
+	// in cs) come back in Conflicts; with skipConflicts the other rows are
+	// written, without it nothing is when there are conflicts.
+	ImportCustomers(ctx context.Context, cs []Customer, skipConflicts bool) (ImportResult, error)
+	// ListCustomers returns up to limit customers whose id sorts after
+	// after (byte by byte), in that order: a page of the table.
+	ListCustomers(ctx context.Context, after string, limit int) ([]Customer, error)
+	// RemoveCustomer deletes a customer and its payments. A customer that
+	// identities are linked to is refused with an error wrapping ErrLinked,
+	// unless unlink is set: then the links go in the same transaction, as
+	// does the audit entry, when one is given. ErrNotFound when there is no
+	// such customer.
+	RemoveCustomer(ctx context.Context, id string, unlink bool, audit *AuditEntry) (Removed, error)
+}
+
+// ErrLinked is wrapped by RemoveCustomer's error for a customer that chat
+// identities are still linked to.
+var ErrLinked = errors.New("identities are linked to the customer")
+
+// ImportResult is what ImportCustomers did.
+type ImportResult struct {
+	Added, Updated, Unchanged int
+	// Conflicts are the rows not written because their email belongs to
+	// another customer, by index in the slice given.
+	Conflicts []ImportConflict
+}
+
+// ImportConflict is a row whose email another customer has.
+type ImportConflict struct {
+	Index int    // in the slice given to ImportCustomers
+	Other string // the id of the customer that has the email
+}
+
+// Removed is what RemoveCustomer deleted.
+type Removed struct {
+	Payments, Links int
 }

@@ -14,6 +14,30 @@ type Privacy interface {
 	Verifications
 	TokenBudget
 	Unlinks
+	ConnectStates
+}
+
+// ConnectStates stores the single-use tokens of "Connect your account"
+// links, by the SHA-256 of the token (connect.go).
+type ConnectStates interface {
+	// PutConnectState stores a new state.
+	PutConnectState(ctx context.Context, s ConnectState) error
+	// RedeemConnectState marks the state with this hash used at at, and
+	// returns it as it was before: with UsedAt set when it had been used
+	// already (then nothing changes). ErrNotFound when there is none. Of
+	// concurrent redemptions, one sees it unused.
+	RedeemConnectState(ctx context.Context, hash string, at time.Time) (ConnectState, error)
+}
+
+// ConnectState is a "Connect your account" link's state: bound to the chat
+// identity it was offered to and the conversation to answer in.
+type ConnectState struct {
+	Hash           string // hex SHA-256 of the token; the token is not stored
+	Identity       Identity
+	ConversationID int64
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	UsedAt         time.Time // zero until redeemed
 }
 
 // Unlinks removes identity links inside a transaction, so that an admin's
@@ -69,7 +93,8 @@ type Retention interface {
 	// returns how many rows changed.
 	ScrubConversations(ctx context.Context, cutoff time.Time) (int, error)
 	// PurgeVerifications deletes identity verifications last changed
-	// before cutoff whose lockout has ended.
+	// before cutoff whose lockout has ended, and connect states that
+	// expired before cutoff.
 	PurgeVerifications(ctx context.Context, cutoff time.Time) (int, error)
 }
 
@@ -103,18 +128,22 @@ type AuditAction string
 
 // Audited actions.
 const (
-	AuditPaymentLookup AuditAction = "payment_lookup" // payment_status for one reference
-	AuditPaymentList   AuditAction = "payment_list"   // payment_status for the recent payments
-	AuditLink          AuditAction = "link"           // `firstline link`
-	AuditUnlink        AuditAction = "unlink"         // `firstline link --unlink`
-	AuditLinkByEmail   AuditAction = "link_by_email"  // SLACK_LINK_BY_EMAIL
-	AuditVerifySent    AuditAction = "verify_sent"    // a verification code was asked for
-	AuditVerifyFailed  AuditAction = "verify_failed"  // a wrong or expired code
-	AuditVerifyLocked  AuditAction = "verify_locked"  // too many attempts: locked out
-	AuditVerifyLinked  AuditAction = "verify_linked"  // a right code linked the identity
-	AuditExport        AuditAction = "export"         // `firstline export`
-	AuditErase         AuditAction = "erase"          // `firstline forget`
-	AuditRetention     AuditAction = "retention"      // the retention job deleted old texts
+	AuditPaymentLookup  AuditAction = "payment_lookup"  // payment_status for one reference
+	AuditPaymentList    AuditAction = "payment_list"    // payment_status for the recent payments
+	AuditLink           AuditAction = "link"            // `firstline link`
+	AuditUnlink         AuditAction = "unlink"          // `firstline link --unlink`
+	AuditLinkByEmail    AuditAction = "link_by_email"   // SLACK_LINK_BY_EMAIL
+	AuditVerifySent     AuditAction = "verify_sent"     // a verification code was asked for
+	AuditVerifyFailed   AuditAction = "verify_failed"   // a wrong or expired code
+	AuditVerifyLocked   AuditAction = "verify_locked"   // too many attempts: locked out
+	AuditVerifyLinked   AuditAction = "verify_linked"   // a right code linked the identity
+	AuditConnectOffer   AuditAction = "connect_offer"   // a "Connect your account" link was offered
+	AuditConnect        AuditAction = "connect"         // the company's back end redeemed a connect state
+	AuditDisconnect     AuditAction = "disconnect"      // the customer unlinked their chat from the chat
+	AuditCustomerRemove AuditAction = "customer_remove" // `firstline customers remove`
+	AuditExport         AuditAction = "export"          // `firstline export`
+	AuditErase          AuditAction = "erase"           // `firstline forget`
+	AuditRetention      AuditAction = "retention"       // the retention job deleted old texts
 )
 
 // AuditOutcome says whether an audited request was carried out.
@@ -234,6 +263,10 @@ type Verification struct {
 	// customer has it (the flow goes on the same way, so that nobody can
 	// learn which addresses are customers').
 	CustomerID string
+	// Email is the address the customer gave, held at the send step only:
+	// the directory is asked for it when the code is sent, outside any
+	// transaction, and the field is cleared then.
+	Email string
 	// CodeHash is the salted hash of the code sent ("" before one is).
 	CodeHash  string
 	ExpiresAt time.Time

@@ -130,8 +130,7 @@ func unprocessed(history []Message) []Message {
 // loads the conversation.
 type preTurn struct {
 	// send is a verification at the send step: the turn sends its code.
-	send  *Verification
-	email string // the email on the account of send.CustomerID
+	send *Verification
 	// overBudget is set when the day's model tokens are used up.
 	overBudget bool
 }
@@ -151,13 +150,6 @@ func (e *Engine) beforeTurn(ctx context.Context, tx Tx, conv Conversation) (preT
 			return pre, fmt.Errorf("load verification: %w", err)
 		case v.Step == VerifySend && v.ConversationID == conv.ID:
 			pre.send = &v
-			if v.CustomerID != "" {
-				c, err := tx.Customer(ctx, v.CustomerID)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return pre, fmt.Errorf("load customer to verify: %w", err)
-				}
-				pre.email = c.Email
-			}
 			return pre, nil
 		}
 	}
@@ -171,7 +163,7 @@ func (e *Engine) beforeTurn(ctx context.Context, tx Tx, conv Conversation) (preT
 func (e *Engine) decideTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set, pre preTurn) turn {
 	switch {
 	case pre.send != nil:
-		return e.sendCode(ctx, conv, *pre.send, pre.email)
+		return e.sendCode(ctx, conv, *pre.send)
 	case pre.overBudget:
 		return e.budgetTurn(e.now())
 	}
@@ -280,15 +272,27 @@ func (e *Engine) screenTool(ctx context.Context, conv Conversation, res toolResu
 
 // finishReply checks a model's answer before it is stored and sent. When
 // the model's payment lookup was refused because the chat is not linked
-// and verification by code is on, the engine asks for the email on the
-// account instead of sending the model's answer.
+// and a way to connect it is on, the engine offers it (a connect link, or
+// the email question of verification by code) instead of sending the
+// model's answer.
 func (e *Engine) finishReply(ctx context.Context, conv Conversation, text string, allow links.Policy, set *prompts.Set, verify bool) turn {
-	if verify && e.verifying(conv) {
+	if verify && (e.connecting(conv) || e.verifying(conv)) {
+		// Each way to connect the chat that is configured is offered: the
+		// company's login (a link button) and a code by email.
 		return turn{after: func(ctx context.Context, tx Tx, cur *Conversation, set *prompts.Set) error {
-			if !e.verifying(*cur) {
+			connect, code := e.connecting(*cur), e.verifying(*cur)
+			if !connect && !code {
 				return e.reply(ctx, tx, *cur, text, set, true) // linked meanwhile
 			}
-			return e.startVerify(ctx, tx, cur, set)
+			if connect {
+				if err := e.offerConnect(ctx, tx, cur, set); err != nil {
+					return err
+				}
+			}
+			if code {
+				return e.startVerify(ctx, tx, cur, set)
+			}
+			return nil
 		}}
 	}
 	policy, err := set.System(prompts.SystemData{Linked: conv.CustomerID != "", Private: conv.Private,

@@ -166,6 +166,9 @@ const (
 	ActionResolve      Action = "resolve"
 	ActionRate         Action = "rate"
 	ActionSendDraft    Action = "send_draft"
+	// ActionOpenURL is a link button: Value is the URL it opens, and
+	// pressing it asks nothing of the bot.
+	ActionOpenURL Action = "open_url"
 )
 
 // Button is an interactive button attached to an outgoing message.

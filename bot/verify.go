@@ -169,13 +169,9 @@ func (e *Engine) applyVerify(ctx context.Context, tx Tx, conv *Conversation, p v
 		if locked(v, now) || sendsLeft(v, now) == 0 {
 			return false, e.lockOut(ctx, tx, conv, v, set, now, "too_many_codes")
 		}
-		customer, err := tx.CustomerByEmail(ctx, p.email)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return false, fmt.Errorf("look up the customer by email: %w", err)
-		}
-		// No customer (or several) with the email: the flow goes on the
-		// same way and no code can match.
-		v.Step, v.CustomerID, v.CodeHash, v.UpdatedAt = VerifySend, customer, "", now
+		// Who has the email is asked of the directory when the code is
+		// sent, outside this transaction: the directory may be an API.
+		v.Step, v.CustomerID, v.Email, v.CodeHash, v.UpdatedAt = VerifySend, "", p.email, "", now
 		if err := tx.PutVerification(ctx, v); err != nil {
 			return false, fmt.Errorf("store verification: %w", err)
 		}
@@ -244,7 +240,7 @@ func (e *Engine) startVerify(ctx context.Context, tx Tx, conv *Conversation, set
 }
 
 func (e *Engine) askEmail(ctx context.Context, tx Tx, conv *Conversation, v Verification, set *prompts.Set, now time.Time) error {
-	v.ConversationID, v.Step, v.CustomerID, v.CodeHash = conv.ID, VerifyEmail, "", ""
+	v.ConversationID, v.Step, v.CustomerID, v.Email, v.CodeHash = conv.ID, VerifyEmail, "", "", ""
 	v.ExpiresAt, v.Attempts, v.UpdatedAt = now.Add(emailWait), 0, now
 	if err := tx.PutVerification(ctx, v); err != nil {
 		return fmt.Errorf("store verification: %w", err)
@@ -252,19 +248,36 @@ func (e *Engine) askEmail(ctx context.Context, tx Tx, conv *Conversation, v Veri
 	return e.say(ctx, tx, *conv, "verify_ask_email", nil, set)
 }
 
-// sendCode runs outside any transaction (the company's webhook may take
-// seconds): it makes a code for a verification at the send step and has it
-// delivered. The returned turn stores the outcome and answers the customer.
-func (e *Engine) sendCode(ctx context.Context, conv Conversation, v Verification, email string) turn {
-	code, err := newCode()
-	if err == nil && v.CustomerID != "" && email != "" {
+// sendCode runs outside any transaction (the directory and the company's
+// webhook may take seconds): it looks up who has the email the customer
+// gave, makes a code and has it delivered to the address the directory
+// holds. The returned turn stores the outcome and answers the customer.
+// A directory that cannot answer ends the flow with the same reply as a
+// webhook that fails: nothing is guessed.
+func (e *Engine) sendCode(ctx context.Context, conv Conversation, v Verification) turn {
+	var customer Customer
+	failure := "send_failed"
+	cs, err := e.cfg.Directory.CustomersByEmail(ctx, v.Email)
+	if err != nil {
+		err = fmt.Errorf("look up the email in the customer directory: %w", err)
+		failure = "directory_unavailable"
+	} else {
+		// No customer (or several) with the email: the flow goes on the
+		// same way and no code can match.
+		customer, _ = OnlyCustomer(cs)
+	}
+	code := ""
+	if err == nil {
+		code, err = newCode()
+	}
+	if err == nil && customer.ID != "" && customer.Email != "" {
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		err = e.cfg.Verifier.SendCode(sctx, VerificationCode{CustomerID: v.CustomerID, Email: email, Code: code})
+		err = e.cfg.Verifier.SendCode(sctx, VerificationCode{CustomerID: customer.ID, Email: customer.Email, Code: code})
 		cancel()
 	}
 	if err != nil {
 		// The error may quote the webhook's answer, never the code or the
-		// email, which the sender does not put in errors.
+		// email, which the sender and the directory do not put in errors.
 		e.log.ErrorContext(ctx, "verification code not sent", "conversation", conv.ID, "err", err)
 	}
 	hash := ""
@@ -279,7 +292,7 @@ func (e *Engine) sendCode(ctx context.Context, conv Conversation, v Verification
 			return nil // cancelled or changed meanwhile
 		}
 		if !sent {
-			if err := e.audit(ctx, tx, cur, AuditVerifySent, cv.CustomerID, AuditRefused, "send_failed", now); err != nil {
+			if err := e.audit(ctx, tx, cur, AuditVerifySent, customer.ID, AuditRefused, failure, now); err != nil {
 				return err
 			}
 			if err := e.endVerify(ctx, tx, cv, now); err != nil {
@@ -291,7 +304,8 @@ func (e *Engine) sendCode(ctx context.Context, conv Conversation, v Verification
 			cv.Sends, cv.SendsSince = 0, now
 		}
 		cv.Sends++
-		cv.Step, cv.CodeHash, cv.ExpiresAt, cv.Attempts, cv.UpdatedAt = VerifyCode, hash, now.Add(codeTTL), 0, now
+		cv.Step, cv.CustomerID, cv.Email, cv.CodeHash = VerifyCode, customer.ID, "", hash
+		cv.ExpiresAt, cv.Attempts, cv.UpdatedAt = now.Add(codeTTL), 0, now
 		reason := ""
 		if cv.CustomerID == "" {
 			reason = "unknown_email" // nothing was sent; the customer is told the same
@@ -314,7 +328,7 @@ func (e *Engine) lockOut(ctx context.Context, tx Tx, conv *Conversation, v Verif
 			return err
 		}
 	}
-	v.Step, v.CodeHash, v.Attempts, v.UpdatedAt = VerifyNone, "", 0, now
+	v.Step, v.Email, v.CodeHash, v.Attempts, v.UpdatedAt = VerifyNone, "", "", 0, now
 	if err := tx.PutVerification(ctx, v); err != nil {
 		return fmt.Errorf("store verification: %w", err)
 	}
@@ -330,7 +344,7 @@ func (e *Engine) endVerify(ctx context.Context, tx Tx, v Verification, now time.
 		}
 		return nil
 	}
-	v.Step, v.CustomerID, v.CodeHash, v.Attempts, v.UpdatedAt = VerifyNone, "", "", 0, now
+	v.Step, v.CustomerID, v.Email, v.CodeHash, v.Attempts, v.UpdatedAt = VerifyNone, "", "", "", 0, now
 	if err := tx.PutVerification(ctx, v); err != nil {
 		return fmt.Errorf("end verification: %w", err)
 	}

@@ -453,7 +453,7 @@ func TestTranscript(t *testing.T) {
 		text += m.Text + "\n"
 	}
 	for _, want := range []string{
-		"**Transcript of handoff #1**, for Agent A9: ada on slack, customer C-1 (Ada). Conversation opened 2026-11-02 11:00 CET.",
+		"**Transcript of handoff #1**, for Agent A9: ada on slack, customer C-1. Conversation opened 2026-11-02 11:00 CET.",
 		"`11:00` **customer ada:** status of PAY-1001",
 		"**bot:** Payment **PAY-1001**",
 		"**customer ada:** I want to talk to a human",

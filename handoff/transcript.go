@@ -2,7 +2,6 @@ package handoff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +44,7 @@ func (s *Service) transcript(ctx context.Context, tx bot.Tx, h bot.Handoff, agen
 		msgs = msgs[cut:]
 	}
 	loc := s.cfg.Prompts().Hours().Location()
-	posts := transcriptPosts(s.transcriptHeader(ctx, tx, h, conv, agent, loc, cut), msgs, loc)
+	posts := transcriptPosts(s.transcriptHeader(h, conv, agent, loc, cut), msgs, loc)
 	for _, p := range posts {
 		if err := s.toThread(ctx, tx, h, p); err != nil {
 			return Result{}, err
@@ -55,23 +54,20 @@ func (s *Service) transcript(ctx context.Context, tx bot.Tx, h bot.Handoff, agen
 	return Result{Outcome: TranscriptPosted, Feedback: "Transcript posted in the thread."}, nil
 }
 
-func (s *Service) transcriptHeader(ctx context.Context, tx bot.Tx, h bot.Handoff, conv bot.Conversation, agent Agent, loc *time.Location, cut int) string {
+func (s *Service) transcriptHeader(h bot.Handoff, conv bot.Conversation, agent Agent, loc *time.Location, cut int) string {
 	who := conv.UserName
 	if who == "" {
 		who = "a customer"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Transcript of handoff #%d**, for %s: %s on %s", h.ID, agent.display(), oneLine(who, 60), conv.Key.Platform)
-	switch c, err := tx.Customer(ctx, conv.CustomerID); {
-	case conv.CustomerID == "":
+	// The customer's id, not their name: the company's directory may be an
+	// API, which is not called inside a transaction, and agents look the
+	// customer up in their own systems by id.
+	if conv.CustomerID == "" {
 		b.WriteString(", not linked to an account")
-	case err == nil && c.Name != "":
-		fmt.Fprintf(&b, ", customer %s (%s)", conv.CustomerID, oneLine(c.Name, 60))
-	default:
-		if err != nil && !errors.Is(err, bot.ErrNotFound) {
-			s.log.WarnContext(ctx, "transcript: look up the customer", "handoff", h.ID, "err", err)
-		}
-		fmt.Fprintf(&b, ", customer %s", conv.CustomerID)
+	} else {
+		fmt.Fprintf(&b, ", customer %s", oneLine(conv.CustomerID, bot.MaxCustomerID))
 	}
 	fmt.Fprintf(&b, ". Conversation opened %s.", conv.OpenedAt.In(loc).Format("2006-01-02 15:04 MST"))
 	if cut > 0 {

@@ -50,6 +50,13 @@ var messageVars = map[string]map[string]any{
 	"verify_expired":      {},
 	"verify_ok":           {},
 	"verify_unavailable":  {},
+
+	// Connecting the chat to an account (FIRSTLINE_CONNECT_URL).
+	"connect_offer":   {"Minutes": 10},
+	"connect_button":  {},
+	"connect_done":    {},
+	"disconnected":    {},
+	"disconnect_none": {},
 }
 
 // MessageNames lists the canned messages, sorted.
@@ -305,7 +312,7 @@ func parsePhrases(b []byte) ([]PhraseLang, error) {
 			continue
 		}
 		if body.Kind != yaml.MappingNode {
-			errs = append(errs, Error{File: FilePhrases, Line: body.Line, Msg: fmt.Sprintf("language %q: expected phrases, alone, fillers, negations, except", code)})
+			errs = append(errs, Error{File: FilePhrases, Line: body.Line, Msg: fmt.Sprintf("language %q: expected phrases, alone, fillers, negations, except, disconnect", code)})
 			continue
 		}
 		l := PhraseLang{Code: code}
@@ -327,8 +334,10 @@ func parsePhrases(b []byte) ([]PhraseLang, error) {
 				l.Negations = list
 			case "except":
 				l.Except = list
+			case "disconnect":
+				l.Disconnect = list
 			default:
-				errs = append(errs, Error{File: FilePhrases, Line: f[0].Line, Msg: fmt.Sprintf("language %q: unknown key %q (expected phrases, alone, fillers, negations, except)", code, f[0].Value)})
+				errs = append(errs, Error{File: FilePhrases, Line: f[0].Line, Msg: fmt.Sprintf("language %q: unknown key %q (expected phrases, alone, fillers, negations, except, disconnect)", code, f[0].Value)})
 			}
 		}
 		if len(l.Phrases) == 0 && len(l.Alone) == 0 {

@@ -74,6 +74,10 @@ type PhraseLang struct {
 	Fillers   []string `yaml:"fillers"`
 	Negations []string `yaml:"negations"`
 	Except    []string `yaml:"except"`
+	// Disconnect are what a customer says to unlink their chat from their
+	// account ("disconnect my account"), matched like Alone phrases with
+	// Fillers around them.
+	Disconnect []string `yaml:"disconnect"`
 }
 
 // SystemData is what the system prompt template sees.

@@ -1,35 +1,52 @@
-// Package companyapi reads the company's own records from its API: payments
-// (this file) and customers (customers.go).
+// Package companyapi reads the company's own records from its HTTP API (the
+// one README.md describes): payments (this file) and customers
+// (customers.go). One Client type serves both; a deployment may point them
+// at one server or two, each with its own settings and token.
 //
-// Payments: the client is the bot.PaymentSource used when FIRSTLINE_PAYMENTS_URL is set (otherwise the
-// store's payments table is). The API is the one SPEC.md describes under
-// "Data":
+// Payments: the Client is the bot.PaymentSource used when
+// FIRSTLINE_PAYMENTS_URL is set (otherwise the store's payments table is):
 //
 //	GET {base}/customers/{customer_id}/payments  200 {"payments": [PAYMENT, ...]}, newest first
 //	GET {base}/payments/{reference}              200 PAYMENT, or 404
 //
-// with a bearer token (FIRSTLINE_PAYMENTS_TOKEN) when one is configured.
+// Customers: the Client is the bot.Directory used when
+// FIRSTLINE_CUSTOMERS_URL is set (otherwise the store's customers table is),
+// usually behind NewCachedDirectory:
 //
-// The client returns what the API says, faithfully, customer_id included:
-// it does not decide who may see a payment. That check is made in the tool
-// layer (package bot), on the customer_id of what comes back rather than on
-// what was asked, so a misbehaving API cannot leak another customer's data.
+//	GET {base}/customers/{id}                    200 CUSTOMER, or 404
+//	GET {base}/customers?email=ADDRESS           200 {"customers": [CUSTOMER, ...]}, or 404 for none
+//
+// Requests carry a bearer token (FIRSTLINE_PAYMENTS_TOKEN,
+// FIRSTLINE_CUSTOMERS_TOKEN) when one is configured.
+//
+// The client returns what the payment API says, faithfully, customer_id
+// included: it does not decide who may see a payment. That check is made in
+// the tool layer (package bot), on the customer_id of what comes back rather
+// than on what was asked, so a misbehaving API cannot leak another
+// customer's data. Customers are the exception, since a customer record is
+// what a chat identity gets linked to: a record for another id than the one
+// asked is an invalid response, and a record for another email than the one
+// asked is dropped (see CustomersByEmail).
 //
 // Responses are parsed strictly: at most 1 MiB, one JSON value, keys matched
-// exactly and never duplicated, and every record validated (reference and
-// customer_id present, a known status, a decimal amount, a 3-letter currency
-// (upper-cased), an RFC 3339 creation time; updated_at may be absent).
-// Unknown fields are ignored, so the API can grow. An invalid record fails the whole call with an
-// error naming the field; values are not quoted, since they come from a
-// remote server and may hold personal data.
+// exactly and never duplicated, and every record validated. A payment needs
+// a reference and customer_id, a known status, a decimal amount, a 3-letter
+// currency (upper-cased) and an RFC 3339 creation time (updated_at may be
+// absent); a customer needs an id and passes bot.Customer.Validate. Unknown
+// fields are ignored, so the API can grow. An invalid record fails the whole
+// call with an error naming the field; values are not quoted, since they
+// come from a remote server and may hold personal data.
 //
-// Errors read "payments: GET /payments/PAY-1001: HTTP 503" and wrap what is
-// known: bot.ErrNotFound for an unknown reference, ErrUnauthorized for 401
-// and 403, ErrInvalidResponse for a body that fails validation, and
-// context.DeadlineExceeded for timeouts. The token never appears in an error.
+// Errors read "payments: GET /payments/PAY-1001: HTTP 503" (Config.Name
+// first) and wrap what is known: bot.ErrNotFound for an unknown reference or
+// customer, ErrUnauthorized for 401 and 403 (naming Config.TokenSetting),
+// ErrInvalidResponse for a body that fails validation, and
+// context.DeadlineExceeded for timeouts. The token never appears in an
+// error, nor does an email address that was looked up.
 package companyapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,14 +63,22 @@ import (
 // DefaultTimeout bounds one request, body included, when Config.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
 
-// userAgent names the product to the payment API's logs.
-const userAgent = "firstline-payments/1 (+https://github.com/firstlinehq/firstline)"
+// userAgent names the product to the API's logs.
+const userAgent = "firstline/1 (+https://github.com/firstlinehq/firstline)"
+
+// The defaults of Config's naming fields: the payment API's.
+const (
+	DefaultName         = "payments"
+	DefaultTokenSetting = "FIRSTLINE_PAYMENTS_TOKEN"
+	DefaultURLSetting   = "FIRSTLINE_PAYMENTS_URL"
+)
 
 var (
 	// ErrUnauthorized is wrapped by errors for HTTP 401 and 403: the token
 	// is missing, wrong or lacks permission. It is a configuration error,
-	// not a customer's.
-	ErrUnauthorized = errors.New("the payment API refused the credentials: check FIRSTLINE_PAYMENTS_TOKEN")
+	// not a customer's; the error wrapping it names the setting to check
+	// ("…: the API refused the credentials: check FIRSTLINE_PAYMENTS_TOKEN").
+	ErrUnauthorized = errors.New("the API refused the credentials")
 
 	// ErrInvalidResponse is wrapped by errors for a 200 response whose body
 	// is not valid JSON of the documented shape, or holds an invalid record.
@@ -75,33 +100,49 @@ type Config struct {
 	// Timeout bounds each request, reading the body included. Zero means
 	// DefaultTimeout.
 	Timeout time.Duration
+
+	// Name starts every error ("payments: GET …"): "payments" or
+	// "customers", for what the client is used as. Empty means DefaultName.
+	Name string
+	// TokenSetting is the setting Token comes from, named when the API
+	// refuses it. Empty means DefaultTokenSetting.
+	TokenSetting string
+	// URLSetting is the setting BaseURL comes from, named when the API
+	// answers with a redirect. Empty means DefaultURLSetting.
+	URLSetting string
 }
 
-// Client reads payments from the company's payment API. It is safe for
-// concurrent use.
+// Client reads the company's records from its API: payments and customers.
+// It is safe for concurrent use.
 type Client struct {
 	prefix  string // scheme://host/escaped-path-prefix, no trailing slash
 	token   string
 	http    *http.Client
 	timeout time.Duration
+
+	name, tokenSetting, urlSetting string // for errors
 }
 
-var _ bot.PaymentSource = (*Client)(nil)
+var (
+	_ bot.PaymentSource = (*Client)(nil)
+	_ bot.Directory     = (*Client)(nil)
+)
 
 // New returns a client for the API at cfg.BaseURL. Its errors name the
 // setting at fault and never quote the token.
 func New(cfg Config) (*Client, error) {
+	name := cmp.Or(cfg.Name, DefaultName)
 	prefix, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("payments: base URL: %w", err)
+		return nil, fmt.Errorf("%s: base URL: %w", name, err)
 	}
 	if strings.ContainsFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, errors.New("payments: token: must not contain spaces, line breaks or control characters")
+		return nil, fmt.Errorf("%s: token: must not contain spaces, line breaks or control characters", name)
 	}
 	timeout := cfg.Timeout
 	switch {
 	case timeout < 0:
-		return nil, fmt.Errorf("payments: timeout: must not be negative, got %s", timeout)
+		return nil, fmt.Errorf("%s: timeout: must not be negative, got %s", name, timeout)
 	case timeout == 0:
 		timeout = DefaultTimeout
 	}
@@ -109,7 +150,12 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = defaultHTTPClient(timeout)
 	}
-	return &Client{prefix: prefix, token: cfg.Token, http: hc, timeout: timeout}, nil
+	return &Client{
+		prefix: prefix, token: cfg.Token, http: hc, timeout: timeout,
+		name:         name,
+		tokenSetting: cmp.Or(cfg.TokenSetting, DefaultTokenSetting),
+		urlSetting:   cmp.Or(cfg.URLSetting, DefaultURLSetting),
+	}, nil
 }
 
 // parseBaseURL checks a base URL and returns it as a prefix that escaped
@@ -174,7 +220,7 @@ func defaultHTTPClient(timeout time.Duration) *http.Client {
 // not an error.
 func (c *Client) CustomerPayments(ctx context.Context, customerID string, limit int) ([]bot.Payment, error) {
 	if !validSegment(customerID) {
-		return nil, c.scrub(fmt.Errorf("payments: invalid customer id %s", quoteShort(customerID)))
+		return nil, c.scrub(fmt.Errorf("%s: invalid customer id %s", c.name, quoteShort(customerID)))
 	}
 	path := "/customers/" + escapeSegment(customerID) + "/payments"
 	status, body, err := c.get(ctx, path)
@@ -201,7 +247,7 @@ func (c *Client) CustomerPayments(ctx context.Context, customerID string, limit 
 // without a request.
 func (c *Client) Payment(ctx context.Context, reference string) (bot.Payment, error) {
 	if !validSegment(reference) {
-		return bot.Payment{}, c.scrub(fmt.Errorf("payments: reference %s: %w", quoteShort(reference), bot.ErrNotFound))
+		return bot.Payment{}, c.scrub(fmt.Errorf("%s: reference %s: %w", c.name, quoteShort(reference), bot.ErrNotFound))
 	}
 	path := "/payments/" + escapeSegment(reference)
 	status, body, err := c.get(ctx, path)
@@ -222,11 +268,22 @@ func (c *Client) Payment(ctx context.Context, reference string) (bot.Payment, er
 // just the status of a 404 (which means different things to the callers).
 // Every other outcome is an error.
 func (c *Client) get(ctx context.Context, path string) (int, []byte, error) {
+	return c.getQuery(ctx, path, "", path)
+}
+
+// getQuery is get with a query (already encoded, without the "?"), and
+// with shown, what errors call the request, in place of path: a query may
+// hold personal data (an email address), which errors must not.
+func (c *Client) getQuery(ctx context.Context, path, query, shown string) (int, []byte, error) {
+	target := c.prefix + path
+	if query != "" {
+		target += "?" + query
+	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, c.prefix+path, nil)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, target, nil)
 	if err != nil {
-		return 0, nil, c.fail(path, 0, unwrapURLError(err))
+		return 0, nil, c.fail(shown, 0, unwrapURLError(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
@@ -235,7 +292,7 @@ func (c *Client) get(ctx context.Context, path string) (int, []byte, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, c.fail(path, 0, c.transportError(ctx, err))
+		return 0, nil, c.fail(shown, 0, c.transportError(ctx, err))
 	}
 	defer resp.Body.Close()
 
@@ -246,24 +303,24 @@ func (c *Client) get(ctx context.Context, path string) (int, []byte, error) {
 			return code, nil, nil
 		case code == http.StatusUnauthorized || code == http.StatusForbidden:
 			if c.token == "" {
-				return 0, nil, c.fail(path, code, fmt.Errorf("%w (it is not set)", ErrUnauthorized))
+				return 0, nil, c.fail(shown, code, fmt.Errorf("%w: check %s (it is not set)", ErrUnauthorized, c.tokenSetting))
 			}
-			return 0, nil, c.fail(path, code, ErrUnauthorized)
+			return 0, nil, c.fail(shown, code, fmt.Errorf("%w: check %s", ErrUnauthorized, c.tokenSetting))
 		case code >= 300 && code < 400:
-			return 0, nil, c.fail(path, code, errors.New("redirects are not followed: check FIRSTLINE_PAYMENTS_URL"))
+			return 0, nil, c.fail(shown, code, fmt.Errorf("redirects are not followed: check %s", c.urlSetting))
 		}
-		return 0, nil, c.fail(path, code, nil)
+		return 0, nil, c.fail(shown, code, nil)
 	}
 
 	if resp.ContentLength > maxBody {
-		return 0, nil, c.fail(path, 0, fmt.Errorf("%w: body of %d bytes exceeds the 1 MiB limit", ErrInvalidResponse, resp.ContentLength))
+		return 0, nil, c.fail(shown, 0, fmt.Errorf("%w: body of %d bytes exceeds the 1 MiB limit", ErrInvalidResponse, resp.ContentLength))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, nil, c.fail(path, 0, fmt.Errorf("read body: %w", c.transportError(ctx, err)))
+		return 0, nil, c.fail(shown, 0, fmt.Errorf("read body: %w", c.transportError(ctx, err)))
 	}
 	if len(body) > maxBody {
-		return 0, nil, c.fail(path, 0, fmt.Errorf("%w: body exceeds the 1 MiB limit", ErrInvalidResponse))
+		return 0, nil, c.fail(shown, 0, fmt.Errorf("%w: body exceeds the 1 MiB limit", ErrInvalidResponse))
 	}
 	return resp.StatusCode, body, nil
 }
@@ -297,9 +354,9 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// fail builds the error for GET path: "payments: GET path[: HTTP code][: err]".
+// fail builds the error for GET path: "name: GET path[: HTTP code][: err]".
 func (c *Client) fail(path string, code int, err error) error {
-	return c.scrub(&requestError{path: path, code: code, err: err})
+	return c.scrub(&requestError{name: c.name, path: path, code: code, err: err})
 }
 
 // drain reads a little of a body we will not use, so the connection can be
@@ -308,8 +365,9 @@ func drain(body io.Reader) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 }
 
-// requestError is a failed GET on the payment API.
+// requestError is a failed GET on the API.
 type requestError struct {
+	name string // Config.Name
 	path string // escaped API path, without the base URL
 	code int    // HTTP status; 0 when it says nothing beyond err
 	err  error  // may be nil
@@ -317,7 +375,8 @@ type requestError struct {
 
 func (e *requestError) Error() string {
 	var b strings.Builder
-	b.WriteString("payments: GET ")
+	b.WriteString(e.name)
+	b.WriteString(": GET ")
 	b.WriteString(e.path)
 	if e.code != 0 {
 		fmt.Fprintf(&b, ": HTTP %d", e.code)

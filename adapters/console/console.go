@@ -208,6 +208,11 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 		if btns := labels(m.Buttons, bot.ActionRate); btns != "" {
 			prefixed(&b, "     ", btns)
 		}
+		for _, btn := range m.Buttons {
+			if btn.Action == bot.ActionOpenURL {
+				prefixed(&b, "     ", "["+btn.Label+"] "+btn.Value)
+			}
+		}
 	case bot.KindRelay:
 		prefixed(&b, "agent "+m.Author+"> ", m.Text)
 	case bot.KindAnnounce:

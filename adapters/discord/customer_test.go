@@ -141,3 +141,33 @@ func TestMassMentionsNeverPing(t *testing.T) {
 	}
 	// checkInvariants checks every other message at the end.
 }
+
+// An unlinked customer asking for account data gets the "Connect your
+// account" link as a Discord link button: style 5 with the URL, no
+// custom_id (pressing it sends the bot nothing).
+func TestConnectLinkButton(t *testing.T) {
+	t.Parallel()
+	e := start(t, withEngine(func(c *bot.Config) { c.ConnectURL = "https://login.example/connect" }))
+	e.f.Say(testDMAda, testAda, "status of my payments")
+	offer := e.waitSent(testDMAda, "connect this chat")
+	var buttons []map[string]any
+	for _, row := range offer.Components {
+		r, _ := row.(map[string]any)
+		cs, _ := r["components"].([]any)
+		for _, c := range cs {
+			b, _ := c.(map[string]any)
+			buttons = append(buttons, b)
+		}
+	}
+	if len(buttons) != 1 {
+		t.Fatalf("buttons = %v, want the link button", buttons)
+	}
+	b := buttons[0]
+	url, _ := b["url"].(string)
+	if b["style"] != float64(5) || !strings.HasPrefix(url, "https://login.example/connect?state=") || b["custom_id"] != nil {
+		t.Errorf("button = %v; want style 5, the connect URL with a state, no custom_id", b)
+	}
+	if b["label"] != "Connect your account" {
+		t.Errorf("label = %v", b["label"])
+	}
+}

@@ -59,6 +59,12 @@ type envOption func(*envOptions)
 type envOptions struct {
 	sender func(*Adapter) outbox.Sender
 	config func(*Config)
+	engine func(*bot.Config)
+}
+
+// withEngine changes the engine's configuration.
+func withEngine(f func(*bot.Config)) envOption {
+	return func(o *envOptions) { o.engine = f }
 }
 
 // withSender puts a wrapper of the adapter in the dispatcher's senders.
@@ -78,7 +84,11 @@ func start(t *testing.T, opts ...envOption) *env {
 	f := fakediscord.New(t)
 	logs := &syncBuffer{}
 	var a *Adapter
-	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now),
+	engine := func(*bot.Config) {}
+	if o.engine != nil {
+		engine = o.engine
+	}
+	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now), testkit.WithEngine(engine),
 		testkit.WithSenders(func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
 			cfg := Config{
 				Token:        testToken,

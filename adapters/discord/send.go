@@ -24,10 +24,13 @@ const (
 	buttonPrimary   = 1
 	buttonSecondary = 2
 	buttonSuccess   = 3
+	buttonLink      = 5 // opens URL; sends no interaction
 
 	maxButtonsPerRow = 5
-	maxRows          = 5
-	maxButtonLabel   = 80
+	// maxButtonURL is Discord's limit on a link button's url.
+	maxButtonURL   = 512
+	maxRows        = 5
+	maxButtonLabel = 80
 )
 
 // messageBody is a message create or edit (POST or PATCH
@@ -62,6 +65,7 @@ type component struct {
 	Style      int         `json:"style,omitempty"`
 	Label      string      `json:"label,omitempty"`
 	CustomID   string      `json:"custom_id,omitempty"`
+	URL        string      `json:"url,omitempty"`
 }
 
 // Send implements outbox.Sender: it delivers one outgoing message and
@@ -299,6 +303,13 @@ func (a *Adapter) components(ctx context.Context, buttons []bot.Button) []compon
 	rows := []component{}
 	for _, b := range buttons {
 		id := customID(b)
+		if b.Action == bot.ActionOpenURL {
+			id = "" // a link button has a URL instead
+			if len(b.Value) > maxButtonURL {
+				a.log.WarnContext(ctx, "discord: link button URL too long; button left out")
+				continue
+			}
+		}
 		if len(id) > maxCustomID {
 			a.log.WarnContext(ctx, "discord: button value too long for a custom_id; button left out", "action", string(b.Action))
 			continue
@@ -318,7 +329,11 @@ func (a *Adapter) components(ctx context.Context, buttons []bot.Button) []compon
 			label = label[:runePrefix(label, maxButtonLabel-1)] + "…"
 		}
 		row := &rows[len(rows)-1]
-		row.Components = append(row.Components, component{Type: componentButton, Style: buttonStyle(b.Action), Label: label, CustomID: id})
+		c := component{Type: componentButton, Style: buttonStyle(b.Action), Label: label, CustomID: id}
+		if b.Action == bot.ActionOpenURL {
+			c.URL = b.Value
+		}
+		row.Components = append(row.Components, c)
 	}
 	return rows
 }
@@ -329,6 +344,8 @@ func buttonStyle(a bot.Action) int {
 		return buttonPrimary
 	case bot.ActionResolve:
 		return buttonSuccess
+	case bot.ActionOpenURL:
+		return buttonLink
 	}
 	return buttonSecondary
 }

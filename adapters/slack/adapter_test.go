@@ -138,6 +138,49 @@ func TestLinkByEmail(t *testing.T) {
 	since = e.mark()
 	e.dm("U-nobody", "status of PAY-3001")
 	e.waitPost(since, "the refusal", to(fakeslack.DMChannel("U-nobody"), "can't see any account linked"))
+
+	// Profiles Slack does not vouch for carry the customer's email and are
+	// not linked: a guest, a Slack Connect user of another organization, an
+	// unconfirmed address. The audit log says why.
+	for _, tc := range []struct {
+		user   string
+		u      fakeslack.User
+		reason string
+	}{
+		{"U-guest", fakeslack.User{Handle: "guest", Email: "linus@example.com", Guest: true}, "guest"},
+		{"U-connect", fakeslack.User{Handle: "connect", Email: "linus@example.com", Team: "T-OTHER"}, "external_workspace"},
+		{"U-unconfirmed", fakeslack.User{Handle: "unconfirmed", Email: "linus@example.com", EmailUnconfirmed: true}, "email_unconfirmed"},
+	} {
+		e.fake.AddUser(tc.user, tc.u)
+		since = e.mark()
+		e.dm(tc.user, "status of PAY-3001")
+		if p := e.waitPost(since, "the refusal", to(fakeslack.DMChannel(tc.user), "can't see any account linked")); strings.Contains(p.Section(), "failed") {
+			t.Errorf("%s saw the customer's payment: %q", tc.user, p.Section())
+		}
+		entries := auditOf(t, e, bot.ActorOf(bot.NewIdentity(bot.Slack, fakeslack.Team, tc.user)), bot.AuditLinkByEmail)
+		if len(entries) != 1 || entries[0].Outcome != bot.AuditRefused || entries[0].Reason != tc.reason {
+			t.Errorf("%s: audit = %+v; want one refused link_by_email, reason %s", tc.user, entries, tc.reason)
+		}
+	}
+}
+
+// auditOf returns the audit entries an actor made of one action.
+func auditOf(t *testing.T, e *env, actor string, action bot.AuditAction) []bot.AuditEntry {
+	t.Helper()
+	var out []bot.AuditEntry
+	err := e.h.Store.WithTx(context.Background(), func(tx bot.Tx) error {
+		all, err := tx.AuditEntries(context.Background(), bot.AuditQuery{})
+		for _, a := range all {
+			if a.Actor == actor && a.Action == action {
+				out = append(out, a)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestSocketReconnect: when the connection drops, slack-go opens a new one

@@ -110,6 +110,8 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 		// The handoff flow explains the outcome in the card's thread.
 		a.log.DebugContext(ctx, "agent button", "action", action, "handoff", id, "outcome", res.Outcome)
 		return nil
+	case bot.ActionOpenURL:
+		return nil // Slack opened the link; there is nothing to do
 	default:
 		a.log.WarnContext(ctx, "slack button this adapter does not handle", "action", action)
 		return nil

@@ -189,8 +189,13 @@ func (a *Adapter) msgOptions(text string, buttons []bot.Button) []slackapi.MsgOp
 			}
 			label := slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(b.Label, maxLabel), false, false)
 			btn := slackapi.NewButtonBlockElement(actionID(b.Action, suffix), b.Value, label)
-			if b.Action == bot.ActionClaim {
+			switch b.Action {
+			case bot.ActionClaim:
 				btn.Style = slackapi.StylePrimary
+			case bot.ActionOpenURL:
+				// A link button: Slack opens the URL, and still tells the
+				// interactions endpoint, which acknowledges and ignores it.
+				btn.URL, btn.Value, btn.Style = b.Value, "", slackapi.StylePrimary
 			}
 			elems = append(elems, btn)
 		}

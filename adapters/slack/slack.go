@@ -43,7 +43,7 @@ type Engine interface {
 	Active(ctx context.Context, key bot.ConversationKey) (bool, error)
 	TalkToPerson(ctx context.Context, conversationID int64, user string) error
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
-	LinkByEmail(ctx context.Context, id bot.Identity, email string) (bool, error)
+	LinkByEmail(ctx context.Context, id bot.Identity, p bot.EmailProfile) (bool, error)
 	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 }
 

@@ -31,6 +31,28 @@ type user struct {
 	// email is used to link customers (SLACK_LINK_BY_EMAIL) and is never
 	// logged.
 	email string
+	// team is the user's own workspace: another than the one the message
+	// came from means a Slack Connect user from another organization.
+	team string
+	// guest, stranger and emailConfirmed say whether Slack vouches for
+	// the email: a guest's, an outsider's or an unconfirmed address is
+	// anyone's to type.
+	guest, stranger, emailConfirmed bool
+}
+
+// emailProfile is what the user's profile says for SLACK_LINK_BY_EMAIL in
+// workspace team, with the reason Slack's word is not enough, if any.
+func (u user) emailProfile(team string) bot.EmailProfile {
+	p := bot.EmailProfile{Email: u.email}
+	switch {
+	case u.guest:
+		p.Refused = "guest"
+	case u.stranger || (u.team != "" && u.team != team):
+		p.Refused = "external_workspace"
+	case !u.emailConfirmed:
+		p.Refused = "email_unconfirmed"
+	}
+	return p
 }
 
 // display is the user's name for people, or their id.
@@ -122,10 +144,14 @@ func (a *Adapter) lookup(ctx context.Context, id string) cachedUser {
 		return e
 	}
 	e := cachedUser{ok: true, user: user{
-		ID:     id,
-		Name:   cmp.Or(info.Profile.DisplayName, info.Profile.RealName, info.RealName),
-		Handle: info.Name,
-		email:  info.Profile.Email,
+		ID:             id,
+		Name:           cmp.Or(info.Profile.DisplayName, info.Profile.RealName, info.RealName),
+		Handle:         info.Name,
+		email:          info.Profile.Email,
+		team:           info.TeamID,
+		guest:          info.IsRestricted || info.IsUltraRestricted,
+		stranger:       info.IsStranger,
+		emailConfirmed: info.IsEmailConfirmed,
 	}}
 	a.users.put(e)
 	return e
@@ -145,7 +171,11 @@ func (a *Adapter) linkByEmail(ctx context.Context, team, id string) {
 		a.users.markLinkTried(id)
 		return
 	}
-	linked, err := a.cfg.Engine.LinkByEmail(ctx, bot.NewIdentity(bot.Slack, team, id), e.user.email)
+	// The directory may be the company's API, and this is in front of
+	// Slack's acknowledgement: a slow answer links the user next time.
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	linked, err := a.cfg.Engine.LinkByEmail(lctx, bot.NewIdentity(bot.Slack, team, id), e.user.emailProfile(team))
 	if err != nil {
 		// Not fatal: the customer gets general help until the next try.
 		a.log.WarnContext(ctx, "slack link by email failed", "user", id, "err", err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/firstlinehq/firstline/bot"
 )
@@ -59,49 +58,16 @@ func (t *tx) OpenHandoffs(ctx context.Context, agentPlatform bot.Platform) ([]bo
 	return out, nil
 }
 
-// CustomerByEmail implements bot.Identities. Case is folded as the
-// dialect folds it: SQLite's NOCASE folds ASCII only, PostgreSQL's lower()
-// follows the database's locale.
-func (t *tx) CustomerByEmail(ctx context.Context, email string) (string, error) {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return "", t.errorf("customer by email: %w", bot.ErrNotFound)
-	}
-	// Two customers sharing an address is ambiguous: refuse rather than
-	// pick one and show someone else's payments. The email <> '' term lets
-	// the partial index customers_email serve the lookup.
-	ids, err := queryAll(ctx, t, scanString,
-		`SELECT id FROM customers WHERE `+t.d.equalFold("email", "$1")+` AND email <> '' LIMIT 2`, email)
-	if err != nil {
-		return "", t.errorf("customer by email: %w", err)
-	}
-	if len(ids) != 1 {
-		return "", t.errorf("customer by email (%d matches): %w", len(ids), bot.ErrNotFound)
-	}
-	return ids[0], nil
-}
-
-// LinkIdentity implements bot.Identities. The customer is checked (and on
-// PostgreSQL share-locked, so it cannot be deleted before the link commits)
-// with a query rather than left to the foreign key: a failed statement
-// would abort the caller's whole transaction, where not finding the
-// customer is an answer the caller may act on.
+// LinkIdentity implements bot.Identities.
 func (t *tx) LinkIdentity(ctx context.Context, l bot.Link) error {
 	id := l.Identity
-	if !id.Platform.Valid() || id.User == "" {
-		return t.errorf("link %s/%s/%s: platform and user are required", id.Platform, id.Workspace, id.User)
+	if !id.Platform.Valid() || id.User == "" || l.CustomerID == "" {
+		return t.errorf("link %s/%s/%s: platform, user and customer are required", id.Platform, id.Workspace, id.User)
 	}
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = t.now()
 	}
-	var one int
-	err := t.queryRow(ctx, `SELECT 1 FROM customers WHERE id = $1`+t.d.lockKeyShare(), l.CustomerID).Scan(&one)
-	if err != nil {
-		err = customerMissing(l.CustomerID, notFound(err))
-	} else {
-		_, err = t.exec(ctx, linkQuery, id.Platform, id.Workspace, id.User, l.CustomerID, stamp(l.CreatedAt))
-	}
-	if err != nil {
+	if _, err := t.exec(ctx, linkQuery, id.Platform, id.Workspace, id.User, l.CustomerID, stamp(l.CreatedAt)); err != nil {
 		return t.errorf("link %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
 	}
 	return nil

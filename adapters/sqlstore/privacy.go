@@ -93,7 +93,8 @@ func (t *tx) CustomerData(ctx context.Context, customerID string) (bot.CustomerD
 
 func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerData, error) {
 	var d bot.CustomerData
-	c, err := t.customer(ctx, customerID)
+	c, err := scanCustomer(t.queryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1`, customerID))
+	err = notFound(err)
 	found := err == nil
 	switch {
 	case errors.Is(err, bot.ErrNotFound):
@@ -265,18 +266,58 @@ func (t *tx) PurgeVerifications(ctx context.Context, cutoff time.Time) (int, err
 	if err != nil {
 		return 0, t.errorf("purge verifications before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return n, nil
+	m, err := t.execN(ctx, `DELETE FROM connect_states WHERE expires_at < $1`, stamp(cutoff))
+	if err != nil {
+		return 0, t.errorf("purge connect states before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return n + m, nil
+}
+
+// Account connection
+
+// PutConnectState implements bot.ConnectStates.
+func (t *tx) PutConnectState(ctx context.Context, c bot.ConnectState) error {
+	id := c.Identity
+	if c.Hash == "" || !id.Platform.Valid() || id.User == "" {
+		return t.errorf("put connect state: hash, platform and user are required")
+	}
+	_, err := t.exec(ctx, `INSERT INTO connect_states (hash, platform, workspace, user_id, conversation_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.Hash, id.Platform, id.Workspace, id.User, c.ConversationID, stamp(c.CreatedAt), stamp(c.ExpiresAt))
+	if err != nil {
+		return t.errorf("put connect state: %w", err)
+	}
+	return nil
+}
+
+// RedeemConnectState implements bot.ConnectStates: the row is read with a
+// lock (PostgreSQL; SQLite's write transaction holds the database), so of
+// two redemptions racing, the second sees it used.
+func (t *tx) RedeemConnectState(ctx context.Context, hash string, at time.Time) (bot.ConnectState, error) {
+	var c bot.ConnectState
+	err := t.queryRow(ctx, `SELECT hash, platform, workspace, user_id, conversation_id, created_at, expires_at, used_at
+		FROM connect_states WHERE hash = $1`+t.d.lockRow(), hash).Scan(&c.Hash, &c.Identity.Platform, &c.Identity.Workspace,
+		&c.Identity.User, &c.ConversationID, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt})
+	if err != nil {
+		return bot.ConnectState{}, t.errorf("redeem connect state: %w", notFound(err))
+	}
+	if c.UsedAt.IsZero() {
+		if _, err := t.exec(ctx, `UPDATE connect_states SET used_at = $1 WHERE hash = $2`, stamp(at), hash); err != nil {
+			return bot.ConnectState{}, t.errorf("redeem connect state: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // Identity verification
 
 const verificationCols = `platform, workspace, user_id, COALESCE(conversation_id, 0), step, COALESCE(customer_id, ''),
-	code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at`
+	email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at`
 
 func scanVerification(r scanner) (bot.Verification, error) {
 	var v bot.Verification
 	err := r.Scan(&v.Identity.Platform, &v.Identity.Workspace, &v.Identity.User, &v.ConversationID, &v.Step,
-		&v.CustomerID, &v.CodeHash, timeCol{&v.ExpiresAt}, &v.Attempts, &v.Sends, timeCol{&v.SendsSince},
+		&v.CustomerID, &v.Email, &v.CodeHash, timeCol{&v.ExpiresAt}, &v.Attempts, &v.Sends, timeCol{&v.SendsSince},
 		timeCol{&v.LockedUntil}, timeCol{&v.UpdatedAt})
 	return v, err
 }
@@ -302,14 +343,15 @@ func (t *tx) PutVerification(ctx context.Context, v bot.Verification) error {
 		v.UpdatedAt = t.now()
 	}
 	_, err := t.exec(ctx, `INSERT INTO verifications (platform, workspace, user_id, conversation_id, step,
-			customer_id, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			customer_id, email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (platform, workspace, user_id) DO UPDATE SET
 			conversation_id = excluded.conversation_id, step = excluded.step, customer_id = excluded.customer_id,
+			email = excluded.email,
 			code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = excluded.attempts,
 			sends = excluded.sends, sends_since = excluded.sends_since, locked_until = excluded.locked_until,
 			updated_at = excluded.updated_at`,
-		id.Platform, id.Workspace, id.User, orNull(v.ConversationID), v.Step, orNull(v.CustomerID), v.CodeHash,
+		id.Platform, id.Workspace, id.User, orNull(v.ConversationID), v.Step, orNull(v.CustomerID), v.Email, v.CodeHash,
 		stamp(v.ExpiresAt), v.Attempts, v.Sends, stamp(v.SendsSince), stamp(v.LockedUntil), stamp(v.UpdatedAt))
 	if err != nil {
 		return t.errorf("put verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)

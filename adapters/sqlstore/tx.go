@@ -471,18 +471,3 @@ func (t *tx) CustomerFor(ctx context.Context, id bot.Identity) (string, error) {
 	}
 	return customerID, nil
 }
-
-// Customer implements bot.Identities.
-func (t *tx) Customer(ctx context.Context, id string) (bot.Customer, error) {
-	c, err := t.customer(ctx, id)
-	if err != nil {
-		return bot.Customer{}, t.errorf("customer %s: %w", id, err)
-	}
-	return c, nil
-}
-
-func (t *tx) customer(ctx context.Context, id string) (bot.Customer, error) {
-	var c bot.Customer
-	err := t.queryRow(ctx, `SELECT id, name, email FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.Name, &c.Email)
-	return c, notFound(err)
-}

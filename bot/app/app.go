@@ -128,6 +128,9 @@ func New(cfg Config) (*App, error) {
 	if ec.Payments == nil {
 		ec.Payments = cfg.Store // the store's payments table
 	}
+	if ec.Directory == nil {
+		ec.Directory = cfg.Store // the store's customers table
+	}
 	oc := cfg.Outbox
 	oc.Store, oc.Now, oc.Bell = cfg.Store, cfg.Now, bell
 	hc.Logger = cmp.Or(hc.Logger, cfg.Logger)

@@ -165,23 +165,6 @@ func leaks(text string, foreign []datum, customerWrote string) []datum {
 	return out
 }
 
-// seedCapture implements bot.DemoStore to learn the demo data without a
-// database, for the list of another customer's data.
-type seedCapture struct {
-	customers []bot.Customer
-	payments  []bot.Payment
-}
-
-func (s *seedCapture) CustomerCount(context.Context) (int, error) { return 0, nil }
-func (s *seedCapture) PutCustomer(_ context.Context, c bot.Customer) error {
-	s.customers = append(s.customers, c)
-	return nil
-}
-func (s *seedCapture) PutPayment(_ context.Context, p bot.Payment) error {
-	s.payments = append(s.payments, p)
-	return nil
-}
-
 // oneLine flattens text for a one-line failure message and bounds it.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")

@@ -246,17 +246,18 @@ func (s *session) seed(ctx context.Context) error {
 	if _, err := bot.SeedDemo(ctx, s.store, now); err != nil {
 		return err
 	}
-	var data seedCapture
-	if _, err := bot.SeedDemo(ctx, &data, now); err != nil {
-		return err
-	}
+	customers, payments := bot.DemoCustomers(), bot.DemoPayments(now)
+	var own []bot.Customer
 	for _, c := range s.sc.Seed.Customers {
-		cust := bot.Customer{ID: c.ID, Name: c.Name, Email: c.Email}
-		if err := s.store.PutCustomer(ctx, cust); err != nil {
-			return fmt.Errorf("seed customer %s: %w", c.ID, err)
-		}
-		data.customers = append(data.customers, cust)
+		own = append(own, bot.Customer{ID: c.ID, Name: c.Name, Email: c.Email})
 	}
+	if res, err := s.store.ImportCustomers(ctx, own, false); err != nil {
+		return fmt.Errorf("seed customers: %w", err)
+	} else if len(res.Conflicts) > 0 {
+		c := own[res.Conflicts[0].Index]
+		return fmt.Errorf("seed customer %s: its email is on customer %s already", c.ID, res.Conflicts[0].Other)
+	}
+	customers = append(customers, own...)
 	for _, p := range s.sc.Seed.Payments {
 		created := now.Add(-p.Age)
 		pay := bot.Payment{
@@ -266,11 +267,11 @@ func (s *session) seed(ctx context.Context) error {
 		if err := s.store.PutPayment(ctx, pay); err != nil {
 			return fmt.Errorf("seed payment %s: %w", p.Reference, err)
 		}
-		data.payments = append(data.payments, pay)
+		payments = append(payments, pay)
 	}
 	s.userName = "Guest"
 	if s.sc.Customer != CustomerNone {
-		for _, c := range data.customers {
+		for _, c := range customers {
 			if c.ID == s.sc.Customer {
 				s.userName = c.Name
 			}
@@ -280,7 +281,7 @@ func (s *session) seed(ctx context.Context) error {
 			return fmt.Errorf("link the chat user to customer %s: %w", s.sc.Customer, err)
 		}
 	}
-	s.foreign = foreignData(s.sc.Customer, data.customers, data.payments)
+	s.foreign = foreignData(s.sc.Customer, customers, payments)
 	return nil
 }
 

@@ -27,8 +27,14 @@ func mustLoadDefaults(tb testing.TB) []Lang {
 		tb.Fatal(err)
 	}
 	// Unknown keys (a misspelt "filers:") must not be silently ignored.
+	// phrases.yaml also holds the disconnect phrases, which the engine
+	// matches with a matcher of their own.
+	type fileLang struct {
+		Lang       `yaml:",inline"`
+		Disconnect []string `yaml:"disconnect"`
+	}
 	var strict struct {
-		Languages map[string]Lang `yaml:"languages"`
+		Languages map[string]fileLang `yaml:"languages"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -47,10 +53,11 @@ func mustLoadDefaults(tb testing.TB) []Lang {
 	}
 	var langs []Lang
 	for i := 0; i+1 < len(file.Languages.Content); i += 2 {
-		var l Lang
-		if err := file.Languages.Content[i+1].Decode(&l); err != nil {
+		var fl fileLang
+		if err := file.Languages.Content[i+1].Decode(&fl); err != nil {
 			tb.Fatalf("%s:%d: %v", defaultsPath, file.Languages.Content[i+1].Line, err)
 		}
+		l := fl.Lang
 		l.Code = file.Languages.Content[i].Value
 		langs = append(langs, l)
 	}

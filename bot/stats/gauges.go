@@ -70,15 +70,22 @@ func NewGauges(reg prometheus.Registerer, src GaugeSource, idle time.Duration, l
 	return g
 }
 
-// Run refreshes the gauges until ctx ends. A failed count is logged and
-// leaves the gauge at its last value: the next tick tries again.
+// Refresh sets every gauge now. The server calls it before it listens, so
+// that the first scrape of /metrics reads the database's figures rather
+// than zeros.
+func (g *Gauges) Refresh(ctx context.Context) {
+	g.refresh(ctx, g.refreshDepths)
+	g.refresh(ctx, g.refreshFigures)
+}
+
+// Run refreshes the gauges on their tickers until ctx ends (Refresh sets
+// them first). A failed count is logged and leaves the gauge at its last
+// value: the next tick tries again.
 func (g *Gauges) Run(ctx context.Context) error {
 	depths := time.NewTicker(depthEvery)
 	defer depths.Stop()
 	figures := time.NewTicker(figureEvery)
 	defer figures.Stop()
-	g.refresh(ctx, g.refreshDepths)
-	g.refresh(ctx, g.refreshFigures)
 	for {
 		select {
 		case <-ctx.Done():

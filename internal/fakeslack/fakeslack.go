@@ -46,6 +46,12 @@ const (
 // User is a users.info answer.
 type User struct {
 	Handle, Display, RealName, Email string
+	// Team is the user's own workspace (team_id), Team when empty: another
+	// is a Slack Connect user of another organization.
+	Team string
+	// Guest is a multi- or single-channel guest (is_restricted,
+	// is_ultra_restricted); EmailUnconfirmed clears is_email_confirmed.
+	Guest, EmailUnconfirmed bool
 }
 
 // Metadata is a message's metadata (chat.postMessage's metadata argument).

@@ -126,9 +126,15 @@ func (s *Server) call(method string, form url.Values) answer {
 		if !found {
 			return fail("user_not_found")
 		}
+		team := u.Team
+		if team == "" {
+			team = Team
+		}
 		return ok(map[string]any{"user": map[string]any{
-			"id": id, "team_id": Team, "name": u.Handle, "real_name": u.RealName, "deleted": false, "is_bot": false,
-			"profile": map[string]any{"display_name": u.Display, "real_name": u.RealName, "email": u.Email},
+			"id": id, "team_id": team, "name": u.Handle, "real_name": u.RealName, "deleted": false, "is_bot": false,
+			"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": team != Team,
+			"is_email_confirmed": !u.EmailUnconfirmed,
+			"profile":            map[string]any{"display_name": u.Display, "real_name": u.RealName, "email": u.Email},
 		}})
 	case "chat.postMessage", "chat.update", "chat.postEphemeral":
 		return s.postLocked(method, form)

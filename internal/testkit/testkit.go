@@ -115,6 +115,9 @@ type Options struct {
 	// Senders, when set, builds the platforms' senders (adapters under
 	// test) in place of the Recorder.
 	Senders func(Parts) (map[bot.Platform]outbox.Sender, error)
+	// Empty leaves the store as a new company's is: no customers, no
+	// payments, no links (MustSeed is not run).
+	Empty bool
 }
 
 // Parts are what WithSenders builds adapters from: the engine and the
@@ -133,6 +136,17 @@ func WithSenders(f func(Parts) (map[bot.Platform]outbox.Sender, error)) Option {
 
 // Option changes how a harness is built.
 type Option func(*Options)
+
+// Empty starts from an empty store, as a company's first run does: no
+// customers, payments or links. Combine it with WithDirectory and
+// WithPayments for customers that live in the company's systems.
+func Empty() Option { return func(o *Options) { o.Empty = true } }
+
+// WithDirectory replaces the store's customers table as the customer
+// directory.
+func WithDirectory(d bot.Directory) Option {
+	return WithEngine(func(c *bot.Config) { c.Directory = d })
+}
 
 // WithEngine changes the engine configuration.
 func WithEngine(f func(*bot.Config)) Option { return func(o *Options) { f(&o.Engine) } }
@@ -186,7 +200,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 		o.OpenStore = openSQLite
 	}
 	st := o.OpenStore(t)
-	MustSeed(t, st)
+	if !o.Empty {
+		MustSeed(t, st)
+	}
 	rec := &Recorder{}
 	senders := func(p app.Parts) (map[bot.Platform]outbox.Sender, error) {
 		if o.Senders != nil {
