@@ -98,7 +98,7 @@ func cmdLink(ctx context.Context, args []string, sys stdio) error {
 		if err := linkAudited(ctx, st, bot.Link{Identity: id, CustomerID: cu.ID, CreatedAt: time.Now()}, adminActor(sys, *by)); err != nil {
 			return err
 		}
-		fmt.Fprintf(sys.out, "linked %s user %s to customer %s (found in %s)\n", id.Platform, id.User, cu.ID, where)
+		fmt.Fprintf(sys.out, "linked %s user %s to customer %s, found in %s\n", id.Platform, id.User, cu.ID, where)
 		return nil
 	}
 }

@@ -132,7 +132,7 @@ func directory(cfg Config, st app.Store) (bot.Directory, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", cfg.Customers.URLSetting, err)
 	}
-	return c, "the company's API (" + cfg.Customers.URLSetting + ", " + hostOf(cfg.Customers.URL) + ")", nil
+	return c, "the company's API at " + hostOf(cfg.Customers.URL) + " (" + cfg.Customers.URLSetting + ")", nil
 }
 
 // hostOf is the host of a URL checked by checkURL, for messages: never

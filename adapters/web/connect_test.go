@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -201,4 +203,22 @@ type connectorFunc func(ctx context.Context, state, customerID string) (bot.Conn
 
 func (f connectorFunc) Connect(ctx context.Context, state, customerID string) (bot.Connected, error) {
 	return f(ctx, state, customerID)
+}
+
+// The README's example computes the signature with openssl; it must agree
+// with SignConnect.
+func TestConnectSignatureMatchesOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl is not installed")
+	}
+	body := `{"state":"S","customer_id":"C-1001"}`
+	cmd := exec.Command("sh", "-c", `printf 'v1:%s:%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //'`)
+	cmd.Env = append(os.Environ(), "TS=1767786000", "BODY="+body, "SECRET="+string(secret))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl: %v", err)
+	}
+	if got, want := "v1="+strings.TrimSpace(string(out)), web.SignConnect(secret, "1767786000", []byte(body)); got != want {
+		t.Errorf("openssl gives %s; SignConnect %s", got, want)
+	}
 }

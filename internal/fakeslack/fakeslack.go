@@ -88,6 +88,7 @@ type Block struct {
 		Type     string `json:"type"`
 		ActionID string `json:"action_id"`
 		Value    string `json:"value"`
+		URL      string `json:"url"` // a link button's
 		Style    string `json:"style"`
 		Text     struct {
 			Text string `json:"text"`
@@ -106,8 +107,8 @@ func (p Post) Section() string {
 	return strings.Join(parts, "\n")
 }
 
-// Button is a button of a posted message.
-type Button struct{ ActionID, Value, Label string }
+// Button is a button of a posted message; URL is a link button's.
+type Button struct{ ActionID, Value, Label, URL string }
 
 // Buttons are the post's buttons, in order.
 func (p Post) Buttons() []Button {
@@ -115,7 +116,7 @@ func (p Post) Buttons() []Button {
 	for _, b := range p.Blocks {
 		for _, e := range b.Elements {
 			if e.Type == "button" {
-				out = append(out, Button{e.ActionID, e.Value, e.Text.Text})
+				out = append(out, Button{e.ActionID, e.Value, e.Text.Text, e.URL})
 			}
 		}
 	}
