@@ -35,7 +35,11 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return err
 	}
-	who, err := linkConsole(ctx, p.store, as)
+	dir, where, err := directory(cfg, p.store)
+	if err != nil {
+		return err
+	}
+	who, err := linkConsole(ctx, p.store, dir, where, as)
 	if err != nil {
 		return err
 	}
@@ -113,9 +117,11 @@ func chatConfig(args []string, sys stdio) (Config, string, error) {
 	return cfg, *as, cfg.Validate()
 }
 
-// linkConsole links the console user to the demo customer chosen with --as
-// and returns the name to chat under.
-func linkConsole(ctx context.Context, st app.Store, as string) (string, error) {
+// linkConsole links the console user to the customer chosen with --as,
+// checked in the directory the engine uses (the demo customers in the
+// customers table, unless a company API is configured), and returns the
+// name to chat under.
+func linkConsole(ctx context.Context, st app.Store, dir bot.Directory, where, as string) (string, error) {
 	id := bot.NewIdentity(bot.Console, console.Workspace, console.User)
 	if as == "none" || as == "" {
 		if err := st.Unlink(ctx, id); err != nil && !errors.Is(err, bot.ErrNotFound) {
@@ -123,12 +129,12 @@ func linkConsole(ctx context.Context, st app.Store, as string) (string, error) {
 		}
 		return "Guest", nil
 	}
-	c, err := st.Customer(ctx, as)
+	c, err := dir.Customer(ctx, as)
 	if errors.Is(err, bot.ErrNotFound) {
-		return "", fmt.Errorf("%w: --as %s: no such customer (the demo has C-1001 and C-1002)", errUsage, as)
+		return "", fmt.Errorf("%w: --as %s: no such customer in %s (the demo has C-1001 and C-1002)", errUsage, as, where)
 	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("--as %s: could not check the customer in %s: %w", as, where, err)
 	}
 	if err := st.Link(ctx, bot.Link{Identity: id, CustomerID: c.ID, CreatedAt: time.Now()}); err != nil {
 		return "", err

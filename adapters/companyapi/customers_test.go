@@ -2,7 +2,6 @@ package companyapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,19 +20,7 @@ import (
 // customer returns a CUSTOMER as JSON: C-1001, Ada, with changes applied
 // (a value of omit{} deletes the field).
 func customer(changes map[string]any) string {
-	m := map[string]any{"id": "C-1001", "name": "Ada Lovelace", "email": "ada@example.com"}
-	for k, v := range changes {
-		if _, ok := v.(omit); ok {
-			delete(m, k)
-			continue
-		}
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return withChanges(map[string]any{"id": "C-1001", "name": "Ada Lovelace", "email": "ada@example.com"}, changes)
 }
 
 // customers wraps records as the email lookup's body.

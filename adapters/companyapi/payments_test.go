@@ -39,6 +39,12 @@ func record(changes map[string]any) string {
 		"created_at":  "2026-10-01T12:00:00Z",
 		"updated_at":  "2026-10-02T08:30:00+02:00",
 	}
+	return withChanges(m, changes)
+}
+
+// withChanges returns m as JSON with changes applied (a value of omit{} deletes
+// the field).
+func withChanges(m, changes map[string]any) string {
 	for k, v := range changes {
 		if _, ok := v.(omit); ok {
 			delete(m, k)
