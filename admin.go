@@ -584,16 +584,14 @@ func cmdCustomersImport(ctx context.Context, args []string, sys stdio) error {
 		return err
 	}
 	skip := c.fs.Bool("skip-invalid", false, "import the valid rows and report the others, instead of importing nothing")
-	if err := parseFlags(c.fs, args); err != nil {
-		return err
-	}
-	if c.fs.NArg() != 1 {
-		return fmt.Errorf("%w: want one FILE (- for standard input)", errUsage)
+	files, err := parseArgs(c.fs, args, 1)
+	if err != nil {
+		return fmt.Errorf("%w (one FILE, - for standard input)", err)
 	}
 	if !c.cfg.Customers.InStore() {
 		return errInAPI(c.cfg)
 	}
-	name := c.fs.Arg(0)
+	name := files[0]
 	var in io.Reader = sys.in
 	if name != "-" {
 		f, err := os.Open(name)

@@ -224,6 +224,12 @@ var slackIDRe = regexp.MustCompile(`^[SUW][A-Z0-9]+$`)
 func checkURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil {
+		// url.Error quotes the whole URL, credentials included: keep only
+		// what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("not a URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -427,8 +433,10 @@ func loadCustomersConfig(getenv func(string) string) CustomersConfig {
 			c.URLSetting = ""
 		}
 	}
-	if c.Token == "" {
-		c.Token, c.TokenSetting = getenv("FIRSTLINE_PAYMENTS_TOKEN"), "FIRSTLINE_PAYMENTS_TOKEN"
+	// The payment API's token serves the directory too, when that is where
+	// the directory is, or when it is the only token set.
+	if pt := getenv("FIRSTLINE_PAYMENTS_TOKEN"); c.Token == "" && (pt != "" || c.URLSetting == "FIRSTLINE_PAYMENTS_URL") {
+		c.Token, c.TokenSetting = pt, "FIRSTLINE_PAYMENTS_TOKEN"
 	}
 	return c
 }
@@ -439,6 +447,9 @@ func (c CustomersConfig) InStore() bool { return c.URL == "" }
 // Validate checks the directory's settings.
 func (c CustomersConfig) Validate() error {
 	if c.URL == "" {
+		if c.Token != "" && c.TokenSetting == "FIRSTLINE_CUSTOMERS_TOKEN" {
+			return errors.New("FIRSTLINE_CUSTOMERS_TOKEN: set, but the directory is the customers table (no company API URL is set)")
+		}
 		return nil
 	}
 	if err := checkURL(c.URL); err != nil {

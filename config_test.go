@@ -169,3 +169,152 @@ func TestPrivacyConfigErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomersConfig(t *testing.T) {
+	const api, payments = "https://customers.example.com/v1", "https://payments.example.com"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want CustomersConfig
+	}{
+		{"nothing set: the table", nil,
+			CustomersConfig{TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}}, // no token anywhere: the directory's own setting is the one to set
+		{"payments URL: the payments API", map[string]string{"FIRSTLINE_PAYMENTS_URL": payments},
+			CustomersConfig{URL: payments, URLSetting: "FIRSTLINE_PAYMENTS_URL", TokenSetting: "FIRSTLINE_PAYMENTS_TOKEN"}},
+		{"payments URL and token", map[string]string{"FIRSTLINE_PAYMENTS_URL": payments, "FIRSTLINE_PAYMENTS_TOKEN": "pt"},
+			CustomersConfig{URL: payments, Token: "pt", URLSetting: "FIRSTLINE_PAYMENTS_URL", TokenSetting: "FIRSTLINE_PAYMENTS_TOKEN"}},
+		{"customers URL and token", map[string]string{"FIRSTLINE_CUSTOMERS_URL": api, "FIRSTLINE_CUSTOMERS_TOKEN": "ct"},
+			CustomersConfig{URL: api, Token: "ct", URLSetting: "FIRSTLINE_CUSTOMERS_URL", TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}},
+		{"customers URL, the payments token", map[string]string{"FIRSTLINE_CUSTOMERS_URL": api, "FIRSTLINE_PAYMENTS_URL": payments, "FIRSTLINE_PAYMENTS_TOKEN": "pt"},
+			CustomersConfig{URL: api, Token: "pt", URLSetting: "FIRSTLINE_CUSTOMERS_URL", TokenSetting: "FIRSTLINE_PAYMENTS_TOKEN"}},
+		{"customers settings override the payments ones", map[string]string{
+			"FIRSTLINE_CUSTOMERS_URL": api, "FIRSTLINE_CUSTOMERS_TOKEN": "ct",
+			"FIRSTLINE_PAYMENTS_URL": payments, "FIRSTLINE_PAYMENTS_TOKEN": "pt",
+		}, CustomersConfig{URL: api, Token: "ct", URLSetting: "FIRSTLINE_CUSTOMERS_URL", TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}},
+		{"payments URL, the customers token", map[string]string{"FIRSTLINE_PAYMENTS_URL": payments, "FIRSTLINE_CUSTOMERS_TOKEN": "ct"},
+			CustomersConfig{URL: payments, Token: "ct", URLSetting: "FIRSTLINE_PAYMENTS_URL", TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}},
+		{"store keeps the table beside the payments API", map[string]string{
+			"FIRSTLINE_CUSTOMERS_URL": "store", "FIRSTLINE_PAYMENTS_URL": payments, "FIRSTLINE_PAYMENTS_TOKEN": "pt",
+		}, CustomersConfig{Token: "pt", TokenSetting: "FIRSTLINE_PAYMENTS_TOKEN"}},
+		{"store, trimmed", map[string]string{"FIRSTLINE_CUSTOMERS_URL": " store\n", "FIRSTLINE_PAYMENTS_URL": payments},
+			CustomersConfig{TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}},
+		{"customers URL, trimmed", map[string]string{"FIRSTLINE_CUSTOMERS_URL": " " + api + " ", "FIRSTLINE_CUSTOMERS_TOKEN": "ct"},
+			CustomersConfig{URL: api, Token: "ct", URLSetting: "FIRSTLINE_CUSTOMERS_URL", TokenSetting: "FIRSTLINE_CUSTOMERS_TOKEN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if c.Customers != tt.want {
+				t.Errorf("Customers = %+v, want %+v", c.Customers, tt.want)
+			}
+			if got, want := c.Customers.InStore(), tt.want.URL == ""; got != want {
+				t.Errorf("InStore() = %v, want %v", got, want)
+			}
+			// The payments settings are the payments API's whatever the
+			// directory.
+			if c.PaymentsURL != tt.env["FIRSTLINE_PAYMENTS_URL"] || c.PaymentsToken != tt.env["FIRSTLINE_PAYMENTS_TOKEN"] {
+				t.Errorf("payments = %q, %q; want FIRSTLINE_PAYMENTS_URL and _TOKEN as set", c.PaymentsURL, c.PaymentsToken)
+			}
+		})
+	}
+}
+
+func TestCustomersConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no scheme", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "customers.example.com"}, "FIRSTLINE_CUSTOMERS_URL: want an http:// or https:// URL"},
+		{"other scheme", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "ftp://customers.example.com"}, "FIRSTLINE_CUSTOMERS_URL: want an http:// or https:// URL"},
+		{"no host", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "https://"}, "FIRSTLINE_CUSTOMERS_URL: URL has no host"},
+		{"not a URL", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "https://customers.example.com:port"}, "FIRSTLINE_CUSTOMERS_URL: not a URL"},
+		{"store in capitals is not store", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "STORE"}, "FIRSTLINE_CUSTOMERS_URL"},
+		{"customers URL beside a good payments URL", map[string]string{"FIRSTLINE_CUSTOMERS_URL": "customers", "FIRSTLINE_PAYMENTS_URL": "https://payments.example.com"}, "FIRSTLINE_CUSTOMERS_URL"},
+		{"the payments URL as the default", map[string]string{"FIRSTLINE_PAYMENTS_URL": "payments.example.com"}, "FIRSTLINE_PAYMENTS_URL"},
+		{"a customers token for the table", map[string]string{"FIRSTLINE_CUSTOMERS_TOKEN": "ct"}, "FIRSTLINE_CUSTOMERS_TOKEN: set, but the directory is the customers table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(tt.env))
+			if err != nil {
+				t.Fatalf("LoadConfig: %v (want the error from Validate)", err)
+			}
+			err = c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error with %q", err, tt.want)
+			}
+			// The customers' own checks (not the payments URL's) name the
+			// setting the URL came from.
+			if err != nil && tt.env["FIRSTLINE_CUSTOMERS_URL"] == "" && strings.Contains(err.Error(), "FIRSTLINE_CUSTOMERS_URL") {
+				t.Errorf("Validate() = %v, names FIRSTLINE_CUSTOMERS_URL, which is not set", err)
+			}
+		})
+	}
+}
+
+func TestCustomersConfigInvalidURLHidesCredentials(t *testing.T) {
+	c, err := LoadConfig(envOf(map[string]string{"FIRSTLINE_CUSTOMERS_URL": "https://firstline:s3cr3t-pw@customers.example.com:port/v1"}))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "FIRSTLINE_CUSTOMERS_URL") {
+		t.Fatalf("Validate() = %v, want an error naming FIRSTLINE_CUSTOMERS_URL", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-pw") {
+		t.Errorf("the error repeats the URL's password: %v", err)
+	}
+}
+
+func TestConnectConfig(t *testing.T) {
+	const (
+		page   = "https://example.com/connect"
+		secret = "0123456789abcdef0123456789abcdef" // 32 characters
+	)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // in the error; "" for none
+	}{
+		{"off", nil, ""},
+		{"good pair", map[string]string{"FIRSTLINE_CONNECT_URL": page, "FIRSTLINE_CONNECT_SECRET": secret}, ""},
+		{"URL with a query", map[string]string{"FIRSTLINE_CONNECT_URL": page + "?from=chat", "FIRSTLINE_CONNECT_SECRET": secret}, ""},
+		{"URL trimmed", map[string]string{"FIRSTLINE_CONNECT_URL": " " + page + "\n", "FIRSTLINE_CONNECT_SECRET": secret}, ""},
+		{"secret without URL", map[string]string{"FIRSTLINE_CONNECT_SECRET": secret}, "FIRSTLINE_CONNECT_SECRET: set, but FIRSTLINE_CONNECT_URL is not"},
+		{"URL without secret", map[string]string{"FIRSTLINE_CONNECT_URL": page}, "FIRSTLINE_CONNECT_SECRET: required with FIRSTLINE_CONNECT_URL"},
+		{"short secret", map[string]string{"FIRSTLINE_CONNECT_URL": page, "FIRSTLINE_CONNECT_SECRET": secret[1:]}, "FIRSTLINE_CONNECT_SECRET: must be at least 32 characters"},
+		{"URL with a fragment", map[string]string{"FIRSTLINE_CONNECT_URL": page + "#top", "FIRSTLINE_CONNECT_SECRET": secret}, "FIRSTLINE_CONNECT_URL: must not have a fragment"},
+		{"URL with an empty fragment", map[string]string{"FIRSTLINE_CONNECT_URL": page + "#", "FIRSTLINE_CONNECT_SECRET": secret}, "FIRSTLINE_CONNECT_URL: must not have a fragment"},
+		{"URL without a scheme", map[string]string{"FIRSTLINE_CONNECT_URL": "example.com/connect", "FIRSTLINE_CONNECT_SECRET": secret}, "FIRSTLINE_CONNECT_URL: want an http:// or https:// URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want no error", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want an error with %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), secret[1:]) {
+				t.Errorf("the error repeats the secret: %v", err)
+			}
+			if tt.want == "" {
+				want := ConnectConfig{URL: strings.TrimSpace(tt.env["FIRSTLINE_CONNECT_URL"]), Secret: tt.env["FIRSTLINE_CONNECT_SECRET"]}
+				if c.Connect != want {
+					t.Errorf("Connect = %+v, want %+v", c.Connect, want)
+				}
+			}
+		})
+	}
+}

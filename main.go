@@ -155,6 +155,28 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseArgs parses args that mix flags and positional arguments ("import
+// FILE --skip-invalid"): Go's flag package stops at the first positional
+// one, so parsing resumes after each. It returns the positional arguments,
+// and a usage error unless there are exactly n.
+func parseArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageOrHelp(err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != n {
+		return nil, fmt.Errorf("%w: want %d argument(s), got %d", errUsage, n, len(pos))
+	}
+	return pos, nil
+}
+
 // usageOrHelp maps a flag parsing error to errUsage, keeping -h as is.
 func usageOrHelp(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
