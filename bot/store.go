@@ -181,7 +181,8 @@ type CustomerTable interface {
 // identities are still linked to.
 var ErrLinked = errors.New("identities are linked to the customer")
 
-// ImportResult is what ImportCustomers did.
+// ImportResult is what ImportCustomers did, or, when it wrote nothing for
+// conflicts, what it would have done without them.
 type ImportResult struct {
 	Added, Updated, Unchanged int
 	// Conflicts are the rows not written because their email belongs to

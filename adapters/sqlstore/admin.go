@@ -99,20 +99,21 @@ func (s *Store) CustomerCount(ctx context.Context) (int, error) {
 }
 
 // Link links l.Identity to l.CustomerID, replacing any link the identity
-// had. The customer must exist (an error wrapping bot.ErrNotFound
-// otherwise). A zero CreatedAt is stored as now; relinking an identity to
-// the customer it is already linked to keeps the original time.
+// had. The caller checked the customer in the directory, which may be the
+// company's API: the customers table need not hold it. A zero CreatedAt is
+// stored as now; relinking an identity to the customer it is already
+// linked to keeps the original time.
 func (s *Store) Link(ctx context.Context, l bot.Link) error {
 	id := l.Identity
-	if !id.Platform.Valid() || id.User == "" {
-		return s.errorf("link %s/%s/%s: platform and user are required", id.Platform, id.Workspace, id.User)
+	if !id.Platform.Valid() || id.User == "" || l.CustomerID == "" {
+		return s.errorf("link %s/%s/%s: platform, user and customer are required", id.Platform, id.Workspace, id.User)
 	}
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = s.now()
 	}
 	_, err := s.w.exec(ctx, linkQuery, id.Platform, id.Workspace, id.User, l.CustomerID, stamp(l.CreatedAt))
 	if err != nil {
-		return s.errorf("link %s/%s/%s to customer %s: %w", id.Platform, id.Workspace, id.User, l.CustomerID, s.customerRef(err, l.CustomerID))
+		return s.errorf("link %s/%s/%s to customer %s: %w", id.Platform, id.Workspace, id.User, l.CustomerID, s.d.redact(err))
 	}
 	return nil
 }

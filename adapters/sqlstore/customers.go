@@ -73,7 +73,15 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []bot.Customer, skipConf
 	var res bot.ImportResult
 	err := s.write(ctx, func(t *tx) error {
 		res = bot.ImportResult{}
-		stored, err := queryAll(ctx, t, scanCustomer, `SELECT `+customerCols+` FROM customers`)
+		// The plan is made on the table as read, so no other import or
+		// change may write it in between (PostgreSQL's READ COMMITTED would
+		// let two imports give one email to two customers).
+		if lock := t.d.lockWrites("customers"); lock != "" {
+			if _, err := t.exec(ctx, lock); err != nil {
+				return fmt.Errorf("lock the customers: %w", err)
+			}
+		}
+		stored, err := queryAll(ctx, t, scanCustomer, `SELECT `+customerCols+` FROM customers ORDER BY `+t.d.bytewise("id"))
 		if err != nil {
 			return fmt.Errorf("read the customers: %w", err)
 		}
@@ -147,8 +155,9 @@ func planImport(stored, cs []bot.Customer) (importPlan, error) {
 		seen[c.ID] = i
 	}
 	rejected := map[int]string{}
+	var owner map[string]string
 	for {
-		owner := make(map[string]string, len(stored)+len(cs))
+		owner = make(map[string]string, len(stored)+len(cs))
 		for _, c := range stored {
 			if i, imported := seen[c.ID]; !imported || rejected[i] != "" {
 				claimEmail(owner, c)
@@ -172,6 +181,11 @@ func planImport(stored, cs []bot.Customer) (importPlan, error) {
 	var p importPlan
 	for i, c := range cs {
 		if other := rejected[i]; other != "" {
+			// Name who has the email in the end: the row that took it in
+			// an early round may have been rejected itself later.
+			if final := owner[foldEmail(c.Email)]; final != "" && final != c.ID {
+				other = final
+			}
 			p.result.Conflicts = append(p.result.Conflicts, bot.ImportConflict{Index: i, Other: other})
 			continue
 		}
@@ -207,6 +221,12 @@ func (s *Store) RemoveCustomer(ctx context.Context, id string, unlink bool, audi
 	var r bot.Removed
 	err := s.write(ctx, func(t *tx) error {
 		r = bot.Removed{}
+		// The customer row is locked first: a customer the table does not
+		// hold is not found, whatever links name it (an API directory's).
+		var one int
+		if err := t.queryRow(ctx, `SELECT 1 FROM customers WHERE id = $1`+t.d.lockRow(), id).Scan(&one); err != nil {
+			return notFound(err)
+		}
 		var links int64
 		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM identities WHERE customer_id = $1`, id).Scan(&links); err != nil {
 			return fmt.Errorf("count links: %w", err)
@@ -215,8 +235,10 @@ func (s *Store) RemoveCustomer(ctx context.Context, id string, unlink bool, audi
 			return fmt.Errorf("%d chat identities: %w", links, bot.ErrLinked)
 		}
 		var err error
-		if r.Links, err = t.execN(ctx, `DELETE FROM identities WHERE customer_id = $1`, id); err != nil {
-			return fmt.Errorf("unlink: %w", err)
+		if unlink {
+			if r.Links, err = t.execN(ctx, `DELETE FROM identities WHERE customer_id = $1`, id); err != nil {
+				return fmt.Errorf("unlink: %w", err)
+			}
 		}
 		// A verification about to link to the customer links nobody now.
 		if _, err := t.exec(ctx, `UPDATE verifications SET customer_id = NULL, code_hash = '' WHERE customer_id = $1`, id); err != nil {

@@ -28,6 +28,10 @@ type dialect interface {
 	lockRow() string
 	lockKeyShare() string
 	skipLocked() string
+	// lockWrites is a statement that keeps other writers of table out
+	// until the transaction ends ("" where the transaction already does:
+	// SQLite's write transactions hold the database).
+	lockWrites(table string) string
 	// bytewise orders col byte by byte, whatever the database's collation.
 	bytewise(col string) string
 	// equalFold is the condition that col equals the parameter param,

@@ -262,7 +262,13 @@ func (postgresDialect) args(args []any) []any {
 // transactions that read a row to change it, but does not block the
 // FOR KEY SHARE locks that inserting a message, handoff or outbox row
 // referencing the conversation takes for its foreign key.
-func (postgresDialect) lockRow() string      { return ` FOR NO KEY UPDATE` }
+func (postgresDialect) lockRow() string { return ` FOR NO KEY UPDATE` }
+
+// lockWrites: SHARE ROW EXCLUSIVE conflicts with itself and with every
+// writer, and lets readers (the engine's lookups) through.
+func (postgresDialect) lockWrites(table string) string {
+	return `LOCK TABLE ` + table + ` IN SHARE ROW EXCLUSIVE MODE`
+}
 func (postgresDialect) lockKeyShare() string { return ` FOR KEY SHARE` }
 
 // skipLocked: rows another transaction holds are left to the next run.

@@ -272,9 +272,11 @@ func (t nanos) Value() (driver.Value, error) {
 }
 
 // One writer at a time: nothing to lock or skip.
-func (sqliteDialect) lockRow() string      { return "" }
-func (sqliteDialect) lockKeyShare() string { return "" }
-func (sqliteDialect) skipLocked() string   { return "" }
+func (sqliteDialect) lockRow() string { return "" }
+
+func (sqliteDialect) lockWrites(string) string { return "" }
+func (sqliteDialect) lockKeyShare() string     { return "" }
+func (sqliteDialect) skipLocked() string       { return "" }
 
 // bytewise: SQLite's default collation (BINARY) is byte by byte.
 func (sqliteDialect) bytewise(col string) string { return col }

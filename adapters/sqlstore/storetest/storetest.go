@@ -103,6 +103,15 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Stats/Records", testStatsRecords},
 		{"Stats/Queue", testStatsQueue},
 		{"Stats/OutboxPending", testStatsOutboxPending},
+		{"Customers/Import", testImportCustomers},
+		{"Customers/ImportConflicts", testImportConflicts},
+		{"Customers/ImportAllOrNothing", testImportAllOrNothing},
+		{"Customers/ImportConcurrent", testImportConcurrent},
+		{"Customers/List", testListCustomers},
+		{"Customers/ByEmail", testCustomersByEmail},
+		{"Customers/Remove", testRemoveCustomer},
+		{"Customers/DirectoryLinks", testDirectoryLinks},
+		{"Privacy/ConnectStates", testConnectStates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
