@@ -87,11 +87,6 @@ func scanID(r scanner) (int64, error) {
 	return id, err
 }
 
-func scanString(r scanner) (string, error) {
-	var s string
-	err := r.Scan(&s)
-	return s, err
-}
 
 func scanLink(r scanner) (bot.Link, error) {
 	var l bot.Link
