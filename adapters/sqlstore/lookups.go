@@ -87,7 +87,6 @@ func scanID(r scanner) (int64, error) {
 	return id, err
 }
 
-
 func scanLink(r scanner) (bot.Link, error) {
 	var l bot.Link
 	err := r.Scan(&l.Identity.Platform, &l.Identity.Workspace, &l.Identity.User, &l.CustomerID, timeCol{&l.CreatedAt})
