@@ -52,7 +52,7 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 			Handoffs: parts.Handoffs,
 			Out:      sys.out,
 			UserName: who,
-			Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex"},
+			Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex", Role: handoff.RoleAgent},
 			RunID:    strconv.FormatInt(time.Now().UnixNano(), 36),
 		})
 		return map[bot.Platform]outbox.Sender{bot.Console: con}, err

@@ -35,11 +35,24 @@ type Config struct {
 	SlackAgentChannel  string
 	SlackAgentMention  string
 	SlackLinkByEmail   bool
+	// SlackAgents and SlackAgentLeads (SLACK_AGENTS, SLACK_AGENT_LEADS) are
+	// who the company says its agents and leads are: user ids (U…, W…) and
+	// user groups (S…). Without SlackAgents, the agents are the members of
+	// the mention's user group, else of the (private) agent channel.
+	SlackAgents     []string
+	SlackAgentLeads []string
 
 	DiscordBotToken     string
 	DiscordAPIURL       string
 	DiscordAgentChannel string
 	DiscordAgentRole    string
+	// DiscordAgents and DiscordAgentLeads (DISCORD_AGENTS,
+	// DISCORD_AGENT_LEADS) are user ids; DiscordAgentLeadRole
+	// (DISCORD_AGENT_LEAD_ROLE) a role whose members are leads. Members
+	// holding DiscordAgentRole are agents too.
+	DiscordAgents        []string
+	DiscordAgentLeads    []string
+	DiscordAgentLeadRole string
 
 	AgentPlatform  string
 	HandoffReping  time.Duration
@@ -74,30 +87,35 @@ const DefaultModel = "gpt-4o-mini"
 // errors naming the variable; missing ones take the defaults of the spec.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		DB:                  or(getenv("FIRSTLINE_DB"), "firstline.db"),
-		PromptsDir:          or(getenv("FIRSTLINE_PROMPTS_DIR"), "prompts"),
-		PromptsDirSet:       getenv("FIRSTLINE_PROMPTS_DIR") != "",
-		HTTPAddr:            or(getenv("FIRSTLINE_HTTP_ADDR"), ":8080"),
-		OpenAIKey:           getenv("OPENAI_API_KEY"),
-		OpenAIBaseURL:       getenv("OPENAI_BASE_URL"),
-		Model:               or(getenv("FIRSTLINE_MODEL"), DefaultModel),
-		SlackBotToken:       getenv("SLACK_BOT_TOKEN"),
-		SlackAppToken:       getenv("SLACK_APP_TOKEN"),
-		SlackSigningSecret:  getenv("SLACK_SIGNING_SECRET"),
-		SlackAPIURL:         getenv("SLACK_API_URL"),
-		SlackAgentChannel:   getenv("SLACK_AGENT_CHANNEL"),
-		SlackAgentMention:   or(getenv("SLACK_AGENT_MENTION"), "here"),
-		DiscordBotToken:     getenv("DISCORD_BOT_TOKEN"),
-		DiscordAPIURL:       getenv("DISCORD_API_URL"),
-		DiscordAgentChannel: getenv("DISCORD_AGENT_CHANNEL"),
-		DiscordAgentRole:    getenv("DISCORD_AGENT_ROLE"),
-		AgentPlatform:       getenv("FIRSTLINE_AGENT_PLATFORM"),
-		PaymentsURL:         getenv("FIRSTLINE_PAYMENTS_URL"),
-		PaymentsToken:       getenv("FIRSTLINE_PAYMENTS_TOKEN"),
-		Customers:           loadCustomersConfig(getenv),
-		Connect:             ConnectConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CONNECT_URL")), Secret: getenv("FIRSTLINE_CONNECT_SECRET")},
-		AdminToken:          getenv("FIRSTLINE_ADMIN_TOKEN"),
-		LogLevel:            or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
+		DB:                   or(getenv("FIRSTLINE_DB"), "firstline.db"),
+		PromptsDir:           or(getenv("FIRSTLINE_PROMPTS_DIR"), "prompts"),
+		PromptsDirSet:        getenv("FIRSTLINE_PROMPTS_DIR") != "",
+		HTTPAddr:             or(getenv("FIRSTLINE_HTTP_ADDR"), ":8080"),
+		OpenAIKey:            getenv("OPENAI_API_KEY"),
+		OpenAIBaseURL:        getenv("OPENAI_BASE_URL"),
+		Model:                or(getenv("FIRSTLINE_MODEL"), DefaultModel),
+		SlackBotToken:        getenv("SLACK_BOT_TOKEN"),
+		SlackAppToken:        getenv("SLACK_APP_TOKEN"),
+		SlackSigningSecret:   getenv("SLACK_SIGNING_SECRET"),
+		SlackAPIURL:          getenv("SLACK_API_URL"),
+		SlackAgentChannel:    getenv("SLACK_AGENT_CHANNEL"),
+		SlackAgentMention:    or(getenv("SLACK_AGENT_MENTION"), "here"),
+		DiscordBotToken:      getenv("DISCORD_BOT_TOKEN"),
+		DiscordAPIURL:        getenv("DISCORD_API_URL"),
+		DiscordAgentChannel:  getenv("DISCORD_AGENT_CHANNEL"),
+		DiscordAgentRole:     getenv("DISCORD_AGENT_ROLE"),
+		SlackAgents:          idList(getenv("SLACK_AGENTS")),
+		SlackAgentLeads:      idList(getenv("SLACK_AGENT_LEADS")),
+		DiscordAgents:        idList(getenv("DISCORD_AGENTS")),
+		DiscordAgentLeads:    idList(getenv("DISCORD_AGENT_LEADS")),
+		DiscordAgentLeadRole: strings.TrimSpace(getenv("DISCORD_AGENT_LEAD_ROLE")),
+		AgentPlatform:        getenv("FIRSTLINE_AGENT_PLATFORM"),
+		PaymentsURL:          getenv("FIRSTLINE_PAYMENTS_URL"),
+		PaymentsToken:        getenv("FIRSTLINE_PAYMENTS_TOKEN"),
+		Customers:            loadCustomersConfig(getenv),
+		Connect:              ConnectConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CONNECT_URL")), Secret: getenv("FIRSTLINE_CONNECT_SECRET")},
+		AdminToken:           getenv("FIRSTLINE_ADMIN_TOKEN"),
+		LogLevel:             or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
 	}
 	var errs []error
 	c.SlackLinkByEmail = envBool(getenv, "SLACK_LINK_BY_EMAIL", false, &errs)
@@ -205,6 +223,23 @@ func (c Config) ValidateServe() error {
 	if !(m == "here" || m == "channel" || slackIDRe.MatchString(m)) {
 		add("SLACK_AGENT_MENTION: want here, channel, a user group ID (S…) or a user ID (U…), got %q", m)
 	}
+	for name, ids := range map[string][]string{"SLACK_AGENTS": c.SlackAgents, "SLACK_AGENT_LEADS": c.SlackAgentLeads} {
+		for _, id := range ids {
+			if !slackIDRe.MatchString(id) {
+				add("%s: want user IDs (U…, W…) and user group IDs (S…), comma-separated; %q is neither", name, id)
+			}
+		}
+	}
+	for name, ids := range map[string][]string{"DISCORD_AGENTS": c.DiscordAgents, "DISCORD_AGENT_LEADS": c.DiscordAgentLeads} {
+		for _, id := range ids {
+			if !discordIDRe.MatchString(id) {
+				add("%s: want Discord user IDs (numbers), comma-separated; %q is not one", name, id)
+			}
+		}
+	}
+	if c.DiscordAgentChannel != "" && c.agentSide().Platform == bot.Discord && c.DiscordAgentRole == "" && len(c.DiscordAgents) == 0 {
+		add("DISCORD_AGENT_CHANNEL: set DISCORD_AGENT_ROLE (the agents' role) or DISCORD_AGENTS (their user IDs): without either, anyone who can write in the agent channel would act as an agent")
+	}
 	if c.HTTPAddr == "" {
 		add("FIRSTLINE_HTTP_ADDR: must not be empty")
 	}
@@ -220,6 +255,20 @@ const minAdminToken = 16
 
 // slackIDRe matches a Slack user group (S…) or user (U…, W…) id.
 var slackIDRe = regexp.MustCompile(`^[SUW][A-Z0-9]+$`)
+
+// discordIDRe matches a Discord snowflake.
+var discordIDRe = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// idList splits a comma-separated list of ids, trimmed, blanks dropped.
+func idList(v string) []string {
+	var out []string
+	for _, id := range strings.Split(v, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 func checkURL(v string) error {
 	u, err := url.Parse(v)

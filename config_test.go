@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad agent platform", map[string]string{"FIRSTLINE_AGENT_PLATFORM": "irc"}, "FIRSTLINE_AGENT_PLATFORM"},
 		{"bad mention", map[string]string{"SLACK_AGENT_MENTION": "everyone"}, "SLACK_AGENT_MENTION"},
 		{"token without url", map[string]string{"FIRSTLINE_PAYMENTS_TOKEN": "secret"}, "FIRSTLINE_PAYMENTS_URL"},
+		{"bad slack agent", map[string]string{"SLACK_AGENTS": "U123, alex"}, "SLACK_AGENTS"},
+		{"bad slack lead", map[string]string{"SLACK_AGENT_LEADS": "#leads"}, "SLACK_AGENT_LEADS"},
+		{"bad discord agent", map[string]string{"DISCORD_AGENTS": "123, @sam"}, "DISCORD_AGENTS"},
+		{"discord agents unknown", map[string]string{"DISCORD_BOT_TOKEN": "z", "DISCORD_AGENT_CHANNEL": "2"}, "DISCORD_AGENT_ROLE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,5 +321,24 @@ func TestConnectConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// SLACK_AGENTS, DISCORD_AGENTS and their leads are comma-separated ids,
+// trimmed, blanks dropped.
+func TestAgentLists(t *testing.T) {
+	c, err := LoadConfig(envOf(map[string]string{
+		"SLACK_AGENTS": " U1, S2 ,,", "SLACK_AGENT_LEADS": "W3",
+		"DISCORD_AGENTS": "111 ,222", "DISCORD_AGENT_LEADS": "333", "DISCORD_AGENT_LEAD_ROLE": " 444 ",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.SlackAgents, c.SlackAgentLeads, c.DiscordAgents, c.DiscordAgentLeads, c.DiscordAgentLeadRole)
+	if want := "[U1 S2] [W3] [111 222] [333]444"; got != want { // Sprint puts no space before a string after a slice
+		t.Errorf("agent lists = %s; want %s", got, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
 	}
 }

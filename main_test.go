@@ -106,7 +106,7 @@ func TestChatEndToEnd(t *testing.T) {
 		"bot> I've asked a person from our support team to join. You are number 1 in the queue.",
 		"bot> Alex from our support team has joined the conversation.",
 		"agent Alex> hi, Alex here",
-		"[agents] #1 Ada Lovelace: my payment is stuck",
+		"[agents] #1 **Ada Lovelace**:\n[agents] #1 > my payment is stuck",
 		"bot> Our support team has marked this conversation as resolved.",
 		"bot> Thank you for the rating (5/5)!",
 		"is **settled**",

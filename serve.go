@@ -117,6 +117,7 @@ func (s *server) platforms(parts app.Parts) (map[bot.Platform]outbox.Sender, err
 		sl, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, SigningSecret: cfg.SlackSigningSecret,
 			APIURL: cfg.SlackAPIURL, AgentChannel: channel, AgentMention: cfg.SlackAgentMention,
+			Agents: cfg.SlackAgents, Leads: cfg.SlackAgentLeads,
 			LinkByEmail: cfg.SlackLinkByEmail, Engine: parts.Engine, Handoffs: parts.Handoffs,
 			Logger: log.With("adapter", "slack"),
 		})
@@ -137,7 +138,8 @@ func (s *server) platforms(parts app.Parts) (map[bot.Platform]outbox.Sender, err
 		}
 		dcCfg := discord.Config{
 			Token: cfg.DiscordBotToken, APIURL: cfg.DiscordAPIURL, AgentChannel: channel,
-			AgentRole: cfg.DiscordAgentRole, Engine: parts.Engine, Handoffs: parts.Handoffs,
+			AgentRole: cfg.DiscordAgentRole, Agents: cfg.DiscordAgents, Leads: cfg.DiscordAgentLeads,
+			LeadRole: cfg.DiscordAgentLeadRole, Engine: parts.Engine, Handoffs: parts.Handoffs,
 			Logger: log.With("adapter", "discord"),
 		}
 		// Every replica sends (REST); one at a time holds the gateway.

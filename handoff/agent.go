@@ -11,10 +11,38 @@ import (
 	"github.com/firstlinehq/firstline/bot"
 )
 
-// Agent is a human agent as the agent channel's platform knows them.
+// Agent is a person in the agent channel as its platform knows them, with
+// the role the company gives them (SLACK_AGENTS, the agent user group,
+// DISCORD_AGENT_ROLE, ...), which the adapter looks up. The zero Role is
+// an outsider: whoever an adapter did not vouch for acts on nothing.
 type Agent struct {
 	ID   string
 	Name string
+	Role Role
+}
+
+// Role is what a person in the agent channel may do with handoffs.
+type Role int
+
+const (
+	// Outsider is anyone who is not an agent: a customer or colleague who
+	// can read the agent channel. Their commands and buttons change
+	// nothing, and their words never reach a customer.
+	Outsider Role = iota
+	// RoleAgent may claim, and act on the handoffs they claimed.
+	RoleAgent
+	// RoleLead is an agent who may also resolve, unclaim, transfer and send
+	// the drafts of handoffs other agents claimed.
+	RoleLead
+)
+
+// isAgent reports whether a may act on handoffs at all.
+func (a Agent) isAgent() bool { return a.Role >= RoleAgent }
+
+// owns reports whether a may act on h as its owner: a claimed handoff
+// belongs to the agent who claimed it (and leads).
+func (a Agent) owns(h bot.Handoff) bool {
+	return a.Role == RoleLead || h.State == bot.HandoffClaimed && h.AgentID == a.ID
 }
 
 func (a Agent) display() string {
@@ -54,7 +82,17 @@ const (
 	NotRelayed     Outcome = "not_relayed"
 	Resolved       Outcome = "resolved"
 	AlreadyClosed  Outcome = "already_resolved"
+	// NotAgent: someone the company does not count as an agent tried an
+	// agent's action; nothing changed, and only they are told.
+	NotAgent Outcome = "not_agent"
+	// NotOwner: an agent tried to act on a handoff another agent claimed.
+	NotOwner Outcome = "not_owner"
 )
+
+// notAgent is what an outsider who tries an agent's action is told, and
+// nobody else: adapters show it privately (ephemeral on Slack, an
+// ephemeral interaction reply on Discord) or not at all.
+var notAgent = Result{Outcome: NotAgent, Feedback: "Only the support team's agents can act on handoffs."}
 
 // IgnoredRetries are the waits before an adapter hands a thread message
 // that was Ignored to the flow again: an announcement's thread can receive
@@ -126,7 +164,7 @@ func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, err
 			return fmt.Errorf("find handoff of thread: %w", err)
 		}
 		cmd := parseCommand(m.Text)
-		relay := cmd == cmdText && h.State == bot.HandoffClaimed && h.AgentID == m.Agent.ID
+		relay := cmd == cmdText && m.Agent.isAgent() && h.State == bot.HandoffClaimed && h.AgentID == m.Agent.ID
 		stored := bot.Message{
 			ConversationID: h.ConversationID,
 			Role:           bot.RoleNote,
@@ -140,6 +178,11 @@ func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, err
 		if relay {
 			stored.Role = bot.RoleAgent
 		}
+		if !m.Agent.isAgent() {
+			// Kept, as the thread shows it, but marked: an outsider's words
+			// are never an agent's, in a transcript or an export.
+			stored.AuthorName = strings.TrimSpace(m.Agent.Name + " (not an agent)")
+		}
 		if m.MessageID == "" {
 			stored.DedupeKey = ""
 		}
@@ -149,6 +192,15 @@ func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, err
 		}
 		if !inserted {
 			res.Outcome = Duplicate
+			return nil
+		}
+		if !m.Agent.isAgent() {
+			if cmd != cmdText && cmd != cmdNote {
+				res = notAgent
+				s.log.WarnContext(ctx, "agent command from someone who is not an agent refused", "handoff", h.ID)
+			} else {
+				res = Result{Outcome: NotRelayed}
+			}
 			return nil
 		}
 		switch cmd {
@@ -178,19 +230,23 @@ func (s *Service) AgentMessage(ctx context.Context, m AgentMessage) (Result, err
 
 // Claim is the Claim button. Of concurrent claims exactly one wins.
 func (s *Service) Claim(ctx context.Context, handoffID int64, agent Agent) (Result, error) {
-	return s.act(ctx, handoffID, func(tx bot.Tx, h bot.Handoff) (Result, error) {
+	return s.act(ctx, handoffID, agent, func(tx bot.Tx, h bot.Handoff) (Result, error) {
 		return s.claim(ctx, tx, h, agent)
 	})
 }
 
 // Resolve is the Resolve button.
 func (s *Service) Resolve(ctx context.Context, handoffID int64, agent Agent) (Result, error) {
-	return s.act(ctx, handoffID, func(tx bot.Tx, h bot.Handoff) (Result, error) {
+	return s.act(ctx, handoffID, agent, func(tx bot.Tx, h bot.Handoff) (Result, error) {
 		return s.resolve(ctx, tx, h, agent)
 	})
 }
 
-func (s *Service) act(ctx context.Context, handoffID int64, fn func(bot.Tx, bot.Handoff) (Result, error)) (Result, error) {
+func (s *Service) act(ctx context.Context, handoffID int64, agent Agent, fn func(bot.Tx, bot.Handoff) (Result, error)) (Result, error) {
+	if !agent.isAgent() {
+		s.log.WarnContext(ctx, "handoff button pressed by someone who is not an agent refused", "handoff", handoffID)
+		return notAgent, nil
+	}
 	var res Result
 	err := s.cfg.Store.WithTx(ctx, func(tx bot.Tx) error {
 		h, err := tx.Handoff(ctx, handoffID)
@@ -209,7 +265,7 @@ func (s *Service) act(ctx context.Context, handoffID int64, fn func(bot.Tx, bot.
 
 func (s *Service) afterAction(res Result) {
 	switch res.Outcome {
-	case Ignored, Duplicate, Noted:
+	case Ignored, Duplicate, Noted, NotAgent:
 		return
 	}
 	s.met.action(res.Outcome)
@@ -272,8 +328,11 @@ func (s *Service) joined(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Ag
 }
 
 func (s *Service) unclaim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Agent) (Result, error) {
-	if h.State != bot.HandoffClaimed || h.AgentID != agent.ID {
-		return s.feedback(ctx, tx, h, NotRelayed, "Only the agent who claimed this handoff can unclaim it.")
+	if h.State != bot.HandoffClaimed {
+		return s.feedback(ctx, tx, h, NotRelayed, "This handoff is not claimed.")
+	}
+	if !agent.owns(h) {
+		return s.notOwner(ctx, tx, h, "unclaim")
 	}
 	ok, err := tx.UnclaimHandoff(ctx, h.ID)
 	if err != nil || !ok {
@@ -286,15 +345,21 @@ func (s *Service) unclaim(ctx context.Context, tx bot.Tx, h bot.Handoff, agent A
 }
 
 func (s *Service) transfer(ctx context.Context, tx bot.Tx, h bot.Handoff, from Agent, mentions []Agent) (Result, error) {
-	if h.State != bot.HandoffClaimed || h.AgentID != from.ID {
-		return s.feedback(ctx, tx, h, NotRelayed, "Only the agent who claimed this handoff can transfer it.")
+	if h.State != bot.HandoffClaimed {
+		return s.feedback(ctx, tx, h, NotRelayed, "Claim this handoff before you transfer it.")
+	}
+	if !from.owns(h) {
+		return s.notOwner(ctx, tx, h, "transfer")
 	}
 	if len(mentions) == 0 || mentions[0].ID == "" {
 		return s.feedback(ctx, tx, h, NotRelayed, "Mention the agent to transfer to: transfer @name.")
 	}
 	to := mentions[0]
-	if to.ID == from.ID {
-		return s.feedback(ctx, tx, h, NotRelayed, "You already have this handoff.")
+	if to.ID == h.AgentID {
+		return s.feedback(ctx, tx, h, NotRelayed, nameOr(h.AgentName)+" already has this handoff.")
+	}
+	if !to.isAgent() {
+		return s.feedback(ctx, tx, h, NotRelayed, to.display()+" is not one of the support team's agents; a handoff goes to agents only.")
 	}
 	if ok, err := tx.UnclaimHandoff(ctx, h.ID); err != nil || !ok {
 		return Result{}, errors.Join(err, errors.New("transfer: handoff changed meanwhile"))
@@ -315,6 +380,9 @@ func (s *Service) transfer(ctx context.Context, tx bot.Tx, h bot.Handoff, from A
 }
 
 func (s *Service) resolve(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Agent) (Result, error) {
+	if h.State == bot.HandoffClaimed && !agent.owns(h) {
+		return s.notOwner(ctx, tx, h, "resolve")
+	}
 	ok, err := tx.ResolveHandoff(ctx, h.ID, s.now())
 	if err != nil {
 		return Result{}, fmt.Errorf("resolve: %w", err)
@@ -404,6 +472,12 @@ func (s *Service) relay(ctx context.Context, tx bot.Tx, h bot.Handoff, agent Age
 		return Result{}, err
 	}
 	return Result{Outcome: Relayed}, nil
+}
+
+// notOwner refuses an action on a handoff another agent claimed, saying
+// who owns it.
+func (s *Service) notOwner(ctx context.Context, tx bot.Tx, h bot.Handoff, what string) (Result, error) {
+	return s.feedback(ctx, tx, h, NotOwner, fmt.Sprintf("%s claimed this handoff: only they (or a lead) can %s it.", nameOr(h.AgentName), what))
 }
 
 // feedback posts an explanation in the handoff thread and returns it.

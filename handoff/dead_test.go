@@ -71,7 +71,7 @@ func TestDeadMessagesReachAgents(t *testing.T) {
 			say("status of PAY-1001")
 			say("I want to talk to a human")
 			hid := handoffOf(t, h)
-			alex := handoff.Agent{ID: "U-alex", Name: "Alex"}
+			alex := handoff.Agent{ID: "U-alex", Name: "Alex", Role: handoff.RoleAgent}
 			if _, err := h.Handoffs.Claim(h.Ctx, hid, alex); err != nil {
 				t.Fatal(err)
 			}

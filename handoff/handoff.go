@@ -172,13 +172,17 @@ func (s *Service) card(ctx context.Context, tx bot.Tx, h bot.Handoff, conv bot.C
 			continue // the greeting tells agents nothing
 		}
 		if m.Role == bot.RoleCustomer || m.Role == bot.RoleBot || m.Role == bot.RoleAgent {
-			msgs = append(msgs, map[string]any{"Role": string(m.Role), "Text": oneLine(m.Text, 200)})
+			text := oneLine(m.Text, 200)
+			if m.Role == bot.RoleCustomer {
+				text = inert(text)
+			}
+			msgs = append(msgs, map[string]any{"Role": string(m.Role), "Text": text})
 		}
 	}
 	return set.Summary(map[string]any{
 		"ID":       h.ID,
 		"Customer": conv.CustomerID,
-		"User":     conv.UserName,
+		"User":     inertName(conv.UserName),
 		"Platform": string(conv.Key.Platform),
 		"Reason":   h.Reason,
 		"Messages": msgs,
@@ -200,11 +204,7 @@ func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conv
 	if err != nil {
 		return fmt.Errorf("handoff: find open handoff of conversation %d: %w", conv.ID, err)
 	}
-	name := conv.UserName
-	if name == "" {
-		name = "Customer"
-	}
-	text := name + ": " + msg.Text
+	text := quoted(conv.UserName, msg.Text)
 	for _, a := range attachments {
 		text += "\n" + attachmentLine(a)
 	}
@@ -216,7 +216,7 @@ func attachmentLine(a bot.Attachment) string {
 	if name == "" {
 		name = "attachment"
 	}
-	return "📎 " + oneLine(name, 100) + ": " + a.URL
+	return "📎 " + inertName(oneLine(name, 100)) + ": " + a.URL
 }
 
 // toThread queues a post in a handoff's agent thread.

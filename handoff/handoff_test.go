@@ -30,7 +30,7 @@ func TestConcurrentClaimsOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = h.Handoffs.Claim(h.Ctx, ann.HandoffID, handoff.Agent{ID: fmt.Sprintf("A%d", i), Name: fmt.Sprintf("Agent %d", i)})
+			results[i], errs[i] = h.Handoffs.Claim(h.Ctx, ann.HandoffID, handoff.Agent{ID: fmt.Sprintf("A%d", i), Name: fmt.Sprintf("Agent %d", i), Role: handoff.RoleAgent})
 		}()
 	}
 	wg.Wait()
@@ -183,8 +183,8 @@ func TestUnclaimAndTransfer(t *testing.T) {
 	}
 	res, err := h.Handoffs.AgentMessage(h.Ctx, handoff.AgentMessage{
 		Platform: bot.Slack, Channel: testkit.AgentChannel, Thread: fmt.Sprintf("ts-%d", ann.ID),
-		Agent: handoff.Agent{ID: "A2", Name: "Agent A2"}, Text: "transfer @A3", MessageID: "transfer-1",
-		Mentions: []handoff.Agent{{ID: "A3", Name: "Agent A3"}},
+		Agent: handoff.Agent{ID: "A2", Name: "Agent A2", Role: handoff.RoleAgent}, Text: "transfer @A3", MessageID: "transfer-1",
+		Mentions: []handoff.Agent{{ID: "A3", Name: "Agent A3", Role: handoff.RoleAgent}},
 	})
 	if err != nil || res.Outcome != handoff.Transferred {
 		t.Fatalf("transfer: %v, %v", res.Outcome, err)
@@ -204,7 +204,7 @@ func TestAgentMessageOutsideHandoffThreadIgnored(t *testing.T) {
 	h := testkit.New(t)
 	res, err := h.Handoffs.AgentMessage(h.Ctx, handoff.AgentMessage{
 		Platform: bot.Slack, Channel: testkit.AgentChannel, Thread: "not-a-handoff",
-		Agent: handoff.Agent{ID: "A1"}, Text: "claim", MessageID: "x1",
+		Agent: handoff.Agent{ID: "A1", Role: handoff.RoleAgent}, Text: "claim", MessageID: "x1",
 	})
 	if err != nil || res.Outcome != handoff.Ignored {
 		t.Errorf("got %v, %v; want ignored", res.Outcome, err)
@@ -217,7 +217,7 @@ func TestDuplicateAgentMessageRelayedOnce(t *testing.T) {
 	h.Agent(ann, "A1", "claim")
 	m := handoff.AgentMessage{
 		Platform: bot.Slack, Channel: testkit.AgentChannel, Thread: fmt.Sprintf("ts-%d", ann.ID),
-		Agent: handoff.Agent{ID: "A1", Name: "Agent A1"}, Text: "once", MessageID: "dup-1",
+		Agent: handoff.Agent{ID: "A1", Name: "Agent A1", Role: handoff.RoleAgent}, Text: "once", MessageID: "dup-1",
 	}
 	for i := 0; i < 3; i++ {
 		if _, err := h.Handoffs.AgentMessage(h.Ctx, m); err != nil {

@@ -2,9 +2,12 @@ package handoff
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,13 +31,18 @@ func (s *Service) Draft(ctx context.Context, tx bot.Tx, conv *bot.Conversation, 
 	post := ""
 	var buttons []bot.Button
 	if text != "" {
+		nonce := make([]byte, 8)
+		_, _ = rand.Read(nonce) // never fails (crypto/rand)
 		draft := bot.Message{
 			ConversationID: conv.ID,
 			Role:           bot.RoleDraft,
-			Text:           text,
-			PromptVersion:  promptVersion,
-			Processed:      true,
-			CreatedAt:      s.now(),
+			// The key says which handoff the draft was made for, so that a
+			// draft of an earlier handoff is never sent in a later one.
+			DedupeKey:     draftKeyPrefix(h.ID) + hex.EncodeToString(nonce),
+			Text:          text,
+			PromptVersion: promptVersion,
+			Processed:     true,
+			CreatedAt:     s.now(),
 		}
 		if _, err := tx.AddMessage(ctx, &draft); err != nil {
 			return fmt.Errorf("handoff: store draft: %w", err)
@@ -68,11 +76,14 @@ func (s *Service) Draft(ctx context.Context, tx bot.Tx, conv *bot.Conversation, 
 }
 
 // SendDraft is the "Send draft" button: the draft goes to the customer as
-// the bot's answer, once, while the handoff is open and not claimed by
-// another agent. The share of drafts sent unchanged
+// the bot's answer, once, when the agent who claimed the open handoff (or a
+// lead) presses it and the draft was made for that handoff. The share of drafts sent unchanged
 // (firstline_shadow_drafts_sent_total over firstline_shadow_drafts_total)
 // says how ready the bot, or a new prompt, is for live traffic.
 func (s *Service) SendDraft(ctx context.Context, draftID int64, agent Agent) (Result, error) {
+	if !agent.isAgent() {
+		return notAgent, nil
+	}
 	var res Result
 	err := s.cfg.Store.WithTx(ctx, func(tx bot.Tx) error {
 		res = Result{}
@@ -92,7 +103,15 @@ func (s *Service) SendDraft(ctx context.Context, draftID int64, agent Agent) (Re
 		if err != nil {
 			return err
 		}
-		if h.State == bot.HandoffClaimed && h.AgentID != agent.ID {
+		if !strings.HasPrefix(draft.DedupeKey, draftKeyPrefix(h.ID)) {
+			res = Result{Outcome: DraftStale, Feedback: "This draft belongs to an earlier handoff; it was not sent."}
+			return nil
+		}
+		switch {
+		case h.State != bot.HandoffClaimed && agent.Role != RoleLead:
+			res = Result{Outcome: DraftRefused, Feedback: "Claim this handoff first: only the agent who claimed it sends its drafts."}
+			return nil
+		case !agent.owns(h):
 			res = Result{Outcome: DraftRefused, Feedback: fmt.Sprintf("%s has claimed this handoff; only they can send drafts.", nameOr(h.AgentName))}
 			return nil
 		}
@@ -159,4 +178,9 @@ func (m *Metrics) draftSent() {
 	if m != nil && m.drafts.sent != nil {
 		m.drafts.sent.Inc()
 	}
+}
+
+// draftKeyPrefix starts the dedupe key of every draft made for a handoff.
+func draftKeyPrefix(handoffID int64) string {
+	return "draft:" + strconv.FormatInt(handoffID, 10) + ":"
 }

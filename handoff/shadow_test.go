@@ -61,11 +61,11 @@ func TestShadowModeDraftsAndSends(t *testing.T) {
 
 	// Another agent claimed: only they may send drafts.
 	h.Agent(ann, "A1", "claim")
-	if res, err := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A2"}); err != nil || res.Outcome != handoff.DraftRefused {
+	if res, err := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A2", Role: handoff.RoleAgent}); err != nil || res.Outcome != handoff.DraftRefused {
 		t.Errorf("send by another agent: %v, %v", res.Outcome, err)
 	}
 	before := len(h.Platform.All())
-	res, err := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A1", Name: "Agent A1"})
+	res, err := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A1", Name: "Agent A1", Role: handoff.RoleAgent})
 	if err != nil || res.Outcome != handoff.DraftSent {
 		t.Fatalf("send draft: %v, %v", res.Outcome, err)
 	}
@@ -74,12 +74,12 @@ func TestShadowModeDraftsAndSends(t *testing.T) {
 	if len(sent) != 1 || !strings.Contains(sent[0].Text, "PAY-1002") || sent[0].Channel != "D-U-ada" {
 		t.Errorf("customer received %+v; want the draft", sent)
 	}
-	if res, _ := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A1"}); res.Outcome != handoff.DraftStale {
+	if res, _ := h.Handoffs.SendDraft(h.Ctx, id, handoff.Agent{ID: "A1", Role: handoff.RoleAgent}); res.Outcome != handoff.DraftStale {
 		t.Errorf("second press: %v; want stale", res.Outcome)
 	}
 	// After resolve, a draft can no longer be sent.
 	h.Agent(ann, "A1", "resolve")
-	if res, _ := h.Handoffs.SendDraft(h.Ctx, id2, handoff.Agent{ID: "A1"}); res.Outcome != handoff.DraftStale {
+	if res, _ := h.Handoffs.SendDraft(h.Ctx, id2, handoff.Agent{ID: "A1", Role: handoff.RoleAgent}); res.Outcome != handoff.DraftStale {
 		t.Errorf("send after resolve: %v; want stale", res.Outcome)
 	}
 }

@@ -128,11 +128,7 @@ func (s *Service) digestText(ctx context.Context, tx bot.Tx, qs []bot.QueuedHand
 		if err != nil {
 			return "", fmt.Errorf("conversation of handoff %d: %w", h.ID, err)
 		}
-		who := conv.UserName
-		if who == "" {
-			who = "a customer"
-		}
-		fmt.Fprintf(&b, "\n• #%d %s on %s, waiting %s", h.ID, oneLine(who, 60), conv.Key.Platform, age(now.Sub(h.CreatedAt)))
+		fmt.Fprintf(&b, "\n• #%d %s on %s, waiting %s", h.ID, inertName(conv.UserName), conv.Key.Platform, age(now.Sub(h.CreatedAt)))
 		if q.Repings > 1 {
 			fmt.Fprintf(&b, " (re-pinged %d times)", q.Repings)
 		}

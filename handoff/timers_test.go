@@ -375,8 +375,8 @@ func TestUnclaimTransferAndAgentTimeout(t *testing.T) {
 	h.Agent(ann, "A2", "claim")
 	res, err := h.Handoffs.AgentMessage(h.Ctx, handoff.AgentMessage{
 		Platform: bot.Slack, Channel: testkit.AgentChannel, Thread: fmt.Sprintf("ts-%d", ann.ID),
-		Agent: handoff.Agent{ID: "A2", Name: "Agent A2"}, Text: "transfer @A3", MessageID: "transfer-1",
-		Mentions: []handoff.Agent{{ID: "A3", Name: "Agent A3"}},
+		Agent: handoff.Agent{ID: "A2", Name: "Agent A2", Role: handoff.RoleAgent}, Text: "transfer @A3", MessageID: "transfer-1",
+		Mentions: []handoff.Agent{{ID: "A3", Name: "Agent A3", Role: handoff.RoleAgent}},
 	})
 	if err != nil || res.Outcome != handoff.Transferred {
 		t.Fatalf("transfer: %v, %v", res.Outcome, err)
@@ -458,7 +458,7 @@ func TestTranscript(t *testing.T) {
 		"**bot:** Payment **PAY-1001**",
 		"**customer ada:** I want to talk to a human",
 		"**agent Agent A1:** Hi Ada, looking at it.",
-		"**customer ada:** thanks\n      it was on Monday",
+		"**customer ada:** thanks\n> it was on Monday",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, text)

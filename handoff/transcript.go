@@ -55,10 +55,7 @@ func (s *Service) transcript(ctx context.Context, tx bot.Tx, h bot.Handoff, agen
 }
 
 func (s *Service) transcriptHeader(h bot.Handoff, conv bot.Conversation, agent Agent, loc *time.Location, cut int) string {
-	who := conv.UserName
-	if who == "" {
-		who = "a customer"
-	}
+	who := inertName(conv.UserName)
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Transcript of handoff #%d**, for %s: %s on %s", h.ID, agent.display(), oneLine(who, 60), conv.Key.Platform)
 	// The customer's id, not their name: the company's directory may be an
@@ -96,7 +93,7 @@ func transcriptPosts(header string, msgs []bot.Message, loc *time.Location) []st
 			continue // notes and commands: already in the thread
 		}
 		if m.AuthorName != "" {
-			who += " " + oneLine(m.AuthorName, 60)
+			who += " " + inertName(m.AuthorName)
 		}
 		t := m.CreatedAt.In(loc)
 		line := ""
@@ -105,6 +102,11 @@ func transcriptPosts(header string, msgs []bot.Message, loc *time.Location) []st
 			line = "\n*" + t.Format("Monday 2006-01-02") + "*"
 		}
 		text := strings.ReplaceAll(strings.TrimSpace(m.Text), "\n", "\n      ")
+		if who != "bot" {
+			// A customer's (or agent's) words, quoted line by line: none of
+			// them can pass for a line of the transcript itself.
+			text = strings.ReplaceAll(inert(strings.TrimSpace(m.Text)), "\n", "\n> ")
+		}
 		line += fmt.Sprintf("\n`%s` **%s:** %s", t.Format("15:04"), who, text)
 		if len(cur)+len(line) > transcriptPostLen && cur != "" {
 			posts = append(posts, cur)

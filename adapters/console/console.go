@@ -68,7 +68,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, errors.New("console: needs an engine, handoffs and an output")
 	}
 	if cfg.Agent.ID == "" {
-		cfg.Agent = handoff.Agent{ID: "demo-agent", Name: "Alex"}
+		cfg.Agent = handoff.Agent{ID: "demo-agent", Name: "Alex", Role: handoff.RoleAgent}
 	}
 	return &Console{cfg: cfg}, nil
 }

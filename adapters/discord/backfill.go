@@ -112,7 +112,7 @@ func (a *Adapter) backfillThread(ctx context.Context, t handoff.ThreadCursor) {
 	n := 0
 	for _, m := range msgs {
 		if a.fromPerson(m) {
-			_, _ = a.agentMessage(ctx, m, t.Channel, t.Thread)
+			_, _ = a.agentMessage(ctx, m, nil, t.Channel, t.Thread)
 			n++
 		}
 	}

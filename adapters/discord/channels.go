@@ -15,6 +15,7 @@ const channelCacheSize = 50_000
 type channelInfo struct {
 	thread bool
 	parent string // the channel a thread belongs to
+	guild  string // the server; "" when not looked up
 }
 
 // channelCache remembers channels looked up, and the threads the adapter
@@ -64,7 +65,7 @@ func (a *Adapter) channel(ctx context.Context, id string) (channelInfo, error) {
 		}
 		return channelInfo{}, a.wrap(err, "look up channel %s", id)
 	}
-	info := channelInfo{thread: ch.IsThread(), parent: ch.ParentID}
+	info := channelInfo{thread: ch.IsThread(), parent: ch.ParentID, guild: ch.GuildID}
 	a.channels.put(id, info)
 	return info, nil
 }

@@ -77,12 +77,24 @@ type Config struct {
 	// AgentChannel is the channel id where handoffs are announced
 	// (DISCORD_AGENT_CHANNEL); "" when agents work on another platform.
 	AgentChannel string
-	// AgentRole is the role id mentioned on announcements
-	// (DISCORD_AGENT_ROLE); "" mentions nobody.
+	// AgentRole is the agents' role id (DISCORD_AGENT_ROLE): it is
+	// mentioned on announcements, and members holding it act as agents on
+	// handoffs. "" mentions nobody, and only Agents and Leads are agents.
 	AgentRole string
-	Engine    Engine
-	Handoffs  Handoffs
-	Logger    *slog.Logger
+	// Agents are the user ids of further agents (DISCORD_AGENTS, comma
+	// separated), with or without AgentRole. With an agent channel,
+	// AgentRole or Agents is required: nobody else acts on handoffs.
+	Agents []string
+	// Leads are the user ids of agent leads (DISCORD_AGENT_LEADS): agents
+	// who may also resolve, unclaim, transfer and send the drafts of
+	// handoffs other agents claimed.
+	Leads []string
+	// LeadRole is a role id whose members are leads
+	// (DISCORD_AGENT_LEAD_ROLE); "" for none.
+	LeadRole string
+	Engine   Engine
+	Handoffs Handoffs
+	Logger   *slog.Logger
 	// HTTPClient is used for REST calls (its Transport and Timeout); nil
 	// uses a client with a 20 s timeout.
 	HTTPClient *http.Client
@@ -103,6 +115,9 @@ type Adapter struct {
 	dialer   *gatewayDialer
 	lanes    *lanes
 	channels *channelCache
+	roster   roster       // who is an agent, who a lead (agents.go)
+	members  *memberCache // looked-up members' roles
+	now      func() time.Time
 
 	botID    atomic.Pointer[string]
 	ready    atomic.Bool
@@ -137,6 +152,13 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	agents, err := newRoster(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AgentChannel != "" && !agents.vouches() {
+		return nil, errors.New(errNoAgents)
+	}
 	var api *url.URL
 	if cfg.APIURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.APIURL, "/"))
@@ -151,6 +173,9 @@ func New(cfg Config) (*Adapter, error) {
 		token:     "Bot " + token,
 		lanes:     newLanes(),
 		channels:  newChannelCache(channelCacheSize),
+		roster:    agents,
+		members:   newMemberCache(memberCacheSize),
+		now:       time.Now,
 		dropped:   make(chan struct{}, 1),
 		backfill:  make(chan struct{}, backfillConcurrency),
 		ctx:       context.Background(),
@@ -188,7 +213,9 @@ func New(cfg Config) (*Adapter, error) {
 	s.AddHandler(a.onReady)
 	s.AddHandler(a.onResumed)
 	s.AddHandler(a.onDisconnect)
-	s.AddHandler(a.onMessageCreate)
+	// MESSAGE_CREATE is read from the raw event, which alone has the
+	// members of mentioned users (see agents.go).
+	s.AddHandler(a.onEvent)
 	s.AddHandler(a.onMessageUpdate)
 	s.AddHandler(a.onMessageDelete)
 	s.AddHandler(a.onInteractionCreate)

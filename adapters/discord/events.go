@@ -26,14 +26,25 @@ const (
 	maxThreadName = 100
 )
 
+// onEvent handles MESSAGE_CREATE, with its raw JSON at hand: discordgo
+// drops the member data of mentioned users, which transfers need.
+func (a *Adapter) onEvent(_ *discordgo.Session, e *discordgo.Event) {
+	if e == nil || e.Type != "MESSAGE_CREATE" {
+		return
+	}
+	if mc, ok := e.Struct.(*discordgo.MessageCreate); ok {
+		a.onMessageCreate(mc, e.RawData)
+	}
+}
+
 // onMessageCreate hands a message a person wrote to its channel's lane.
-func (a *Adapter) onMessageCreate(_ *discordgo.Session, e *discordgo.MessageCreate) {
-	if e.Message == nil || !a.fromPerson(e.Message) {
+func (a *Adapter) onMessageCreate(e *discordgo.MessageCreate, raw json.RawMessage) {
+	if e == nil || e.Message == nil || !a.fromPerson(e.Message) {
 		return
 	}
 	m := e.Message
 	ctx := a.runContext()
-	a.lanes.do(ctx, m.ChannelID, func(ctx context.Context) { a.handleMessage(ctx, m) })
+	a.lanes.do(ctx, m.ChannelID, func(ctx context.Context) { a.handleMessage(ctx, m, mentionMembers(raw)) })
 }
 
 // fromPerson reports whether a message is one a person wrote: not the bot
@@ -53,8 +64,9 @@ func (a *Adapter) fromPerson(m *discordgo.Message) bool {
 // a server, a thread under the agent channel is a handoff thread, a channel
 // with an open conversation is a customer's, and a mention of the bot
 // elsewhere opens a conversation in a new thread. Anything else is
-// server chatter the bot ignores.
-func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message) {
+// server chatter the bot ignores. members are the event's members of the
+// users the message mentions.
+func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message, members map[string]*discordgo.Member) {
 	if m.GuildID == "" {
 		a.customerMessage(ctx, m, bot.ConversationKey{Platform: bot.Discord, Channel: m.ChannelID}, true)
 		return
@@ -68,11 +80,11 @@ func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message) {
 			// Discord could not say what the channel is; the handoff flow
 			// knows its own threads, and ignores the rest.
 			a.log.WarnContext(ctx, "discord: cannot look up a channel; asking the handoff flow", "channel", m.ChannelID, "err", err)
-			if res, err := a.agentMessage(ctx, m, a.cfg.AgentChannel, m.ChannelID); err == nil && res.Outcome != handoff.Ignored {
+			if res, err := a.agentMessage(ctx, m, members, a.cfg.AgentChannel, m.ChannelID); err == nil && res.Outcome != handoff.Ignored {
 				return
 			}
 		} else if handoffThread {
-			_, _ = a.agentMessage(ctx, m, a.cfg.AgentChannel, m.ChannelID)
+			_, _ = a.agentMessage(ctx, m, members, a.cfg.AgentChannel, m.ChannelID)
 			return
 		}
 	}
@@ -193,8 +205,11 @@ func (a *Adapter) typing(ctx context.Context, channel string) {
 	}
 }
 
-// agentMessage hands a message in a handoff thread to the handoff flow.
-func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, channel, thread string) (handoff.Result, error) {
+// agentMessage hands a message in a handoff thread to the handoff flow,
+// with the role of its author and of the people it mentions (agents.go).
+// members are the event's members of mentioned users; nil for a message
+// fetched back, whose author and mentions are looked up as needed.
+func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, members map[string]*discordgo.Member, channel, thread string) (handoff.Result, error) {
 	text := a.text(m)
 	for _, att := range attachments(m) {
 		// Files an agent attaches reach the customer as links.
@@ -204,10 +219,10 @@ func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, channe
 		Platform:  bot.Discord,
 		Channel:   channel,
 		Thread:    thread,
-		Agent:     handoff.Agent{ID: m.Author.ID, Name: agentName(m.Author, m.Member)},
+		Agent:     a.agentOf(ctx, m),
 		Text:      text,
 		MessageID: m.ID,
-		Mentions:  a.mentioned(m),
+		Mentions:  a.mentionedAgents(ctx, m, members, text),
 	}
 	res, err := retryStore(ctx, a.retryBase, func() (handoff.Result, error) { return a.cfg.Handoffs.AgentMessage(ctx, am) })
 	// An agent may answer in a new handoff's thread before the outbox has
@@ -219,8 +234,13 @@ func (a *Adapter) agentMessage(ctx context.Context, m *discordgo.Message, channe
 		}
 		res, err = a.cfg.Handoffs.AgentMessage(ctx, am)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		a.logUnhandled(ctx, "discord: cannot handle an agent's message", err, "thread", thread, "message", m.ID)
+	case res.Outcome == handoff.NotAgent:
+		// Discord has no ephemeral reply to a plain message, and a public
+		// one would invite trying again: say nothing.
+		a.log.DebugContext(ctx, "discord: an agent command from someone who is not an agent was refused", "thread", thread, "message", m.ID)
 	}
 	return res, err
 }

@@ -81,7 +81,9 @@ func TestInvalidSessionBackfillsMissedMessages(t *testing.T) {
 		identifies, _ := e.f.Counts()
 		return identifies == 2 && e.a.Ready()
 	})
-	e.waitSent(thread, "Ada Lovelace: are you still there?")
+	if post := e.waitSent(thread, "are you still there?"); !strings.Contains(post.Content, "Ada Lovelace") {
+		t.Errorf("thread post = %q, want it attributed to Ada Lovelace", post.Content)
+	}
 	e.waitSent(testDMAda, "(support): Yes, checking the payment now")
 
 	// The fetches started after the newest stored message of each.
@@ -116,7 +118,7 @@ func TestRunStopsOnRejectedToken(t *testing.T) {
 	f.SetRejectAll(true)
 	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now))
 	logs := &syncBuffer{}
-	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), AgentChannel: testAgents, Engine: h.Engine, Handoffs: h.Handoffs,
+	a, err := New(Config{Token: testToken, APIURL: f.APIURL(), AgentChannel: testAgents, AgentRole: testRole, Engine: h.Engine, Handoffs: h.Handoffs,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

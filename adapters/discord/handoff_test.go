@@ -90,7 +90,9 @@ func TestHandoffAnnouncedClaimedRelayedResolved(t *testing.T) {
 
 	// The customer's words go to the thread.
 	e.f.Say(testDMAda, testAda, "Thanks, that was quick")
-	if post := e.waitSent(thread, "Thanks, that was quick"); post.Content != "Ada Lovelace: Thanks, that was quick" {
+	// The handoff flow decides the layout (attributed, quoted); this
+	// checks only that it reaches the thread as Ada's.
+	if post := e.waitSent(thread, "Thanks, that was quick"); !strings.Contains(post.Content, "Ada Lovelace") {
 		t.Errorf("thread post = %q", post.Content)
 	}
 

@@ -136,7 +136,10 @@ func (a *Adapter) act(ctx context.Context, i *discordgo.Interaction) string {
 		if err != nil {
 			return msgUnknownButton
 		}
-		agent := handoff.Agent{ID: user.ID, Name: agentName(user, i.Member)}
+		// An outsider's press is refused by the handoff flow (NotAgent), a
+		// press on another agent's handoff too (NotOwner); the feedback is
+		// the ephemeral answer.
+		agent := a.presser(ctx, i, user)
 		var res handoff.Result
 		switch action {
 		case bot.ActionClaim:

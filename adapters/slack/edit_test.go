@@ -26,7 +26,7 @@ func TestCustomerEditsNotedInThread(t *testing.T) {
 			c := e.waitCard(since)
 			since = e.mark()
 			ts := e.dm("U-ada", "it was charged twice")
-			e.waitPost(since, "the customer's words in the thread", inThread(agents, c.TS, "Ada: it was charged twice"))
+			e.waitPost(since, "the customer's words in the thread", customerInThread(agents, c.TS, "Ada", "it was charged twice"))
 
 			since = e.mark()
 			edit := fakeslack.EditEvent("U-ada", ada, "im", ts, "it was charged *three* times", e.fake.NewTS())

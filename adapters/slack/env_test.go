@@ -68,12 +68,22 @@ type envOptions struct {
 	// messages a second to the agent channel; the shaper has its own test).
 	burst  int
 	config func(*Config)
+	// setup prepares the fake Slack before the adapter starts.
+	setup func(*fakeslack.Server)
+	// harness are more options for the product (testkit).
+	harness []testkit.Option
 }
 
 type envOption func(*envOptions)
 
 func withManualClock() envOption           { return func(o *envOptions) { o.manualClock = true } }
 func withConfig(f func(*Config)) envOption { return func(o *envOptions) { o.config = f } }
+func withFake(f func(*fakeslack.Server)) envOption {
+	return func(o *envOptions) { o.setup = f }
+}
+func withHarness(opts ...testkit.Option) envOption {
+	return func(o *envOptions) { o.harness = append(o.harness, opts...) }
+}
 
 func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 	t.Helper()
@@ -82,6 +92,9 @@ func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 		opt(&o)
 	}
 	fake := fakeslack.New(t)
+	if o.setup != nil {
+		o.setup(fake)
+	}
 	logs := &lockedBuffer{}
 	var a *Adapter
 	newAdapter := func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
@@ -92,6 +105,9 @@ func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 		cfg := Config{
 			BotToken: testBotToken, SigningSecret: testSecret, APIURL: fake.APIURL(),
 			AgentChannel: testkit.AgentChannel, AgentMention: "here",
+			// The fake's agents, named: tests of agent behaviour act with
+			// real roles (agents_test.go covers the other sources).
+			Agents: []string{"U-alex", "U-sam"},
 			Engine: p.Engine, Handoffs: p.Handoffs, Now: now,
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		}
@@ -113,9 +129,9 @@ func newEnv(t *testing.T, m mode, opts ...envOption) *env {
 	var h *testkit.Harness
 	if o.manualClock {
 		o.burst = 0
-		h = testkit.New(t, testkit.WithSenders(newAdapter))
+		h = testkit.New(t, append(o.harness, testkit.WithSenders(newAdapter))...)
 	} else {
-		h = testkit.New(t, testkit.WithClock(time.Now), testkit.WithSenders(newAdapter))
+		h = testkit.New(t, append(o.harness, testkit.WithClock(time.Now), testkit.WithSenders(newAdapter))...)
 	}
 	e := &env{t: t, mode: m, h: h, fake: fake, a: a, logs: logs}
 
@@ -213,6 +229,14 @@ func to(channel, text string) func(post) bool {
 func inThread(channel, thread, text string) func(post) bool {
 	return func(p post) bool {
 		return p.Method == "chat.postMessage" && p.Channel == channel && p.ThreadTS == thread && strings.Contains(p.Section(), text)
+	}
+}
+
+// customerInThread matches a customer's words relayed to a handoff thread:
+// attributed to who, however the handoff flow quotes them.
+func customerInThread(channel, thread, who, text string) func(post) bool {
+	return func(p post) bool {
+		return inThread(channel, thread, text)(p) && strings.Contains(p.Section(), who)
 	}
 }
 

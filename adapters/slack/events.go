@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -159,7 +160,7 @@ func (a *Adapter) agentMessage(ctx context.Context, self identity, m message) (f
 		return nop, nil
 	}
 	name := a.lookupAll(ctx, m.user, m.text, self.User)
-	agent := handoff.Agent{ID: m.user, Name: a.user(ctx, m.user).display()}
+	agent := a.agent(ctx, m.user, a.user(ctx, m.user).display())
 	text := fromSlack(stripMention(m.text, self.User), name)
 	for _, at := range attachments(m.files) {
 		text += "\n📎 " + cmp.Or(at.Name, "attachment") + ": " + at.URL
@@ -184,7 +185,28 @@ func (a *Adapter) agentMessage(ctx context.Context, self identity, m message) (f
 		// thread yet: after the acknowledgement, look again shortly.
 		return func() { go a.retryIgnored(context.WithoutCancel(ctx), am) }, nil
 	}
+	if text := refusal(am, res); text != "" {
+		return func() { a.ephemeralTo(ctx, m.channel, m.threadTS, m.user, text) }, nil
+	}
 	return nop, nil
+}
+
+// notSent is what someone who is not an agent is told when what they wrote
+// in a handoff's thread was not sent to the customer.
+const notSent = "Not sent to the customer: only the support team's agents can write to customers."
+
+// refusal is what the author of a thread message is told privately, if
+// anything: that an agent's command is not theirs to give, or that their
+// words did not reach the customer because they are not an agent. Never
+// posted for all to see: the thread is the agents' and the customer's.
+func refusal(am handoff.AgentMessage, res handoff.Result) string {
+	switch {
+	case res.Outcome == handoff.NotAgent:
+		return cmp.Or(res.Feedback, "Only the support team's agents can act on handoffs.")
+	case am.Agent.Role == handoff.Outsider && res.Outcome == handoff.NotRelayed && !strings.HasPrefix(strings.TrimSpace(am.Text), "//"):
+		return notSent
+	}
+	return ""
 }
 
 // attachments turns Slack files into links agents can open.
@@ -227,6 +249,9 @@ func (a *Adapter) retryIgnored(ctx context.Context, am handoff.AgentMessage) {
 			return
 		}
 		if res.Outcome != handoff.Ignored {
+			if text := refusal(am, res); text != "" {
+				a.ephemeralTo(ctx, am.Channel, am.Thread, am.Agent.ID, text)
+			}
 			return
 		}
 	}

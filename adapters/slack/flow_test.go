@@ -92,7 +92,7 @@ func testWholeFlow(t *testing.T, m mode) {
 	}
 	since = e.mark()
 	e.dm("U-ada", "thank you, it was charged twice")
-	e.waitPost(since, "the customer's words in the thread", inThread(agents, c.TS, "Ada: thank you, it was charged twice"))
+	e.waitPost(since, "the customer's words in the thread", customerInThread(agents, c.TS, "Ada", "thank you, it was charged twice"))
 
 	// A note and another agent's words stay in the thread; resolve by text.
 	since = e.mark()

@@ -91,7 +91,7 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 			a.log.WarnContext(ctx, "slack button with a bad handoff id", "value", value)
 			return nil
 		}
-		agent := handoff.Agent{ID: who, Name: cmp.Or(a.user(ctx, who).Name, cb.User.Name, who)}
+		agent := a.agent(ctx, who, cmp.Or(a.user(ctx, who).Name, cb.User.Name, who))
 		var res handoff.Result
 		switch action {
 		case bot.ActionClaim:
@@ -100,14 +100,17 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 			res, err = a.cfg.Handoffs.Resolve(ctx, id, agent)
 		default:
 			res, err = a.cfg.Handoffs.SendDraft(ctx, id, agent)
-			if err == nil && res.Outcome != handoff.DraftSent && res.Feedback != "" {
-				a.ephemeral(ctx, cb, res.Feedback)
-			}
 		}
 		if err != nil {
 			return fmt.Errorf("slack: %s handoff %d: %w", action, id, err)
 		}
-		// The handoff flow explains the outcome in the card's thread.
+		// The handoff flow explains the outcome in the card's thread; a
+		// refusal (someone who is not an agent, or not the owner) and a
+		// draft not sent are also told to the presser alone.
+		refused := res.Outcome == handoff.NotAgent || res.Outcome == handoff.NotOwner
+		if res.Feedback != "" && (refused || action == bot.ActionSendDraft && res.Outcome != handoff.DraftSent) {
+			a.ephemeral(ctx, cb, res.Feedback)
+		}
 		a.log.DebugContext(ctx, "agent button", "action", action, "handoff", id, "outcome", res.Outcome)
 		return nil
 	case bot.ActionOpenURL:
@@ -141,17 +144,24 @@ func (a *Adapter) channelOf(cb slackapi.InteractionCallback) string {
 // ephemeral tells one user something in the channel where they pressed a
 // button. It is sent directly, not through the outbox: it answers the press.
 func (a *Adapter) ephemeral(ctx context.Context, cb slackapi.InteractionCallback, text string) {
+	a.ephemeralTo(ctx, a.channelOf(cb), cb.Container.ThreadTs, cb.User.ID, text)
+}
+
+// ephemeralTo tells user, and only them, something in channel (in thread,
+// when set). It is sent directly, not through the outbox, and a failure is
+// only logged.
+func (a *Adapter) ephemeralTo(ctx context.Context, channel, thread, user, text string) {
 	opts := []slackapi.MsgOption{
 		slackapi.MsgOptionText(escape(text), false),
 		slackapi.MsgOptionParse(false),
 		slackapi.MsgOptionLinkNames(false),
 	}
-	if cb.Container.ThreadTs != "" {
-		opts = append(opts, slackapi.MsgOptionTS(cb.Container.ThreadTs))
+	if thread != "" {
+		opts = append(opts, slackapi.MsgOptionTS(thread))
 	}
-	ctx, cancel := context.WithTimeout(ctx, directTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
 	defer cancel()
-	if _, err := a.api.PostEphemeralContext(ctx, a.channelOf(cb), cb.User.ID, opts...); err != nil {
+	if _, err := a.api.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
 		a.log.WarnContext(ctx, "slack ephemeral message failed", "err", a.wrap("chat.postEphemeral", err))
 	}
 }

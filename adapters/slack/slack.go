@@ -75,13 +75,23 @@ type Config struct {
 	// AgentMention is who the announcement pings: here, channel, a user
 	// group id (S…) or a user id (U… or W…). "" means here.
 	AgentMention string
+	// Agents (SLACK_AGENTS) are who may act on handoffs: user IDs (U…,
+	// W…) and user group IDs (S…, for their members). When empty, the
+	// agents are the members of the AgentMention user group, if it is one,
+	// else the members of AgentChannel, which must then be private.
+	Agents []string
+	// Leads (SLACK_AGENT_LEADS, the same syntax) are agents who may also
+	// resolve, unclaim, transfer and send the drafts of handoffs other
+	// agents claimed.
+	Leads []string
 	// LinkByEmail links Slack users to the customer with their profile
 	// email (needs the users:read.email scope).
 	LinkByEmail bool
 	Engine      Engine
 	Handoffs    Handoffs
 	Logger      *slog.Logger
-	// Now is the per-channel shaper's clock; default time.Now.
+	// Now is the clock of the per-channel shaper and of the agents'
+	// refreshes; default time.Now.
 	Now        func() time.Time
 	HTTPClient *http.Client
 }
@@ -95,6 +105,8 @@ type Adapter struct {
 	secrets *strings.Replacer
 	shaper  *shaper
 	users   *userCache
+	source  agentSource // where the agents come from
+	agents  *agentCache
 	serial  *serializer
 	// slots bounds the events handled at once in Socket Mode.
 	slots chan struct{}
@@ -143,6 +155,12 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Agents, err = parseAgentIDs("SLACK_AGENTS", cfg.Agents); err != nil {
+		return nil, err
+	}
+	if cfg.Leads, err = parseAgentIDs("SLACK_AGENT_LEADS", cfg.Leads); err != nil {
+		return nil, err
+	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = slackapi.APIURL
 	}
@@ -173,6 +191,8 @@ func New(cfg Config) (*Adapter, error) {
 		parts:   newPartials(),
 	}
 	a.users = newUserCache(time.Now)
+	a.source = sourceOf(cfg)
+	a.agents = &agentCache{now: cfg.Now, load: a.loadAgents, onFail: a.agentsFailed}
 	opts := []slackapi.Option{
 		slackapi.OptionAPIURL(cfg.APIURL),
 		slackapi.OptionHTTPClient(cfg.HTTPClient),
@@ -202,7 +222,8 @@ func mentionSyntax(m string) (string, error) {
 	return "", fmt.Errorf("slack: SLACK_AGENT_MENTION: want here, channel, a user group ID (S…) or a user ID (U…), got %q", m)
 }
 
-// Run learns who the bot is (auth.test) and, in Socket Mode, connects and
+// Run learns who the bot is (auth.test) and who the agents are (refusing
+// a public agent channel as their source, see agents.go) and, in Socket Mode, connects and
 // handles events until ctx is done, closing the connection itself. In HTTP
 // mode events arrive at EventsHandler and InteractionsHandler, and Run only
 // waits for ctx. Either way it returns once the handlers it started are done.
@@ -211,6 +232,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 	defer a.ready.Store(false)
 	self, err := a.authenticate(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if err := a.startAgents(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -220,7 +220,8 @@ func (a *Adapter) lookupAll(ctx context.Context, author, text, botUser string) f
 }
 
 // mentionedAgents returns the users a message mentions, other than the bot,
-// as handoff agents (for "transfer @agent").
+// as handoff agents with their roles (for "transfer @agent": only to an
+// agent).
 func (a *Adapter) mentionedAgents(ctx context.Context, text, botUser string) []handoff.Agent {
 	var out []handoff.Agent
 	seen := map[string]bool{}
@@ -234,7 +235,7 @@ func (a *Adapter) mentionedAgents(ctx context.Context, text, botUser string) []h
 			break
 		}
 		u := a.user(ctx, id) // looked up by lookupAll already
-		out = append(out, handoff.Agent{ID: id, Name: u.display()})
+		out = append(out, a.agent(ctx, id, u.display()))
 	}
 	return out
 }

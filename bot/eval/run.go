@@ -344,7 +344,7 @@ func (s *session) play(ctx context.Context, num int, t Turn) (TurnResult, error)
 			Platform:  bot.Console,
 			Channel:   agentChannel,
 			Thread:    s.thread,
-			Agent:     handoff.Agent{ID: agentID, Name: agentName},
+			Agent:     handoff.Agent{ID: agentID, Name: agentName, Role: handoff.RoleAgent},
 			Text:      t.Text,
 			MessageID: "eval-agent-" + strconv.Itoa(num),
 		})

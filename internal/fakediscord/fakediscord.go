@@ -29,10 +29,12 @@ const (
 	General  = "1200000000000000002" // a text channel in the server
 	Agents   = "1200000000000000003" // the agent channel
 	Role     = "1200000000000000004" // the agent role
+	LeadRole = "1200000000000000005" // the agent leads' role
 	Ada      = "1300000000000000001" // a customer
 	Grace    = "1300000000000000002" // an agent
 	Linus    = "1300000000000000003" // another agent
 	OtherBot = "1300000000000000004" // another bot
+	Eve      = "1300000000000000005" // a server member who is no agent (she can read the agent channel)
 	DMAda    = "1400000000000000001" // Ada's DM channel with the bot
 	DMGone   = "1400000000000000002" // a DM channel Discord refuses (50007)
 )
@@ -47,6 +49,7 @@ const TokenSecret = "s3cr3t-HMAC-part_never-in-logs-0123456789"
 // Discord's JSON error codes the fake answers with.
 const (
 	codeUnknownChannel       = 10003
+	codeUnknownMember        = 10007
 	codeUnknownMessage       = 10008
 	codeCannotSendToUser     = 50007
 	codeInvalidFormBody      = 50035
@@ -64,10 +67,16 @@ const discordEpoch = 1420070400000
 // Message Content intent is enabled (for bots in fewer than 100 servers).
 const AppFlagMessageContentLimited = 1 << 19
 
-// User is a Discord user the fake knows.
+// User is a Discord user the fake knows, a member of Guild.
 type User struct {
 	ID, Username, GlobalName, Nick string
 	Bot                            bool
+	// Roles are the ids of the user's roles in Guild, as member.roles
+	// carries them (Role for agents).
+	Roles []string
+	// NotMember: the user is not (or no longer) in Guild; GET
+	// /guilds/{guild}/members/{user} answers Unknown Member.
+	NotMember bool
 }
 
 // Channel is a channel the fake knows.
@@ -84,6 +93,7 @@ type message struct {
 	Nonce                            string
 	Attachments                      []map[string]any
 	Body                             map[string]any // what the bot sent, for its messages
+	NoMember                         bool           // the event carries no member data
 }
 
 // Sent is a message create or edit the bot made.
@@ -185,8 +195,9 @@ type Server struct {
 }
 
 // New starts a fake Discord that stops when the test ends. It knows the
-// server Guild with the channels General and Agents, the users Ada, Grace,
-// Linus and OtherBot, and Ada's DM channel.
+// server Guild with the channels General and Agents, the users Ada (a
+// customer), Grace and Linus (agents: they hold Role), Eve (a member
+// without a role) and OtherBot, and Ada's DM channel.
 func New(t testing.TB) *Server {
 	s := &Server{
 		t:        t,
@@ -201,8 +212,9 @@ func New(t testing.TB) *Server {
 	for _, u := range []User{
 		{ID: BotID, Username: "firstline", Bot: true},
 		{ID: Ada, Username: "ada", GlobalName: "Ada Lovelace"},
-		{ID: Grace, Username: "grace", GlobalName: "Grace Hopper", Nick: "Grace (support)"},
-		{ID: Linus, Username: "linus", GlobalName: "Linus"},
+		{ID: Grace, Username: "grace", GlobalName: "Grace Hopper", Nick: "Grace (support)", Roles: []string{Role}},
+		{ID: Linus, Username: "linus", GlobalName: "Linus", Roles: []string{Role}},
+		{ID: Eve, Username: "eve", GlobalName: "Eve"},
 		{ID: OtherBot, Username: "otherbot", Bot: true},
 	} {
 		s.users[u.ID] = u
@@ -257,6 +269,19 @@ func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[u.ID] = u
+}
+
+// SetRoles replaces a user's roles in Guild: what later events,
+// interactions and member lookups carry.
+func (s *Server) SetRoles(user string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[user]
+	if !ok {
+		s.t.Fatalf("fakediscord: no user %s", user)
+	}
+	u.Roles = slices.Clone(roles)
+	s.users[user] = u
 }
 
 // AddChannel adds a channel: a DM (Type 1) or a text channel of Guild.

@@ -67,3 +67,40 @@ func TestFailureAfterCreate(t *testing.T) {
 		t.Errorf("%d messages created, want 1", n)
 	}
 }
+
+// TestMembersCarryRoles: agents hold Role in events, interactions and the
+// member lookup; a user who is not in the server is Unknown Member.
+func TestMembersCarryRoles(t *testing.T) {
+	s := New(t)
+	code, out := get(t, s, "/guilds/"+Guild+"/members/"+Grace, "")
+	m, _ := out.(map[string]any)
+	if roles, _ := m["roles"].([]any); code != http.StatusOK || len(roles) != 1 || roles[0] != Role {
+		t.Errorf("Grace's member = %d %v, want the agent role", code, out)
+	}
+	if u, _ := m["user"].(map[string]any); u["id"] != Grace {
+		t.Errorf("member without its user: %v", out)
+	}
+	code, out = get(t, s, "/guilds/"+Guild+"/members/"+Eve, "")
+	if roles, _ := out.(map[string]any)["roles"].([]any); code != http.StatusOK || len(roles) != 0 {
+		t.Errorf("Eve's member = %d %v, want no roles", code, out)
+	}
+	s.AddUser(User{ID: "1300000000000000099", Username: "gone", NotMember: true})
+	for _, path := range []string{"/guilds/" + Guild + "/members/1300000000000000099", "/guilds/" + Guild + "/members/1300000000000000098", "/guilds/1/members/" + Grace} {
+		if code, out := get(t, s, path, ""); code != http.StatusNotFound || out.(map[string]any)["code"] != float64(codeUnknownMember) {
+			t.Errorf("%s = %d %v, want Unknown Member", path, code, out)
+		}
+	}
+	s.SetRoles(Eve, Role)
+	msg := s.messageJSON(&message{ID: "1", ChannelID: Agents, AuthorID: Eve, Content: "transfer <@" + Grace + ">"}, true)
+	member, _ := msg["member"].(map[string]any)
+	if roles, _ := member["roles"].([]string); len(roles) != 1 || roles[0] != Role {
+		t.Errorf("event member = %v, want Eve's new role", msg["member"])
+	}
+	mentions, _ := msg["mentions"].([]any)
+	if len(mentions) != 1 || mentions[0].(map[string]any)["member"] == nil {
+		t.Errorf("event mentions = %v, want Grace with her member", mentions)
+	}
+	if rest := s.messageJSON(&message{ID: "1", ChannelID: Agents, AuthorID: Eve, Content: "<@" + Grace + ">"}, false); rest["member"] != nil || rest["mentions"].([]any)[0].(map[string]any)["member"] != nil {
+		t.Errorf("a REST message carries member data: %v", rest)
+	}
+}

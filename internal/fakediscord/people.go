@@ -5,6 +5,13 @@ import "strings"
 // MsgOpt changes a message a person writes.
 type MsgOpt func(m *message)
 
+// WithoutMember leaves member data out of the MESSAGE_CREATE event, of
+// its author and of the users it mentions, as Discord does for messages
+// fetched over REST.
+func WithoutMember() MsgOpt {
+	return func(m *message) { m.NoMember = true }
+}
+
 // WithAttachment attaches a file to the message.
 func WithAttachment(name, url string) MsgOpt {
 	return func(m *message) {
@@ -108,8 +115,10 @@ func memberJSON(u User, withUser bool) map[string]any {
 	if u.Nick != "" {
 		nick = u.Nick
 	}
+	roles := []string{}
+	roles = append(roles, u.Roles...)
 	m := map[string]any{
-		"nick": nick, "roles": []string{}, "joined_at": "2025-01-02T03:04:05.000000+00:00",
+		"nick": nick, "roles": roles, "joined_at": "2025-01-02T03:04:05.000000+00:00",
 		"deaf": false, "mute": false, "flags": 0, "pending": false, "avatar": nil,
 	}
 	if withUser {
@@ -136,15 +145,16 @@ func (s *Server) channelJSONLocked(c Channel) map[string]any {
 }
 
 // messageJSON is a message object; a gateway MESSAGE_CREATE adds guild_id
-// and member in a server. The bot's messages carry the nonce they were
-// created with.
+// and member in a server, and a partial member (no user) to each user in
+// mentions, as Discord does; REST messages have neither. The bot's
+// messages carry the nonce they were created with.
 func (s *Server) messageJSON(m *message, event bool) map[string]any {
 	author := s.users[m.AuthorID]
 	mentions := []any{}
 	for id, u := range s.users {
 		if strings.Contains(m.Content, "<@"+id+">") || strings.Contains(m.Content, "<@!"+id+">") {
 			mj := userJSON(u)
-			if c := s.channels[m.ChannelID]; c.GuildID != "" {
+			if c := s.channels[m.ChannelID]; event && !m.NoMember && c.GuildID != "" {
 				mj["member"] = memberJSON(u, false)
 			}
 			mentions = append(mentions, mj)
@@ -171,7 +181,9 @@ func (s *Server) messageJSON(m *message, event bool) map[string]any {
 	}
 	if c := s.channels[m.ChannelID]; event && c.GuildID != "" {
 		out["guild_id"] = c.GuildID
-		out["member"] = memberJSON(author, false)
+		if !m.NoMember {
+			out["member"] = memberJSON(author, false)
+		}
 	}
 	return out
 }

@@ -26,6 +26,7 @@ func (s *Server) restHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"id": BotID, "name": "Firstline", "flags": flags, "bot_public": false})
 	})
 	mux.HandleFunc("GET /api/v9/channels/{ch}", s.getChannel)
+	mux.HandleFunc("GET /api/v9/guilds/{guild}/members/{user}", s.getMember)
 	mux.HandleFunc("GET /api/v9/channels/{ch}/messages", s.getMessages)
 	mux.HandleFunc("POST /api/v9/channels/{ch}/messages", s.postMessage)
 	mux.HandleFunc("PATCH /api/v9/channels/{ch}/messages/{id}", s.editMessage)
@@ -68,6 +69,21 @@ func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.channelJSONLocked(c))
+}
+
+// getMember serves GET /guilds/{guild}/members/{user}: a guild member
+// object with its user, or Unknown Member.
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[r.PathValue("user")]
+	if r.PathValue("guild") != Guild || !ok || u.NotMember {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Unknown Member", "code": codeUnknownMember})
+		return
+	}
+	m := memberJSON(u, true)
+	delete(m, "permissions") // only interactions carry it
+	writeJSON(w, http.StatusOK, m)
 }
 
 // getMessages serves GET /channels/{id}/messages?after=&limit=, newest

@@ -191,14 +191,18 @@ type Server struct {
 	lastTS    time.Time
 	seq       int
 	hook      func(method string, form url.Values) *Reply
-	latency   time.Duration      // before each answer, after the call is carried out
-	failures  map[string][]Reply // method + " " + channel → replies, in order
+	latency   time.Duration       // before each answer, after the call is carried out
+	failures  map[string][]Reply  // method + " " + channel → replies, in order
+	groups    map[string][]string // user group → its users
+	members   map[string][]string // channel → its members
+	private   map[string]bool     // channel → is_private
 
 	socket socketState
 }
 
 // New starts a fake Slack that stops when the test ends. It knows the
-// users U-ada, U-grace (customers), U-alex and U-sam (agents).
+// users U-ada, U-grace (customers), U-alex and U-sam (agents), and the
+// private AgentChannel, whose members are the bot, U-alex and U-sam.
 func New(t testing.TB) *Server {
 	s := &Server{
 		t: t,
@@ -211,6 +215,9 @@ func New(t testing.TB) *Server {
 		calls:    map[string]int{},
 		history:  map[string][]*msg{},
 		failures: map[string][]Reply{},
+		groups:   map[string][]string{},
+		members:  map[string][]string{AgentChannel: {BotUser, "U-alex", "U-sam"}},
+		private:  map[string]bool{AgentChannel: true},
 		closing:  make(chan struct{}),
 	}
 	s.socket.init()

@@ -132,3 +132,41 @@ func TestHistoryWithMetadata(t *testing.T) {
 		t.Errorf("OutboxID = %s, %d, %v", id, part, ok)
 	}
 }
+
+// TestDirectory: usergroups.users.list, conversations.members (a page at a
+// time) and conversations.info answer as Slack does.
+func TestDirectory(t *testing.T) {
+	s := New(t)
+	if got := call(t, s, "conversations.info", url.Values{"channel": {AgentChannel}}); got["ok"] != true ||
+		got["channel"].(map[string]any)["is_private"] != true {
+		t.Errorf("agent channel info = %v, want private", got)
+	}
+	s.SetPrivate(AgentChannel, false)
+	if got := call(t, s, "conversations.info", url.Values{"channel": {AgentChannel}}); got["channel"].(map[string]any)["is_private"] != false {
+		t.Errorf("info after SetPrivate(false) = %v", got)
+	}
+	if got := call(t, s, "usergroups.users.list", url.Values{"usergroup": {"SNONE"}}); got["ok"] != false || got["error"] != "no_such_subteam" {
+		t.Errorf("unknown group = %v", got)
+	}
+	s.SetGroup("SAGENTS", "U-alex", "U-sam")
+	if got := call(t, s, "usergroups.users.list", url.Values{"usergroup": {"SAGENTS"}}); got["ok"] != true || len(got["users"].([]any)) != 2 {
+		t.Errorf("group = %v", got)
+	}
+	s.SetChannelMembers("CX", "U1", "U2", "U3")
+	var all []any
+	cursor := ""
+	for range 5 {
+		got := call(t, s, "conversations.members", url.Values{"channel": {"CX"}, "limit": {"2"}, "cursor": {cursor}})
+		all = append(all, got["members"].([]any)...)
+		cursor, _ = got["response_metadata"].(map[string]any)["next_cursor"].(string)
+		if cursor == "" {
+			break
+		}
+	}
+	if len(all) != 3 {
+		t.Errorf("members = %v, want U1 U2 U3", all)
+	}
+	if got := call(t, s, "conversations.members", url.Values{"channel": {"CNONE"}}); got["error"] != "channel_not_found" {
+		t.Errorf("unknown channel members = %v", got)
+	}
+}

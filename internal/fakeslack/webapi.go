@@ -145,6 +145,12 @@ func (s *Server) call(method string, form url.Values) answer {
 		return s.historyLocked(form)
 	case "conversations.replies":
 		return s.repliesLocked(form)
+	case "usergroups.users.list":
+		return s.groupUsersLocked(form)
+	case "conversations.members":
+		return s.membersLocked(form)
+	case "conversations.info":
+		return s.infoLocked(form)
 	case "apps.connections.open":
 		return ok(map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/link/?ticket=fake-ticket"})
 	}

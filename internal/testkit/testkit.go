@@ -304,7 +304,7 @@ func (h *Harness) Agent(announce bot.Outgoing, agentID, text string) (handoff.Re
 		Platform:  bot.Slack,
 		Channel:   AgentChannel,
 		Thread:    fmt.Sprintf("ts-%d", announce.ID),
-		Agent:     handoff.Agent{ID: agentID, Name: "Agent " + agentID},
+		Agent:     handoff.Agent{ID: agentID, Name: "Agent " + agentID, Role: handoff.RoleAgent},
 		Text:      text,
 		MessageID: fmt.Sprintf("a%d", h.seq),
 	})
