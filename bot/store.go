@@ -114,6 +114,14 @@ type HandoffThread struct {
 type Outbox interface {
 	// Enqueue stores m as pending and sets m.ID.
 	Enqueue(ctx context.Context, m *Outgoing) error
+	// PendingTail returns the newest row of stream when it is still
+	// pending and no dispatcher is sending it (ok false otherwise, or when
+	// the stream has no rows), locked for the transaction: what a new post
+	// may be merged into, keeping the stream's order.
+	PendingTail(ctx context.Context, stream string) (tail Outgoing, ok bool, err error)
+	// ReplacePending sets the text of a row that is still pending and not
+	// being sent, and reports whether it was.
+	ReplacePending(ctx context.Context, id int64, text string) (bool, error)
 }
 
 // Identities links chat identities to customers. Who the customers are is

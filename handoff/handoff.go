@@ -204,11 +204,32 @@ func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conv
 	if err != nil {
 		return fmt.Errorf("handoff: find open handoff of conversation %d: %w", conv.ID, err)
 	}
-	text := quoted(conv.UserName, msg.Text)
+	words := quotedLines(msg.Text)
 	for _, a := range attachments {
-		text += "\n" + attachmentLine(a)
+		words += "\n" + attachmentLine(a)
 	}
-	return s.toThread(ctx, tx, h, text)
+	// A burst joins the post still waiting to go out: a customer who
+	// floods the thread makes one post per send, not one per message, and
+	// every word of theirs is in it.
+	tail, ok, err := tx.PendingTail(ctx, Stream(h.ID))
+	if err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	if ok && tail.Kind == bot.KindThread && tail.Author == chatterAuthor {
+		if b, parsed := parseBurst(tail.Text); parsed && len(tail.Text)+len(words) <= maxBurstPost {
+			b.n++
+			b.body += "\n" + words
+			replaced, err := tx.ReplacePending(ctx, tail.ID, b.render())
+			if err != nil {
+				return fmt.Errorf("handoff: %w", err)
+			}
+			if replaced {
+				return nil
+			}
+		}
+	}
+	b := burst{name: inertName(conv.UserName), n: 1, body: words}
+	return s.post(ctx, tx, h, b.render(), chatterAuthor)
 }
 
 func attachmentLine(a bot.Attachment) string {
@@ -221,7 +242,13 @@ func attachmentLine(a bot.Attachment) string {
 
 // toThread queues a post in a handoff's agent thread.
 func (s *Service) toThread(ctx context.Context, tx bot.Tx, h bot.Handoff, text string) error {
+	return s.post(ctx, tx, h, text, "")
+}
+
+// post queues a thread post; author marks customers' words (chatterAuthor).
+func (s *Service) post(ctx context.Context, tx bot.Tx, h bot.Handoff, text, author string) error {
 	out := bot.Outgoing{
+		Author:         author,
 		Platform:       h.AgentPlatform,
 		Workspace:      s.cfg.AgentWorkspace,
 		Channel:        h.AgentChannel,

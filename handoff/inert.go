@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -43,15 +44,57 @@ func inertName(name string) string {
 	return n
 }
 
-// quoted attributes customer text to who and quotes every line of it, so
-// that no line of it stands on its own in the thread.
-func quoted(who, text string) string {
+// quotedLines quotes every line of customer text, so that no line of it
+// stands on its own in the thread.
+func quotedLines(text string) string {
 	lines := strings.Split(strings.TrimSpace(inert(text)), "\n")
-	var b strings.Builder
-	b.WriteString("**" + inertName(who) + "**:")
-	for _, l := range lines {
-		b.WriteString("\n> ")
-		b.WriteString(strings.TrimSpace(l))
+	for i, l := range lines {
+		lines[i] = "> " + strings.TrimSpace(l)
 	}
-	return b.String()
+	return strings.Join(lines, "\n")
+}
+
+// chatterAuthor marks the outbox rows of customers' words in a thread
+// (Outgoing.Author, which adapters read for relays only): a later message
+// of the same burst may join such a row while it waits to be sent.
+const chatterAuthor = "customer-words"
+
+// maxBurstPost bounds a merged post; past it a new post starts.
+const maxBurstPost = 3000
+
+// burst is a thread post of n customer messages: "**Ada**:" or "**Ada**
+// (3 messages):", then their quoted lines.
+type burst struct {
+	name string // inertName'd: it holds no "*"
+	n    int
+	body string
+}
+
+func (b burst) render() string {
+	head := "**" + b.name + "**:"
+	if b.n > 1 {
+		head = fmt.Sprintf("**%s** (%d messages):", b.name, b.n)
+	}
+	return head + "\n" + b.body
+}
+
+// parseBurst reads a post render wrote.
+func parseBurst(text string) (burst, bool) {
+	head, body, ok := strings.Cut(text, "\n")
+	rest, found := strings.CutPrefix(head, "**")
+	if !ok || !found {
+		return burst{}, false
+	}
+	name, tail, found := strings.Cut(rest, "**")
+	if !found {
+		return burst{}, false
+	}
+	b := burst{name: name, n: 1, body: body}
+	if tail == ":" {
+		return b, true
+	}
+	if _, err := fmt.Sscanf(tail, " (%d messages):", &b.n); err != nil || b.n < 2 {
+		return burst{}, false
+	}
+	return b, true
 }

@@ -1,6 +1,7 @@
 package handoff_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -40,5 +41,51 @@ func TestCustomerTextIsInert(t *testing.T) {
 		if !strings.HasPrefix(l, "> ") {
 			t.Errorf("a line of the customer's stands on its own: %q", l)
 		}
+	}
+}
+
+// A customer who floods a handoff makes one thread post per send, not one
+// per message: what they write while a post waits to go out joins it, and
+// every one of their messages is in the thread. Another customer's card is
+// not held up.
+func TestFloodIsGrouped(t *testing.T) {
+	h := testkit.New(t)
+	openHandoff(t, h)
+	h.Flush()
+	before := len(h.Platform.All())
+	for i := range 60 {
+		if _, err := h.Engine.Accept(h.Ctx, h.DM("U-ada", fmt.Sprintf("flood message %02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Grace asks for a person in the middle of it.
+	if _, err := h.Engine.Accept(h.Ctx, h.DM("U-grace", "I want to talk to a human")); err != nil {
+		t.Fatal(err)
+	}
+	h.Flush()
+	sent := h.Platform.All()[before:]
+	var posts []bot.Outgoing
+	for _, m := range testkit.Only(sent, bot.KindThread) {
+		if strings.Contains(m.Text, "flood message") {
+			posts = append(posts, m)
+		}
+	}
+	if len(posts) > 2 {
+		t.Errorf("60 messages made %d thread posts; want them grouped", len(posts))
+	}
+	all := ""
+	for _, p := range posts {
+		all += p.Text + "\n"
+	}
+	for i := range 60 {
+		if !strings.Contains(all, fmt.Sprintf("> flood message %02d", i)) {
+			t.Errorf("message %02d is missing from the thread", i)
+		}
+	}
+	if !strings.Contains(posts[0].Text, "messages):") {
+		t.Errorf("a grouped post does not say how many messages it holds: %q", posts[0].Text[:min(80, len(posts[0].Text))])
+	}
+	if cards := testkit.Only(sent, bot.KindAnnounce); len(cards) != 1 || !strings.Contains(cards[0].Text, "grace on slack") {
+		t.Errorf("Grace's card: %+v", cards)
 	}
 }

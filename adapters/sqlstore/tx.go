@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -451,6 +452,31 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 	m.Status, m.Attempts, m.NextAttemptAt = bot.OutPending, 0, m.CreatedAt
 	m.LastError, m.PlatformMsgID, m.SentAt = "", "", time.Time{}
 	return nil
+}
+
+// PendingTail implements bot.Outbox.
+func (t *tx) PendingTail(ctx context.Context, stream string) (bot.Outgoing, bool, error) {
+	var m bot.Outgoing
+	var inFlight bool
+	err := t.queryRow(ctx, `SELECT id, kind, author, text, status, in_flight FROM outbox
+		WHERE stream = $1 ORDER BY id DESC LIMIT 1`+t.d.lockRow(), stream).Scan(&m.ID, &m.Kind, &m.Author, &m.Text, &m.Status, &inFlight)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return bot.Outgoing{}, false, nil
+	case err != nil:
+		return bot.Outgoing{}, false, t.errorf("pending tail of stream %s: %w", stream, err)
+	}
+	m.Stream = stream
+	return m, m.Status == bot.OutPending && !inFlight, nil
+}
+
+// ReplacePending implements bot.Outbox.
+func (t *tx) ReplacePending(ctx context.Context, id int64, text string) (bool, error) {
+	ok, err := t.execOne(ctx, `UPDATE outbox SET text = $1 WHERE id = $2 AND status = 'pending' AND `+t.d.isFalse("in_flight"), text, id)
+	if err != nil {
+		return false, t.errorf("replace pending outbox row %d: %w", id, err)
+	}
+	return ok, nil
 }
 
 // defaultStream is the stream Enqueue gives a message that names none: its

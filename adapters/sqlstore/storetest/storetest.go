@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Identities/ByEmail", testCustomerByEmail},
 		{"Identities/LinkIdentity", testLinkIdentity},
 		{"Outbox/Defer", testOutboxDefer},
+		{"Outbox/PendingTail", testOutboxPendingTail},
 		{"Outbox/Claim", testOutboxClaim},
 		{"Outbox/MaybeSent", testOutboxMaybeSent},
 		{"Outbox/Unsure", testOutboxUnsure},
