@@ -78,6 +78,9 @@ type Handoffs interface {
 	// OpenHandoff returns the waiting or claimed handoff of a conversation,
 	// or ErrNotFound.
 	OpenHandoff(ctx context.Context, conversationID int64) (Handoff, error)
+	// OpenHandoffOf returns the oldest waiting or claimed handoff of any
+	// conversation of a chat identity, or ErrNotFound.
+	OpenHandoffOf(ctx context.Context, id Identity) (Handoff, error)
 	// HandoffByThread finds the handoff whose announcement was delivered as
 	// platform message ref in channel; ErrNotFound otherwise.
 	HandoffByThread(ctx context.Context, p Platform, channel, ref string) (Handoff, error)

@@ -100,6 +100,15 @@ func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, r
 	}
 	now := s.now()
 	set := s.cfg.Prompts()
+	// One person, one open handoff: asking again from another conversation
+	// (a new channel thread, say) joins the handoff they have, instead of
+	// a new card that pings the agents again.
+	switch other, err := tx.OpenHandoffOf(ctx, conv.Identity()); {
+	case err == nil:
+		return s.askedAgain(ctx, tx, conv, other, set, now)
+	case !errors.Is(err, bot.ErrNotFound):
+		return fmt.Errorf("handoff: find the customer's open handoff: %w", err)
+	}
 	h := bot.Handoff{
 		ConversationID: conv.ID,
 		State:          bot.HandoffWaiting,
@@ -156,6 +165,28 @@ func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, r
 	s.met.opened(req.Trigger)
 	s.log.InfoContext(ctx, "handoff opened", "handoff", h.ID, "conversation", conv.ID, "trigger", req.Trigger)
 	return nil
+}
+
+// askedAgain tells the agents of h that its customer asked for a person
+// again, in conv, and tells the customer where they stand.
+func (s *Service) askedAgain(ctx context.Context, tx bot.Tx, conv *bot.Conversation, h bot.Handoff, set *prompts.Set, now time.Time) error {
+	where := "a direct message"
+	if !conv.Private {
+		where = "another thread (" + string(conv.Key.Platform) + " channel " + inertName(conv.Key.Channel) + ")"
+	}
+	if err := s.toThread(ctx, tx, h, "**"+inertName(conv.UserName)+"** asked for a person again, from "+where+". They are still waiting here; their messages there do not reach this thread."); err != nil {
+		return err
+	}
+	pos, err := tx.QueuePosition(ctx, h.ID)
+	if err != nil {
+		return fmt.Errorf("handoff: queue position: %w", err)
+	}
+	text, err := set.Message("handoff_elsewhere", conv.Lang, map[string]any{"Position": pos})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "a customer with an open handoff asked again: no new handoff", "handoff", h.ID, "conversation", conv.ID)
+	return bot.Reply(ctx, tx, *conv, text, set.Version, now, nil)
 }
 
 // card renders the announcement agents see.

@@ -89,3 +89,42 @@ func TestFloodIsGrouped(t *testing.T) {
 		t.Errorf("Grace's card: %+v", cards)
 	}
 }
+
+// One person, one open handoff: ten requests for a person from one chat
+// identity, in ten channel threads, make one card; each later request is
+// told where they stand and noted in the open handoff's thread.
+func TestOneOpenHandoffPerIdentity(t *testing.T) {
+	h := testkit.New(t)
+	var all []bot.Outgoing
+	for i := range 10 {
+		in := h.DM("U-ada", "I want to talk to a human")
+		in.Key.Channel, in.Key.Thread, in.Private = "C-SUPPORT", fmt.Sprintf("thread-%d", i), false
+		in.MessageID = fmt.Sprintf("human-%d", i)
+		all = append(all, h.Send(in)...)
+	}
+	if cards := testkit.Only(all, bot.KindAnnounce); len(cards) != 1 {
+		t.Fatalf("10 requests from one person made %d cards; want 1", len(cards))
+	}
+	told := 0
+	for _, r := range testkit.Replies(all) {
+		if strings.Contains(r, "already asked for a person in another conversation") {
+			told++
+		}
+	}
+	if told != 9 {
+		t.Errorf("%d later requests were told where they stand; want 9", told)
+	}
+	noted := 0
+	for _, m := range testkit.Only(all, bot.KindThread) {
+		if strings.Contains(m.Text, "asked for a person again") {
+			noted++
+		}
+	}
+	if noted != 9 {
+		t.Errorf("%d notes in the open handoff's thread; want 9", noted)
+	}
+	// Another person still gets a card of their own.
+	if cards := testkit.Only(h.Say("U-grace", "I want to talk to a human"), bot.KindAnnounce); len(cards) != 1 {
+		t.Errorf("Grace's request made %d cards; want 1", len(cards))
+	}
+}

@@ -266,6 +266,18 @@ func (t *tx) OpenHandoff(ctx context.Context, conversationID int64) (bot.Handoff
 	return h, nil
 }
 
+// OpenHandoffOf implements bot.Handoffs.
+func (t *tx) OpenHandoffOf(ctx context.Context, id bot.Identity) (bot.Handoff, error) {
+	h, err := scanHandoff(t.queryRow(ctx, `SELECT `+handoffCols+` FROM handoffs h
+		JOIN conversations c ON c.id = h.conversation_id
+		WHERE h.state IN ('waiting', 'claimed') AND c.platform = $1 AND c.workspace = $2 AND c.user_id = $3
+		ORDER BY h.id LIMIT 1`, id.Platform, id.Workspace, id.User))
+	if err != nil {
+		return bot.Handoff{}, t.errorf("open handoff of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, notFound(err))
+	}
+	return h, nil
+}
+
 // HandoffByThread implements bot.Handoffs: the handoff whose announcement's
 // outbox row was delivered as message ref in channel on platform p. Like
 // Handoff, it locks the handoff until the transaction ends.
