@@ -72,8 +72,12 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, what, thread, text s
 			return p.first, nil
 		}
 	}
+	reserve := 0
+	if m.Kind == bot.KindThread {
+		reserve = cardReserve // the agent channel's chatter leaves room for new cards
+	}
 	for i := p.next; i < len(parts); i++ {
-		if wait := a.shaper.take(m.Channel); wait > 0 {
+		if wait := a.shaper.take(m.Channel, reserve); wait > 0 {
 			a.parts.keep(m.ID, p)
 			return "", outbox.RetryAfter(fmt.Errorf("slack: %s: channel %s is over its rate", what, m.Channel), wait)
 		}
@@ -120,7 +124,7 @@ func (a *Adapter) postCard(ctx context.Context, m bot.Outgoing) (string, error) 
 			return ts, nil
 		}
 	}
-	if wait := a.shaper.take(m.Channel); wait > 0 {
+	if wait := a.shaper.take(m.Channel, 0); wait > 0 {
 		return "", outbox.RetryAfter(fmt.Errorf("slack: post handoff card: channel %s is over its rate", m.Channel), wait)
 	}
 	opts := append(a.msgOptions(a.cardText(m), m.Buttons), slackapi.MsgOptionDisableLinkUnfurl())

@@ -35,9 +35,16 @@ func newShaper(now func() time.Time, limit rate.Limit, burst int) *shaper {
 	return &shaper{now: now, limit: limit, burst: burst, channels: map[string]*rate.Limiter{}}
 }
 
+// cardReserve is the part of a channel's budget that thread posts leave
+// for new handoff cards: while a customer floods one thread, the next
+// customer's card still goes out at once.
+const cardReserve = 1
+
 // take spends one post of channel's budget and returns 0, or, when the
 // channel is over its rate, spends nothing and returns how long to wait.
-func (s *shaper) take(channel string) time.Duration {
+// reserve is how many posts' worth of budget must stay after this one
+// (cardReserve for thread chatter, 0 otherwise).
+func (s *shaper) take(channel string, reserve int) time.Duration {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,10 +56,11 @@ func (s *shaper) take(channel string) time.Duration {
 		lim = rate.NewLimiter(s.limit, s.burst)
 		s.channels[channel] = lim
 	}
-	if lim.AllowN(now, 1) {
+	reserve = min(reserve, s.burst-1)
+	if lim.TokensAt(now) >= float64(1+reserve) && lim.AllowN(now, 1) {
 		return 0
 	}
-	missing := 1 - lim.TokensAt(now)
+	missing := float64(1+reserve) - lim.TokensAt(now)
 	wait := time.Duration(missing / float64(s.limit) * float64(time.Second))
 	return max(wait, time.Millisecond)
 }
