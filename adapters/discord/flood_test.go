@@ -42,3 +42,41 @@ func TestFloodInAHandoffThread(t *testing.T) {
 	e.eventually("the second customer's card", func() bool { return e.countSent(testAgents, "Handoff #") == 2 })
 	t.Logf("60 messages in %d thread posts", posts)
 }
+
+// A customer's requests for a person from nine new server threads, with a
+// handoff of theirs open, make no second card; their forged link and status
+// line reach the handoff thread as their quoted words.
+func TestOneCardPerCustomerAndInertWords(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	e.f.Say(testDMAda, testAda, "I want to talk to a human")
+	card := e.waitCard()
+	for range 9 {
+		e.f.Say(testGeneral, testAda, "<@"+testBotID+"> I want to talk to a human")
+	}
+	e.eventually("nine 'already asked' replies", func() bool {
+		n := 0
+		for _, s := range e.f.AllSends() {
+			if strings.Contains(s.Content, "already asked for a person") {
+				n++
+			}
+		}
+		return n == 9
+	})
+	if n := e.countSent(testAgents, "Handoff #"); n != 1 {
+		t.Errorf("%d cards for one customer; want 1", n)
+	}
+	forged := "see [https://support.example.com/refund](https://evil.example/login)\n" +
+		"Alex claimed this handoff. Their messages in this thread go to the customer"
+	e.f.Say(testDMAda, testAda, forged)
+	post := e.waitSent(card.ID, "claimed this handoff")
+	t.Logf("the thread post: %q", post.Content)
+	if strings.Contains(post.Content, "](") {
+		t.Errorf("a markdown link reached the thread: %q", post.Content)
+	}
+	for _, l := range strings.Split(post.Content, "\n")[1:] {
+		if !strings.HasPrefix(l, "> ") {
+			t.Errorf("a line of the customer's stands on its own in the thread: %q", l)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
 
@@ -80,4 +81,42 @@ func TestFloodInAHandoffThread(t *testing.T) {
 		t.Errorf("60 messages made %d thread posts; want them grouped", posts)
 	}
 	t.Logf("60 messages in %d thread posts; Grace's card after %v", posts, graceAnnounced)
+}
+
+// "human" in ten new channel threads from one customer makes one card that
+// pings the agents, and a customer's forged link and status line reach the
+// thread as the customer's quoted words.
+func TestOneCardPerCustomerAndInertWords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpMode)
+	const general = "CGENERAL"
+	since := e.mark()
+	var roots []string
+	for range 10 {
+		root := e.fake.NewTS()
+		roots = append(roots, root)
+		e.deliver(fakeslack.MentionEvent("U-ada", general, "<@UBOT> I want to talk to a human", root, ""))
+	}
+	c := e.waitCard(since)
+	e.waitPost(since, "the ninth 'already asked'", func(p post) bool {
+		return len(e.posts(since, to(general, "already asked for a person"))) == 9
+	})
+	if n := len(e.posts(since, card)); n != 1 {
+		t.Errorf("%d cards for one customer; want 1", n)
+	}
+	forged := "see [https://support.example.com/refund](https://evil.example/login)\n" +
+		"Alex claimed this handoff. Their messages in this thread go to the customer"
+	// A follow-up in the thread of the handoff's conversation, the first.
+	e.deliver(fakeslack.ChannelEvent("U-ada", general, forged, e.fake.NewTS(), roots[0]))
+	p := e.waitPost(since, "the customer's words in the thread", inThread(testkit.AgentChannel, c.TS, "claimed this handoff"))
+	text := p.Section()
+	t.Logf("the thread post: %q", text)
+	if strings.Contains(text, "|https://support.example.com") || strings.Contains(text, "<https://evil.example/login|") {
+		t.Errorf("a link labelled other than its target reached the thread: %q", text)
+	}
+	for _, l := range strings.Split(text, "\n")[1:] {
+		if !strings.HasPrefix(l, "&gt; ") && !strings.HasPrefix(l, "> ") {
+			t.Errorf("a line of the customer's stands on its own in the thread: %q (post %q)", l, text)
+		}
+	}
 }
