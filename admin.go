@@ -19,6 +19,7 @@ import (
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/customerfile"
 	"github.com/firstlinehq/firstline/bot/stats"
 	"github.com/firstlinehq/firstline/prompts"
@@ -651,12 +652,19 @@ func cmdCustomersList(ctx context.Context, args []string, sys stdio) error {
 	if !c.cfg.Customers.InStore() && *email == "" {
 		return fmt.Errorf("%w: the company's API (%s) has no list of customers; pass --email", errUsage, c.cfg.Customers.URLSetting)
 	}
-	st, err := c.open(ctx, true)
-	if err != nil {
+	// The company's API answers an email lookup without the database.
+	var st *sqlstore.Store
+	var table app.Store
+	if c.cfg.Customers.InStore() {
+		if st, err = c.open(ctx, true); err != nil {
+			return err
+		}
+		defer st.Close()
+		table = st
+	} else if err := c.cfg.Validate(); err != nil {
 		return err
 	}
-	defer st.Close()
-	dir, where, err := directory(c.cfg, st)
+	dir, where, err := directory(c.cfg, table)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -529,6 +530,17 @@ func TestCustomersCommandsWithTheAPI(t *testing.T) {
 		}
 		if strings.Contains(out+errOut, "ada@") {
 			t.Errorf("the error quotes the email: %q", errOut)
+		}
+	})
+	t.Run("list --email without a database", func(t *testing.T) {
+		// The API answers: no database file is needed, and none is made.
+		missing := filepath.Join(t.TempDir(), "none.db")
+		got := mustList(t, missing, env, "--email", "ada@example.com")
+		if len(got) != 1 || got[0][0] != "C-1" {
+			t.Errorf("list --email without a database: %q", got)
+		}
+		if _, err := os.Stat(missing); !os.IsNotExist(err) {
+			t.Errorf("a database file was made: %v", err)
 		}
 	})
 }

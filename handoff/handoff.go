@@ -102,12 +102,16 @@ func (s *Service) Open(ctx context.Context, tx bot.Tx, conv *bot.Conversation, r
 	set := s.cfg.Prompts()
 	// One person, one open handoff: asking again from another conversation
 	// (a new channel thread, say) joins the handoff they have, instead of
-	// a new card that pings the agents again.
-	switch other, err := tx.OpenHandoffOf(ctx, conv.Identity()); {
-	case err == nil:
-		return s.askedAgain(ctx, tx, conv, other, set, now)
-	case !errors.Is(err, bot.ErrNotFound):
-		return fmt.Errorf("handoff: find the customer's open handoff: %w", err)
+	// a new card that pings the agents again. Not in shadow mode, where
+	// every conversation is with a person and needs a thread of its own
+	// for its drafts and its agent's replies.
+	if req.Trigger != bot.TriggerShadow {
+		switch other, err := tx.OpenHandoffOf(ctx, conv.Identity()); {
+		case err == nil:
+			return s.askedAgain(ctx, tx, conv, other, set, now)
+		case !errors.Is(err, bot.ErrNotFound):
+			return fmt.Errorf("handoff: find the customer's open handoff: %w", err)
+		}
 	}
 	h := bot.Handoff{
 		ConversationID: conv.ID,
@@ -174,7 +178,18 @@ func (s *Service) askedAgain(ctx context.Context, tx bot.Tx, conv *bot.Conversat
 	if !conv.Private {
 		where = "another thread (" + string(conv.Key.Platform) + " channel " + inertName(conv.Key.Channel) + ")"
 	}
-	if err := s.toThread(ctx, tx, h, "**"+inertName(conv.UserName)+"** asked for a person again, from "+where+". They are still waiting here; their messages there do not reach this thread."); err != nil {
+	// What they wrote there reaches the agents, quoted: the request may
+	// say what it is about.
+	note := "**" + inertName(conv.UserName) + "** asked for a person again, from " + where +
+		". They are still waiting here; their other messages there do not reach this thread."
+	recent, err := tx.RecentMessages(ctx, conv.ID, 1)
+	if err != nil {
+		return fmt.Errorf("handoff: load the request: %w", err)
+	}
+	if len(recent) == 1 && recent[0].Role == bot.RoleCustomer {
+		note += "\n" + quotedLines(recent[0].Text)
+	}
+	if err := s.toThread(ctx, tx, h, note); err != nil {
 		return err
 	}
 	pos, err := tx.QueuePosition(ctx, h.ID)

@@ -118,6 +118,10 @@ func TestOneOpenHandoffPerIdentity(t *testing.T) {
 	for _, m := range testkit.Only(all, bot.KindThread) {
 		if strings.Contains(m.Text, "asked for a person again") {
 			noted++
+			// Their words there reach the agents, quoted.
+			if !strings.Contains(m.Text, "\n> I want to talk to a human") {
+				t.Errorf("the note lacks the customer's words: %q", m.Text)
+			}
 		}
 	}
 	if noted != 9 {
@@ -126,5 +130,26 @@ func TestOneOpenHandoffPerIdentity(t *testing.T) {
 	// Another person still gets a card of their own.
 	if cards := testkit.Only(h.Say("U-grace", "I want to talk to a human"), bot.KindAnnounce); len(cards) != 1 {
 		t.Errorf("Grace's request made %d cards; want 1", len(cards))
+	}
+}
+
+// In shadow mode every conversation is with a person: a customer's second
+// conversation gets a handoff (and drafts) of its own, not a pointer to the
+// first.
+func TestShadowConversationsEachGetAHandoff(t *testing.T) {
+	h := testkit.New(t, testkit.WithEngine(func(c *bot.Config) { c.Shadow = true }))
+	var all []bot.Outgoing
+	for i := range 2 {
+		in := h.DM("U-ada", "status of PAY-1001")
+		in.Key.Channel, in.Key.Thread, in.Private = "C-SUPPORT", fmt.Sprintf("thread-%d", i), false
+		all = append(all, h.Send(in)...)
+	}
+	if cards := testkit.Only(all, bot.KindAnnounce); len(cards) != 2 {
+		t.Errorf("two shadow conversations made %d cards; want 2", len(cards))
+	}
+	for _, r := range testkit.Replies(all) {
+		if strings.Contains(r, "already asked for a person") {
+			t.Errorf("a shadow conversation was sent elsewhere: %q", r)
+		}
 	}
 }

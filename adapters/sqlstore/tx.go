@@ -470,8 +470,13 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 func (t *tx) PendingTail(ctx context.Context, stream string) (bot.Outgoing, bool, error) {
 	var m bot.Outgoing
 	var inFlight bool
+	// Only pending rows are read, through the partial index outbox_pending
+	// rather than a stream's whole delivered history (this runs for every
+	// customer message during a handoff). The newest pending row is the
+	// stream's newest row: rows of a stream are delivered in id order, so
+	// none newer can have been delivered while it waits.
 	err := t.queryRow(ctx, `SELECT id, kind, author, text, status, in_flight FROM outbox
-		WHERE stream = $1 ORDER BY id DESC LIMIT 1`+t.d.lockRow(), stream).Scan(&m.ID, &m.Kind, &m.Author, &m.Text, &m.Status, &inFlight)
+		WHERE stream = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1`+t.d.lockRow(), stream).Scan(&m.ID, &m.Kind, &m.Author, &m.Text, &m.Status, &inFlight)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return bot.Outgoing{}, false, nil
