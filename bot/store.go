@@ -115,13 +115,15 @@ type HandoffThread struct {
 
 // Outbox enqueues outgoing messages.
 type Outbox interface {
-	// Enqueue stores m as pending and sets m.ID.
+	// Enqueue stores m as pending and sets m.ID. The row is due at
+	// m.NextAttemptAt when that is after m.CreatedAt, else at once.
 	Enqueue(ctx context.Context, m *Outgoing) error
-	// PendingTail returns the newest row of stream when it is still
-	// pending and no dispatcher is sending it (ok false otherwise, or when
-	// the stream has no rows), locked for the transaction: what a new post
-	// may be merged into, keeping the stream's order.
-	PendingTail(ctx context.Context, stream string) (tail Outgoing, ok bool, err error)
+	// StreamTail returns the newest row of a handoff's stream, whatever
+	// its status (ID 0 when there is none), locked for the transaction, and
+	// whether it may still change: it is pending and no dispatcher is
+	// sending it. A new post may be merged into a row that may change,
+	// keeping the stream's order; the tail's times space out the next one.
+	StreamTail(ctx context.Context, handoffID int64, stream string) (tail Outgoing, mutable bool, err error)
 	// ReplacePending sets the text of a row that is still pending and not
 	// being sent, and reports whether it was.
 	ReplacePending(ctx context.Context, id int64, text string) (bool, error)

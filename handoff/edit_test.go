@@ -22,6 +22,8 @@ func TestEditsNotedInHandoffThread(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Edited(%+v): %v", ed, err)
 		}
+		// Each edit is a post of its own once the burst gap has passed.
+		h.Clock.Advance(burstGap)
 		h.Flush()
 		return noted, h.Platform.All()[n:]
 	}

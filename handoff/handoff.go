@@ -43,6 +43,11 @@ type Config struct {
 	Repings      int
 	AgentTimeout time.Duration
 	TickEvery    time.Duration
+	// BurstGap is the least time between two posts of a customer's words
+	// in a handoff's thread (default 3s): what they write in between is
+	// grouped into the next post. A first message after a quiet spell goes
+	// at once.
+	BurstGap time.Duration
 }
 
 // Service is the handoff flow. It is safe for concurrent use.
@@ -79,6 +84,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SummaryMessages <= 0 {
 		cfg.SummaryMessages = 6
 	}
+	if cfg.BurstGap <= 0 {
+		cfg.BurstGap = 3 * time.Second
+	}
 	cfg.timerDefaults()
 	return &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, met: cfg.Metrics}, nil
 }
@@ -87,6 +95,13 @@ func New(cfg Config) (*Service, error) {
 // announcement first, then its thread, in order.
 func Stream(handoffID int64) string {
 	return "handoff:" + strconv.FormatInt(handoffID, 10)
+}
+
+// WordsStream is the outbox stream of a customer's words in a handoff's
+// thread. It is apart from Stream so that a post held back to group a
+// burst never holds back the agents' notes and status lines.
+func WordsStream(handoffID int64) string {
+	return Stream(handoffID) + ":words"
 }
 
 // Open implements bot.Escalator: it stores the handoff, queues the
@@ -255,13 +270,14 @@ func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conv
 		words += "\n" + attachmentLine(a)
 	}
 	// A burst joins the post still waiting to go out: a customer who
-	// floods the thread makes one post per send, not one per message, and
-	// every word of theirs is in it.
-	tail, ok, err := tx.PendingTail(ctx, Stream(h.ID))
+	// floods the thread makes at most one post every BurstGap, not one per
+	// message, and every word of theirs is in it.
+	stream := WordsStream(h.ID)
+	tail, mutable, err := tx.StreamTail(ctx, h.ID, stream)
 	if err != nil {
 		return fmt.Errorf("handoff: %w", err)
 	}
-	if ok && tail.Kind == bot.KindThread && tail.Author == chatterAuthor {
+	if mutable {
 		if b, parsed := parseBurst(tail.Text); parsed && len(tail.Text)+len(words) <= maxBurstPost {
 			b.n++
 			b.body += "\n" + words
@@ -275,7 +291,37 @@ func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conv
 		}
 	}
 	b := burst{name: inertName(conv.UserName), n: 1, body: words}
-	return s.post(ctx, tx, h, b.render(), chatterAuthor)
+	out := s.outgoing(h, b.render(), chatterAuthor)
+	out.Stream = stream
+	out.NextAttemptAt = s.nextBurst(tail, mutable, out.CreatedAt)
+	if err := tx.Enqueue(ctx, &out); err != nil {
+		return fmt.Errorf("handoff: queue customer words: %w", err)
+	}
+	return nil
+}
+
+// nextBurst is when a new post of customer words may go: BurstGap after
+// the stream's last post went or will go, or now.
+func (s *Service) nextBurst(tail bot.Outgoing, mutable bool, now time.Time) time.Time {
+	var last time.Time
+	switch {
+	case tail.ID == 0 || tail.Status == bot.OutDead:
+		return now
+	case tail.Status == bot.OutSent:
+		last = tail.SentAt
+	case mutable:
+		last = tail.NextAttemptAt
+	default: // being sent now
+		last = now
+	}
+	return later(now, last.Add(s.cfg.BurstGap))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func attachmentLine(a bot.Attachment) string {
@@ -288,12 +334,16 @@ func attachmentLine(a bot.Attachment) string {
 
 // toThread queues a post in a handoff's agent thread.
 func (s *Service) toThread(ctx context.Context, tx bot.Tx, h bot.Handoff, text string) error {
-	return s.post(ctx, tx, h, text, "")
+	out := s.outgoing(h, text, "")
+	if err := tx.Enqueue(ctx, &out); err != nil {
+		return fmt.Errorf("handoff: queue thread post: %w", err)
+	}
+	return nil
 }
 
-// post queues a thread post; author marks customers' words (chatterAuthor).
-func (s *Service) post(ctx context.Context, tx bot.Tx, h bot.Handoff, text, author string) error {
-	out := bot.Outgoing{
+// outgoing is a post in a handoff's thread, on its stream.
+func (s *Service) outgoing(h bot.Handoff, text, author string) bot.Outgoing {
+	return bot.Outgoing{
 		Author:         author,
 		Platform:       h.AgentPlatform,
 		Workspace:      s.cfg.AgentWorkspace,
@@ -306,10 +356,6 @@ func (s *Service) post(ctx context.Context, tx bot.Tx, h bot.Handoff, text, auth
 		HandoffID:      h.ID,
 		CreatedAt:      s.now(),
 	}
-	if err := tx.Enqueue(ctx, &out); err != nil {
-		return fmt.Errorf("handoff: queue thread post: %w", err)
-	}
-	return nil
 }
 
 // oneLine flattens text for a card line and bounds its length.

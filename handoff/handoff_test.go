@@ -100,7 +100,9 @@ func TestRelayBothWays(t *testing.T) {
 		}
 	}
 
-	// The customer's answer reaches the thread, not the bot.
+	// The customer's answer reaches the thread, not the bot, a burst gap
+	// after their last words did.
+	h.Clock.Advance(burstGap)
 	msgs = h.Say("U-ada", "thanks!")
 	if len(testkit.Only(msgs, bot.KindThread)) != 1 || len(testkit.Replies(msgs)) != 0 {
 		t.Errorf("customer message while claimed: %+v", msgs)

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/handoff"
 	"github.com/firstlinehq/firstline/internal/testkit"
 )
 
@@ -87,6 +89,60 @@ func TestFloodIsGrouped(t *testing.T) {
 	}
 	if cards := testkit.Only(sent, bot.KindAnnounce); len(cards) != 1 || !strings.Contains(cards[0].Text, "grace on slack") {
 		t.Errorf("Grace's card: %+v", cards)
+	}
+}
+
+// burstGap is handoff.Config's default BurstGap.
+const burstGap = 3 * time.Second
+
+// A customer who keeps writing makes at most one thread post every burst
+// gap: a message right after a post waits for the gap and takes what
+// follows with it; a message after a quiet spell goes at once. The agents'
+// own notes are never held back by it.
+func TestBurstGap(t *testing.T) {
+	h := testkit.New(t)
+	ann := openHandoff(t, h)
+	h.Flush()
+	words := func(posted []bot.Outgoing) []string {
+		var got []string
+		for _, m := range testkit.Only(posted, bot.KindThread) {
+			if strings.Contains(m.Text, "> ") {
+				got = append(got, m.Text)
+			}
+		}
+		return got
+	}
+	if got := words(h.Say("U-ada", "first")); len(got) != 1 || !strings.Contains(got[0], "> first") {
+		t.Fatalf("a first message after a quiet spell: %q; want it at once", got)
+	}
+	h.Clock.Advance(time.Second)
+	if got := words(h.Say("U-ada", "second")); len(got) != 0 {
+		t.Errorf("a message 1s after a post: %q; want it held for the gap", got)
+	}
+	h.Clock.Advance(time.Second)
+	if got := words(h.Say("U-ada", "third")); len(got) != 0 {
+		t.Errorf("a message 2s after a post: %q; want it held for the gap", got)
+	}
+	// An agent's note in the meantime is not held back.
+	if res, _ := h.Agent(ann, "A1", "claim"); res.Outcome != handoff.Claimed {
+		t.Fatalf("claim: %s", res.Outcome)
+	}
+	h.Clock.Advance(burstGap - 2*time.Second - time.Millisecond)
+	before := len(h.Platform.All())
+	h.Flush()
+	if got := words(h.Platform.All()[before:]); len(got) != 0 {
+		t.Errorf("a millisecond before the gap ends: %q", got)
+	}
+	h.Clock.Advance(time.Millisecond)
+	before = len(h.Platform.All())
+	h.Flush()
+	got := words(h.Platform.All()[before:])
+	if len(got) != 1 || !strings.Contains(got[0], "(2 messages)") || !strings.Contains(got[0], "> second") || !strings.Contains(got[0], "> third") {
+		t.Fatalf("when the gap ends: %q; want one post of both messages", got)
+	}
+	h.Clock.Advance(burstGap)
+	if got := words(h.Say("U-ada", "fourth")); len(got) != 1 {
+		t.Errorf("a message a gap after the last post: %q; want it at once", got)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // A customer who floods their handoff thread (60 messages in 6 seconds)
-// gets every message into the thread, grouped into far fewer posts, and
+// gets every message into the thread, grouped into far fewer posts at
+// least the burst gap apart, and
 // another customer's card, asked for in the middle of it, is announced
 // within 5 seconds. On the injected clock: the shaper holds the channel to
 // Slack's rate, and the test steps time.
@@ -35,7 +36,15 @@ func TestFloodInAHandoffThread(t *testing.T) {
 	start := len(e.fake.Posts())
 	var graceAsked time.Time
 	graceAnnounced := time.Duration(-1)
+	// When each of the flood's thread posts appeared, on the injected clock.
+	var postedAt []time.Time
 	check := func() {
+		n := len(e.posts(start, func(p post) bool {
+			return p.Channel == testkit.AgentChannel && p.ThreadTS == adaCard[0].TS && strings.Contains(p.Section(), "flood message")
+		}))
+		for len(postedAt) < n {
+			postedAt = append(postedAt, e.h.Clock.Now())
+		}
 		if graceAnnounced < 0 && !graceAsked.IsZero() {
 			for _, c := range e.posts(start, card) {
 				if strings.Contains(c.Section(), "Grace on slack") {
@@ -79,6 +88,11 @@ func TestFloodInAHandoffThread(t *testing.T) {
 	}
 	if posts >= 30 {
 		t.Errorf("60 messages made %d thread posts; want them grouped", posts)
+	}
+	for i := 1; i < len(postedAt); i++ {
+		if gap := postedAt[i].Sub(postedAt[i-1]); gap < 3*time.Second {
+			t.Errorf("thread posts %d and %d of the flood %v apart; want at least the 3s burst gap", i-1, i, gap)
+		}
 	}
 	t.Logf("60 messages in %d thread posts; Grace's card after %v", posts, graceAnnounced)
 }

@@ -447,6 +447,10 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 	if m.Stream == "" {
 		m.Stream = defaultStream(m)
 	}
+	due := m.CreatedAt
+	if m.NextAttemptAt.After(due) {
+		due = m.NextAttemptAt
+	}
 	buttons, err := encodeButtons(m.Buttons)
 	if err != nil {
 		return t.errorf("enqueue: %w", err)
@@ -454,36 +458,35 @@ func (t *tx) Enqueue(ctx context.Context, m *bot.Outgoing) error {
 	m.ID, _, err = t.insert(ctx, `INSERT INTO outbox (platform, workspace, channel, thread, parent_id, stream,
 			kind, author, text, buttons, mention, conversation_id, handoff_id,
 			status, attempts, next_attempt_at, last_error, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, '', $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, '', $15)`,
 		m.Platform, m.Workspace, m.Channel, m.Thread, orNull(m.ParentID), m.Stream,
 		m.Kind, m.Author, m.Text, buttons, m.Mention, orNull(m.ConversationID), orNull(m.HandoffID),
-		stamp(m.CreatedAt))
+		stamp(due), stamp(m.CreatedAt))
 	if err != nil {
 		return t.errorf("enqueue %s message to %s/%s: %w", m.Kind, m.Platform, m.Channel, err)
 	}
-	m.Status, m.Attempts, m.NextAttemptAt = bot.OutPending, 0, m.CreatedAt
+	m.Status, m.Attempts, m.NextAttemptAt = bot.OutPending, 0, due
 	m.LastError, m.PlatformMsgID, m.SentAt = "", "", time.Time{}
 	return nil
 }
 
-// PendingTail implements bot.Outbox.
-func (t *tx) PendingTail(ctx context.Context, stream string) (bot.Outgoing, bool, error) {
+// StreamTail implements bot.Outbox.
+func (t *tx) StreamTail(ctx context.Context, handoffID int64, stream string) (bot.Outgoing, bool, error) {
 	var m bot.Outgoing
 	var inFlight bool
-	// Only pending rows are read, through the partial index outbox_pending
-	// rather than a stream's whole delivered history (this runs for every
-	// customer message during a handoff). The newest pending row is the
-	// stream's newest row: rows of a stream are delivered in id order, so
-	// none newer can have been delivered while it waits.
-	err := t.queryRow(ctx, `SELECT id, kind, author, text, status, in_flight FROM outbox
-		WHERE stream = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1`+t.d.lockRow(), stream).Scan(&m.ID, &m.Kind, &m.Author, &m.Text, &m.Status, &inFlight)
+	// Read through the handoff's rows (index outbox_handoff), not the
+	// stream's: a stream has no index of its own beyond its pending rows,
+	// and a handoff's rows are few.
+	err := t.queryRow(ctx, `SELECT id, kind, author, text, status, in_flight, next_attempt_at, sent_at FROM outbox
+		WHERE handoff_id = $1 AND stream = $2 ORDER BY id DESC LIMIT 1`+t.d.lockRow(), handoffID, stream).
+		Scan(&m.ID, &m.Kind, &m.Author, &m.Text, &m.Status, &inFlight, timeCol{&m.NextAttemptAt}, timeCol{&m.SentAt})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return bot.Outgoing{}, false, nil
 	case err != nil:
-		return bot.Outgoing{}, false, t.errorf("pending tail of stream %s: %w", stream, err)
+		return bot.Outgoing{}, false, t.errorf("tail of stream %s: %w", stream, err)
 	}
-	m.Stream = stream
+	m.Stream, m.HandoffID = stream, handoffID
 	return m, m.Status == bot.OutPending && !inFlight, nil
 }
 

@@ -7,21 +7,28 @@ import (
 	"github.com/firstlinehq/firstline/bot"
 )
 
-// PendingTail is the newest row of a stream while it may still change: it
-// is pending and no dispatcher is sending it. ReplacePending changes such a
-// row only.
-func testOutboxPendingTail(t *testing.T, s Store) {
+// StreamTail is the newest row of a handoff's stream, whatever its status,
+// and says whether it may still change: it is pending and no dispatcher is
+// sending it. ReplacePending changes such a row only. A row may be queued
+// to go later than it is made.
+func testOutboxStreamTail(t *testing.T, s Store) {
 	ctx := t.Context()
-	tail := func(stream string) (bot.Outgoing, bool) {
+	c := mustConversation(t, s, key(1))
+	h := mustHandoff(t, s, c.ID, at(0))
+	other := mustHandoff(t, s, mustConversation(t, s, key(2)).ID, at(0))
+	type tailOf struct {
+		m       bot.Outgoing
+		mutable bool
+	}
+	tail := func(handoffID int64, stream string) tailOf {
 		t.Helper()
-		var m bot.Outgoing
-		var ok bool
+		var got tailOf
 		mustDo(t, s, func(tx bot.Tx) error {
 			var err error
-			m, ok, err = tx.PendingTail(ctx, stream)
+			got.m, got.mutable, err = tx.StreamTail(ctx, handoffID, stream)
 			return err
 		})
-		return m, ok
+		return got
 	}
 	replace := func(id int64, text string) bool {
 		t.Helper()
@@ -33,40 +40,61 @@ func testOutboxPendingTail(t *testing.T, s Store) {
 		})
 		return ok
 	}
-	if _, ok := tail("empty"); ok {
-		t.Error("PendingTail of an empty stream: ok")
+	post := func(stream string, created, due time.Time) bot.Outgoing {
+		m := reply(stream, created)
+		m.Kind, m.Author, m.HandoffID, m.ConversationID = bot.KindThread, "customer-words", h.ID, c.ID
+		m.NextAttemptAt = due
+		return mustEnqueue(t, s, m)
 	}
-	first := reply("s", at(0))
-	first.Author = "customer-words"
-	first = mustEnqueue(t, s, first)
-	second := mustEnqueue(t, s, reply("s", at(time.Second)))
-	got, ok := tail("s")
-	if !ok || got.ID != second.ID {
-		t.Fatalf("PendingTail = %+v, %v; want the newest row %d", got, ok, second.ID)
+	if got := tail(h.ID, "s"); got.m.ID != 0 || got.mutable {
+		t.Errorf("StreamTail of an empty stream: %+v", got)
+	}
+	first := post("s", at(0), time.Time{})
+	second := post("s", at(time.Second), at(4*time.Second))
+	if second.NextAttemptAt != at(4*time.Second) {
+		t.Errorf("Enqueue with a later NextAttemptAt: due %v", second.NextAttemptAt)
+	}
+	got := tail(h.ID, "s")
+	if !got.mutable || got.m.ID != second.ID || !got.m.NextAttemptAt.Equal(at(4*time.Second)) || got.m.Status != bot.OutPending {
+		t.Fatalf("StreamTail = %+v; want the newest row %d, due at 4s, mutable", got, second.ID)
 	}
 	if !replace(second.ID, "merged") {
 		t.Fatal("ReplacePending of a pending row: false")
 	}
-	if got, _ := tail("s"); got.Text != "merged" || got.Author != "" || got.Kind != bot.KindReply {
+	if got := tail(h.ID, "s"); got.m.Text != "merged" || got.m.Author != "customer-words" || got.m.Kind != bot.KindThread {
 		t.Errorf("after ReplacePending: %+v", got)
 	}
-	if got, ok := tail("other"); ok {
-		t.Errorf("PendingTail of another stream: %+v", got)
+	if got := tail(h.ID, "other"); got.m.ID != 0 {
+		t.Errorf("StreamTail of another stream: %+v", got)
 	}
-	// Once a dispatcher claims the rows, they are no longer pending tails.
-	claimed, err := s.Claim(ctx, at(time.Hour), 10, time.Minute)
-	if err != nil || len(claimed) == 0 {
-		t.Fatalf("Claim: %d rows, %v", len(claimed), err)
+	if got := tail(other.ID, "s"); got.m.ID != 0 {
+		t.Errorf("StreamTail of another handoff: %+v", got)
 	}
-	for _, m := range claimed {
-		if m.Stream != "s" {
-			continue
-		}
-		if _, ok := tail("s"); ok && m.ID == second.ID {
-			t.Error("a row being sent is a pending tail")
-		}
-		if replace(m.ID, "too late") {
-			t.Errorf("ReplacePending changed row %d while it was being sent", m.ID)
-		}
+	// A row queued for later is not due before its time.
+	wantDiff(t, "Due at 2s", []int64{first.ID}, due(t, s, at(2*time.Second), 10))
+
+	// Once a dispatcher claims a row, it can no longer change.
+	claimed, err := s.Claim(ctx, at(time.Second), 10, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != first.ID {
+		t.Fatalf("Claim at 1s: %+v, %v; want row %d", claimed, err, first.ID)
+	}
+	if replace(first.ID, "too late") {
+		t.Errorf("ReplacePending changed row %d while it was being sent", first.ID)
+	}
+	if err := s.MarkSent(ctx, first.ID, "ts-1", at(1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err = s.Claim(ctx, at(4*time.Second), 10, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != second.ID {
+		t.Fatalf("Claim at 4s: %+v, %v; want row %d", claimed, err, second.ID)
+	}
+	if got := tail(h.ID, "s"); got.mutable || got.m.ID != second.ID {
+		t.Errorf("StreamTail of a row being sent: %+v; want it, not mutable", got)
+	}
+	if err := s.MarkSent(ctx, second.ID, "ts-2", at(4500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tail(h.ID, "s"); got.mutable || got.m.Status != bot.OutSent || !got.m.SentAt.Equal(at(4500*time.Millisecond)) {
+		t.Errorf("StreamTail of a sent row: %+v; want sent at 4.5s", got)
 	}
 }

@@ -76,7 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Identities/ByEmail", testCustomerByEmail},
 		{"Identities/LinkIdentity", testLinkIdentity},
 		{"Outbox/Defer", testOutboxDefer},
-		{"Outbox/PendingTail", testOutboxPendingTail},
+		{"Outbox/StreamTail", testOutboxStreamTail},
 		{"Outbox/Claim", testOutboxClaim},
 		{"Outbox/MaybeSent", testOutboxMaybeSent},
 		{"Outbox/Unsure", testOutboxUnsure},
