@@ -439,12 +439,23 @@ func (e *Engine) storeTurn(ctx context.Context, tx Tx, conversationID int64, pen
 // chatHistory turns stored messages into the model's view of the
 // conversation. Agents' relayed words are the assistant's side of the
 // conversation; internal notes and system messages are never shown.
+//
+// The customer messages the turn answers (not yet processed) come last,
+// after every answer already given: a message that arrived while an
+// earlier turn ran is stored before that turn's answer, and in id order
+// it would read as answered.
 func chatHistory(history []Message) []ChatMessage {
 	out := make([]ChatMessage, 0, len(history))
+	var open []ChatMessage
 	for _, m := range history {
 		switch m.Role {
 		case RoleCustomer, RoleEdit:
-			out = append(out, ChatMessage{Role: ChatUser, Content: m.Text})
+			msg := ChatMessage{Role: ChatUser, Content: m.Text}
+			if m.Role == RoleCustomer && !m.Processed {
+				open = append(open, msg)
+				continue
+			}
+			out = append(out, msg)
 		case RoleBot:
 			out = append(out, ChatMessage{Role: ChatAssistant, Content: m.Text})
 		case RoleAgent:
@@ -455,5 +466,5 @@ func chatHistory(history []Message) []ChatMessage {
 			out = append(out, ChatMessage{Role: ChatAssistant, Content: "(" + name + ", human support agent) " + m.Text})
 		}
 	}
-	return out
+	return append(out, open...)
 }
