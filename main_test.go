@@ -135,6 +135,38 @@ func TestChatEndToEnd(t *testing.T) {
 	}
 }
 
+// A handoff left open by one run is the one the next run's agent commands
+// act on.
+func TestChatRestartKeepsTheHandoff(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, code := runBinary(t, dir, "I want to talk to a human\n", "chat")
+	if code != 0 || !strings.Contains(out, "**Handoff #1**") {
+		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	out, errOut, code = runBinary(t, dir, "/claim\n/agent hello again\nthanks\nstill there?\n/resolve\n", "chat")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"a handoff from an earlier run is open",
+		"bot> Alex from our support team has joined the conversation.",
+		"agent Alex> hello again",
+		"[agents] #1 > thanks",
+		"[agents] #1 > still there?",
+		"bot> Our support team has marked this conversation as resolved.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("second run's output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "no handoff yet") {
+		t.Error("the second run did not find the open handoff")
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
 func TestChatAsUnlinkedUser(t *testing.T) {
 	out, _, code := runBinary(t, t.TempDir(), "status of my payments\n", "chat", "--as", "none")
 	if code != 0 || !strings.Contains(out, "can't see any account linked") {

@@ -110,10 +110,22 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 			RepingEvery:  p.cfg.HandoffReping,
 			Repings:      p.cfg.HandoffRepings,
 			AgentTimeout: p.cfg.HandoffAgentTimeout,
+			BurstGap:     burstGap(agents.Platform),
 		},
 		Outbox:  oc,
 		Senders: senders,
 	})
+}
+
+// burstGap is the handoff flow's least time between posts of a customer's
+// words: the default, but none in the terminal, which delivers what is
+// queued only when a line is typed, and where the one customer is the
+// person at the keyboard.
+func burstGap(agents bot.Platform) time.Duration {
+	if agents == bot.Console {
+		return -1
+	}
+	return 0
 }
 
 // directoryCacheTTL is how long the engine keeps the company's API's

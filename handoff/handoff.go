@@ -46,7 +46,8 @@ type Config struct {
 	// BurstGap is the least time between two posts of a customer's words
 	// in a handoff's thread (default 3s): what they write in between is
 	// grouped into the next post. A first message after a quiet spell goes
-	// at once.
+	// at once. Negative: no gap (a terminal, where nothing would deliver a
+	// held post before the next line is typed).
 	BurstGap time.Duration
 }
 
@@ -84,7 +85,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SummaryMessages <= 0 {
 		cfg.SummaryMessages = 6
 	}
-	if cfg.BurstGap <= 0 {
+	if cfg.BurstGap == 0 {
 		cfg.BurstGap = 3 * time.Second
 	}
 	cfg.timerDefaults()
@@ -305,7 +306,7 @@ func (s *Service) CustomerMessage(ctx context.Context, tx bot.Tx, conv *bot.Conv
 func (s *Service) nextBurst(tail bot.Outgoing, mutable bool, now time.Time) time.Time {
 	var last time.Time
 	switch {
-	case tail.ID == 0 || tail.Status == bot.OutDead:
+	case s.cfg.BurstGap < 0 || tail.ID == 0 || tail.Status == bot.OutDead:
 		return now
 	case tail.Status == bot.OutSent:
 		last = tail.SentAt

@@ -37,6 +37,9 @@ type Engine interface {
 type Handoffs interface {
 	AgentMessage(ctx context.Context, m handoff.AgentMessage) (handoff.Result, error)
 	SendDraft(ctx context.Context, draftID int64, agent handoff.Agent) (handoff.Result, error)
+	// Threads lists the open handoffs announced on a platform, oldest
+	// first: a run picks up the one an earlier run left open.
+	Threads(ctx context.Context, p bot.Platform) ([]handoff.ThreadCursor, error)
 }
 
 // Config wires a Console.
@@ -94,6 +97,9 @@ type Outbox interface {
 // printed before each line (interactive use). After every line it flushes
 // the outbox, so each turn's messages print before the next line is read.
 func (c *Console) Run(ctx context.Context, in io.Reader, prompt string, outbox Outbox) error {
+	if err := c.resume(ctx); err != nil {
+		return err
+	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for {
@@ -124,6 +130,24 @@ func (c *Console) Run(ctx context.Context, in io.Reader, prompt string, outbox O
 		return fmt.Errorf("console: read input: %w", err)
 	}
 	return nil
+}
+
+// resume makes the newest handoff an earlier run left open the one agent
+// commands act on, and says so.
+func (c *Console) resume(ctx context.Context) error {
+	open, err := c.cfg.Handoffs.Threads(ctx, bot.Console)
+	if err != nil {
+		return fmt.Errorf("console: find open handoffs: %w", err)
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	if c.lastThread == "" {
+		c.lastThread = open[len(open)-1].Thread
+	}
+	c.mu.Unlock()
+	return writeOut(c.cfg.Out, "[agents] a handoff from an earlier run is open: /claim, /agent, /resolve act on it\n")
 }
 
 func (c *Console) line(ctx context.Context, line string) error {
