@@ -75,6 +75,8 @@ type Config struct {
 	Connect    ConnectConfig
 	AdminToken string
 	Shadow     bool
+	// PprofAddr, when set, is a loopback address serving net/http/pprof.
+	PprofAddr string
 
 	LogLevel string
 }
@@ -115,6 +117,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Customers:            loadCustomersConfig(getenv),
 		Connect:              ConnectConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CONNECT_URL")), Secret: getenv("FIRSTLINE_CONNECT_SECRET")},
 		AdminToken:           getenv("FIRSTLINE_ADMIN_TOKEN"),
+		PprofAddr:            strings.TrimSpace(getenv("FIRSTLINE_PPROF_ADDR")),
 		LogLevel:             or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
 	}
 	var errs []error
@@ -242,6 +245,11 @@ func (c Config) ValidateServe() error {
 	}
 	if c.HTTPAddr == "" {
 		add("FIRSTLINE_HTTP_ADDR: must not be empty")
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr); err != nil {
+			add("FIRSTLINE_PPROF_ADDR: %v", err)
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
 		add("FIRSTLINE_ADMIN_TOKEN: must be at least %d characters (a random one: openssl rand -hex 24)", minAdminToken)

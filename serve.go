@@ -221,6 +221,13 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	workers.Go(func() { _ = s.app.Dispatcher.Run(workCtx) })
+	if s.cfg.PprofAddr != "" {
+		workers.Go(func() {
+			if err := servePprof(workCtx, s.cfg.PprofAddr, s.log); err != nil {
+				s.log.Error("profiler stopped", "err", err)
+			}
+		})
+	}
 	if s.p.watcher != nil {
 		workers.Go(func() { _ = s.p.watcher.Run(workCtx) })
 	}
