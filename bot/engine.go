@@ -78,6 +78,7 @@ type Engine struct {
 	locks   keyedMutex
 	matcher atomic.Pointer[versionedMatcher]
 	guard   guard // rate limits
+	hosts   systemHosts
 
 	// frustrated is the matcher of escalation.yaml's frustration phrases,
 	// disconnects that of phrases.yaml's disconnect phrases.

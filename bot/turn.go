@@ -205,7 +205,7 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 	}
 	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(), Lang: conv.Lang}
 	tools := e.toolbox(conv, history)
-	allow := e.cfg.Links.With(links.HostsIn(system)...)
+	allow := e.cfg.Links.With(e.hosts.of(system)...)
 	verify := false // a payment_status call was refused: not linked
 
 	for round := 0; round <= e.cfg.MaxToolRounds; round++ {
