@@ -71,8 +71,18 @@ const importBatch = 300
 // the import rather than row by row.
 func (s *Store) ImportCustomers(ctx context.Context, cs []bot.Customer, skipConflicts bool) (bot.ImportResult, error) {
 	var res bot.ImportResult
+	// The transaction runs on a context that is never cancelled, and the
+	// caller's is checked between its steps instead: a cancellation that
+	// lands during COMMIT would leave the outcome unknown (PostgreSQL may
+	// have committed what the caller is told failed). Past the last check,
+	// the import commits, or fails with the database's own error.
+	caller := ctx
+	ctx = context.WithoutCancel(ctx)
 	err := s.write(ctx, func(t *tx) error {
 		res = bot.ImportResult{}
+		if err := caller.Err(); err != nil {
+			return err
+		}
 		// The plan is made on the table as read, so no other import or
 		// change may write it in between (PostgreSQL's READ COMMITTED would
 		// let two imports give one email to two customers).
@@ -94,13 +104,16 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []bot.Customer, skipConf
 			return nil // nothing written
 		}
 		for len(plan.write) > 0 {
+			if err := caller.Err(); err != nil {
+				return err
+			}
 			n := min(importBatch, len(plan.write))
 			if err := t.upsertCustomers(ctx, plan.write[:n]); err != nil {
 				return err
 			}
 			plan.write = plan.write[n:]
 		}
-		return nil
+		return caller.Err()
 	})
 	if err != nil {
 		return bot.ImportResult{}, s.errorf("import customers: %w", s.d.redact(err))
