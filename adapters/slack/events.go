@@ -23,6 +23,9 @@ type message struct {
 	// mention is true for app_mention events; Slack also delivers the same
 	// message as a message event, and the engine keeps only one.
 	mention bool
+	// onStored, when set, is called once the engine stored the message as
+	// new (the catch-up counts what it fetched back).
+	onStored func()
 }
 
 // id is the platform message id the engine dedupes on: one message has
@@ -143,6 +146,9 @@ func (a *Adapter) customerMessage(ctx context.Context, self identity, key bot.Co
 	}
 	if acc.Duplicate {
 		return nop, nil // app_mention and message, a retry, a redelivery
+	}
+	if m.onStored != nil {
+		m.onStored()
 	}
 	return func() {
 		a.react(ctx, m.channel, m.ts)

@@ -45,6 +45,9 @@ type Engine interface {
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
 	LinkByEmail(ctx context.Context, id bot.Identity, p bot.EmailProfile) (bool, error)
 	Edited(ctx context.Context, ed bot.Edit) (bool, error)
+	// Cursors says where each open conversation stands, for fetching back
+	// what Slack did not deliver (catchup.go).
+	Cursors(ctx context.Context, p bot.Platform) ([]bot.Cursor, error)
 }
 
 // Handoffs is what the adapter needs of the handoff flow; *handoff.Service
@@ -90,8 +93,8 @@ type Config struct {
 	Engine      Engine
 	Handoffs    Handoffs
 	Logger      *slog.Logger
-	// Now is the clock of the per-channel shaper and of the agents'
-	// refreshes; default time.Now.
+	// Now is the clock of the per-channel shaper, of the agents'
+	// refreshes and of the catch-up's horizon; default time.Now.
 	Now        func() time.Time
 	HTTPClient *http.Client
 }
@@ -116,6 +119,7 @@ type Adapter struct {
 	self   *identity // set by the first successful auth.test
 
 	parts *partials
+	catch *catchUp
 
 	bgMu      sync.Mutex
 	bgStopped bool
@@ -189,6 +193,7 @@ func New(cfg Config) (*Adapter, error) {
 		serial:  newSerializer(),
 		slots:   make(chan struct{}, maxHandlers),
 		parts:   newPartials(),
+		catch:   newCatchUp(),
 	}
 	a.users = newUserCache(time.Now)
 	a.source = sourceOf(cfg)
@@ -226,10 +231,14 @@ func mentionSyntax(m string) (string, error) {
 // a public agent channel as their source, see agents.go) and, in Socket Mode, connects and
 // handles events until ctx is done, closing the connection itself. In HTTP
 // mode events arrive at EventsHandler and InteractionsHandler, and Run only
-// waits for ctx. Either way it returns once the handlers it started are done.
+// waits for ctx. Once ready (in Socket Mode, after every reconnect too) it
+// fetches back, in the background, what Slack did not deliver (catchup.go).
+// Either way it returns once the handlers it started are done.
 func (a *Adapter) Run(ctx context.Context) error {
 	defer a.stopBackground()
 	defer a.ready.Store(false)
+	// Where the conversations stood before any event of this run.
+	snap := a.snapshotCursors(ctx)
 	self, err := a.authenticate(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -246,10 +255,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 	if a.cfg.AppToken == "" {
 		a.ready.Store(true)
 		a.log.InfoContext(ctx, "slack ready: events over HTTP", "team", self.Team, "bot_user", self.User)
+		a.catchUp(ctx, self, snap)
 		<-ctx.Done()
 		return nil
 	}
-	return a.runSocket(ctx, self)
+	return a.runSocket(ctx, self, snap)
 }
 
 // Ready reports whether the adapter can take events: connected in Socket

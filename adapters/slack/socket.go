@@ -14,8 +14,10 @@ import (
 // runSocket connects with Socket Mode and handles events until ctx is done.
 // slack-go reconnects when Slack asks to or the connection drops; when ctx
 // ends it closes the connection (http.Server.Shutdown would not: it is not
-// an HTTP connection it tracks).
-func (a *Adapter) runSocket(ctx context.Context, self identity) error {
+// an HTTP connection it tracks). Each time the connection is up, the
+// messages missed before are fetched back from pending, the cursors read
+// at start, then from those read as the connection went down.
+func (a *Adapter) runSocket(ctx context.Context, self identity, pending *cursorSnapshot) error {
 	// A frame over maxBody closes the connection, which reconnects: no
 	// event Slack sends comes near it (the HTTP endpoint has the same bound).
 	client := socketmode.New(a.api, socketmode.OptionLog(libLogger{a}), socketmode.OptionReadLimit(maxBody))
@@ -37,7 +39,9 @@ func (a *Adapter) runSocket(ctx context.Context, self identity) error {
 			}
 			return a.wrap("socket mode", err)
 		case evt := <-client.Events:
+			wasReady := a.ready.Load()
 			a.socketEvent(ctx, client, self, evt)
+			pending = a.connectionChanged(ctx, self, wasReady, a.ready.Load(), pending)
 		}
 	}
 }

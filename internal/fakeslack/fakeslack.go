@@ -5,10 +5,12 @@
 //
 // A test drives it as Slack would: customers and agents write (DM, Say),
 // press buttons (Press); the Web API fails, rate-limits or hangs (FailNext,
-// SetHook); connections drop (DropConnections). It keeps every channel's
-// history, so the bot can look up what it posted (conversations.history and
-// conversations.replies, with message metadata), and records everything the
-// bot did (Posts, Reactions, Calls) for the test to check.
+// SetHook); connections drop (DropConnections); messages reach the history
+// but not the bot, as when Slack gave up on an event (Write). It keeps
+// every channel's history, so the bot can look up what it posted and fetch
+// back what it missed (conversations.history and conversations.replies,
+// paged, with message metadata), and records everything the bot did
+// (Posts, Reactions, Calls) for the test to check.
 //
 // Socket Mode envelopes are delivered as Slack delivers them: each waits
 // for its acknowledgement, and an event envelope left unacknowledged when
@@ -171,6 +173,7 @@ type Reply struct {
 type msg struct {
 	TS, ThreadTS string
 	User, BotID  string
+	Subtype      string
 	Text         string
 	Blocks       json.RawMessage
 	Metadata     *Metadata

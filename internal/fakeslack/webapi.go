@@ -233,7 +233,7 @@ func (s *Server) historyLocked(form url.Values) answer {
 	for i, m := range window {
 		newestFirst[len(window)-1-i] = m
 	}
-	return s.page(newestFirst, form)
+	return s.page(newestFirst, form, "")
 }
 
 // repliesLocked serves conversations.replies: a thread's parent and its
@@ -249,7 +249,7 @@ func (s *Server) repliesLocked(form url.Values) answer {
 			thread = append(thread, m)
 		}
 	}
-	return s.page(inWindow(thread, form), form)
+	return s.page(inWindow(thread, form), form, parent)
 }
 
 // inWindow keeps the messages after oldest and before latest (inclusive
@@ -270,8 +270,12 @@ func inWindow(msgs []*msg, form url.Values) []*msg {
 	return out
 }
 
-// page answers with one page of msgs, as the cursor and limit say.
-func (s *Server) page(msgs []*msg, form url.Values) answer {
+// page answers with one page of msgs, as the cursor and limit say. The
+// messages are shaped as in Slack's conversations.history and
+// conversations.replies answers: type, ts, user, text, and thread_ts,
+// subtype and bot_id when they have them; a thread's parent (the message
+// parent, for replies) carries thread_ts too, its own ts.
+func (s *Server) page(msgs []*msg, form url.Values, parent string) answer {
 	limit, _ := strconv.Atoi(form.Get("limit"))
 	if limit <= 0 || limit > 999 {
 		limit = 100
@@ -294,6 +298,11 @@ func (s *Server) page(msgs []*msg, form url.Values) answer {
 		}
 		if m.ThreadTS != "" {
 			j["thread_ts"] = m.ThreadTS
+		} else if parent != "" && m.TS == parent {
+			j["thread_ts"] = parent
+		}
+		if m.Subtype != "" {
+			j["subtype"] = m.Subtype
 		}
 		if len(m.Blocks) > 0 {
 			j["blocks"] = m.Blocks
