@@ -164,6 +164,8 @@ func (e *Engine) accept(ctx context.Context, tx Tx, a *arrival) (Accepted, bool,
 		if _, err := tx.MarkProcessed(ctx, msg.ID); err != nil {
 			return acc, false, fmt.Errorf("mark processed: %w", err)
 		}
+	} else if err := e.leaseWithMessage(ctx, tx, conv.ID, a.at); err != nil {
+		return acc, false, err
 	}
 	return acc, created || told || routed, tx.UpdateConversation(ctx, conv)
 }

@@ -18,6 +18,7 @@ func (e *Engine) Submit(ctx context.Context, conversationID int64) {
 	e.submitMu.Lock()
 	if e.stopped {
 		e.submitMu.Unlock()
+		e.dropLease(ctx, conversationID)
 		return // shutting down: Recover answers it at the next start
 	}
 	if e.queued[conversationID] {
@@ -37,6 +38,7 @@ func (e *Engine) Submit(ctx context.Context, conversationID int64) {
 		select {
 		case e.slots <- struct{}{}:
 		case <-e.draining:
+			e.dropLease(turnCtx, conversationID)
 			return // shutting down: Recover answers it at the next start
 		}
 		defer func() { <-e.slots }()

@@ -31,6 +31,10 @@ type Config struct {
 	// Notify is called after a commit that queued outgoing messages, to wake
 	// the outbox dispatcher.
 	Notify func()
+	// Courier, when set, is handed a turn's reply claimed in the
+	// transaction that stores it, so the reply leaves without another
+	// commit or a wait for the dispatcher's next pass (outgoing.go).
+	Courier Courier
 	// IdleTimeout closes a conversation after this long without messages.
 	IdleTimeout time.Duration
 	// MaxToolRounds bounds model→tool→model round trips in one turn.

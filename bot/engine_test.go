@@ -354,7 +354,12 @@ func TestRecoverProcessesStoredMessages(t *testing.T) {
 	if err != nil || !acc.Pending {
 		t.Fatalf("accept: %+v, %v", acc, err)
 	}
-	// A crash here: stored, not answered. Start-up recovery answers it once.
+	// A crash here: stored, not answered, and leased for the turn that
+	// never ran. Once that lease ran out, recovery answers it once.
+	if n, _ := h.Engine.Recover(h.Ctx); n != 0 {
+		t.Fatalf("recover took up %d conversations while the message's turn lease ran", n)
+	}
+	h.Clock.Advance(bot.DefaultTurnLease / 3)
 	if n, err := h.Engine.Recover(h.Ctx); err != nil || n != 1 {
 		t.Fatalf("recover = %d, %v; want 1 conversation", n, err)
 	}

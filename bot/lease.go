@@ -13,7 +13,8 @@ import (
 // Turn leases: one replica at a time answers a conversation (see
 // TurnLeases, which the store implements).
 //
-// Process takes the conversation's lease in the transaction that loads the
+// Accept takes the conversation's lease with a message that awaits a turn
+// (leaseWithMessage), or Process does in the transaction that loads the
 // turn, and only when it has messages to answer; a replica that finds the
 // lease held leaves the messages to the holder, whose ReleaseTurn then says
 // that a turn was wanted, and the holder runs one more. While the model
@@ -61,6 +62,43 @@ func (e *Engine) leaseTurn(ctx context.Context, tx Tx, conversationID int64, his
 	return ok, nil
 }
 
+// leaseWithMessage takes the turn lease of a conversation in the
+// transaction that stores a message for a turn: the turn that follows
+// (Submit, on this replica) then needs no commit of its own before its
+// model call (loadTurn). When another replica holds the lease, this notes
+// that a turn is wanted, as leaseTurn does. A replica that dies before
+// the turn leaves the lease to run out; then recovery answers. A turn
+// that is not going to run (shutdown) gives it back (dropLease).
+//
+// That lease lasts a third of TurnLease, the grace RecoverStranded gives a
+// message for its own replica to start the turn: a replica that dies
+// between the message and its turn delays recovery no more than before.
+func (e *Engine) leaseWithMessage(ctx context.Context, tx Tx, conversationID int64, now time.Time) error {
+	if _, err := tx.LeaseTurn(ctx, conversationID, e.cfg.Replica, now, now.Add(e.recoveryEvery())); err != nil {
+		return fmt.Errorf("lease turn: %w", err)
+	}
+	return nil
+}
+
+// dropLease gives back the lease Accept took for a turn that is not going
+// to run (the engine is shutting down), so that the next start's Recover
+// answers the message at once rather than once the lease ran out. It waits
+// for a turn of the conversation that is running: that turn's lease is
+// not this one to drop.
+func (e *Engine) dropLease(ctx context.Context, conversationID int64) {
+	unlock := e.locks.Lock(conversationID)
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
+	defer cancel()
+	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		_, _, err := tx.ReleaseTurn(ctx, conversationID, e.cfg.Replica)
+		return err
+	})
+	if err != nil {
+		e.log.WarnContext(ctx, "could not release a turn lease; it runs out by itself", "conversation", conversationID, "err", err)
+	}
+}
+
 // turnLease is the lease of a turn in progress.
 type turnLease struct {
 	e    *Engine
@@ -80,22 +118,25 @@ type turnLease struct {
 
 // holdLease renews a conversation's turn lease, taken by leaseTurn, until
 // end is called.
-func (e *Engine) holdLease(ctx context.Context, conversationID int64) *turnLease {
+// until is when the lease runs out if not renewed: the first renewal
+// comes at the latest halfway there.
+func (e *Engine) holdLease(ctx context.Context, conversationID int64, until time.Time) *turnLease {
 	l := &turnLease{e: e, conv: conversationID, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.renew(context.WithoutCancel(ctx))
+	go l.renew(context.WithoutCancel(ctx), until.Sub(e.now())/2)
 	return l
 }
 
-func (l *turnLease) renew(ctx context.Context) {
+func (l *turnLease) renew(ctx context.Context, first time.Duration) {
 	defer close(l.done)
 	every := l.e.cfg.TurnLease / 3
-	t := time.NewTicker(every)
+	t := time.NewTimer(max(min(first, every), time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
+			t.Reset(every)
 		}
 		rctx, cancel := context.WithTimeout(ctx, every)
 		var held bool

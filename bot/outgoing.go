@@ -36,6 +36,12 @@ func ToCustomer(conv Conversation, kind OutKind, author, text string, buttons []
 // speak to customers through it, so every bot message records the prompt
 // version it was made with.
 func Reply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion string, at time.Time, buttons []Button) error {
+	_, err := queueReply(ctx, tx, conv, text, promptVersion, at, buttons)
+	return err
+}
+
+// queueReply is Reply, returning the queued row.
+func queueReply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion string, at time.Time, buttons []Button) (Outgoing, error) {
 	msg := Message{
 		ConversationID: conv.ID,
 		Role:           RoleBot,
@@ -45,26 +51,45 @@ func Reply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion st
 		CreatedAt:      at,
 	}
 	if _, err := tx.AddMessage(ctx, &msg); err != nil {
-		return fmt.Errorf("store bot message: %w", err)
+		return Outgoing{}, fmt.Errorf("store bot message: %w", err)
 	}
 	out := ToCustomer(conv, KindReply, "", text, buttons)
 	out.CreatedAt = at
 	if err := tx.Enqueue(ctx, &out); err != nil {
-		return fmt.Errorf("queue bot message: %w", err)
+		return Outgoing{}, fmt.Errorf("queue bot message: %w", err)
 	}
-	return nil
+	return out, nil
 }
 
 // reply stores a bot message and queues it for the customer. With
 // talkButton, the message offers the "Talk to a person" button.
 func (e *Engine) reply(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set, talkButton bool) error {
+	_, err := e.queueReply(ctx, tx, conv, text, set, talkButton)
+	return err
+}
+
+// queueReply is reply, returning the queued row.
+func (e *Engine) queueReply(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set, talkButton bool) (Outgoing, error) {
 	var buttons []Button
 	if talkButton {
 		label, err := set.Message("talk_to_person", conv.Lang, nil)
 		if err != nil {
-			return err
+			return Outgoing{}, err
 		}
 		buttons = []Button{{Action: ActionTalkToPerson, Label: label, Value: strconv.FormatInt(conv.ID, 10)}}
 	}
-	return Reply(ctx, tx, conv, text, set.Version, e.now(), buttons)
+	return queueReply(ctx, tx, conv, text, set.Version, e.now(), buttons)
+}
+
+// Courier delivers rows that the transaction queueing them also claimed
+// (Outbox.ClaimQueued): a turn's reply goes to the platform as soon as it
+// is committed, with no commit of its own before the send. The outbox
+// dispatcher is one. A row the courier never sends (the process died) is
+// claimed again by a dispatcher once its lease ends, as any claimed row
+// whose sender stopped mid-send.
+type Courier interface {
+	// Lease is how long a claimed row is the courier's alone.
+	Lease() time.Duration
+	// Deliver sends claimed rows in the background; it does not block.
+	Deliver(ctx context.Context, rows []Outgoing)
 }

@@ -17,6 +17,10 @@ type Store interface {
 	// back otherwise. Implementations serialize conflicting writers (SQLite:
 	// BEGIN IMMEDIATE; PostgreSQL: row locks), so fn may read then write.
 	WithTx(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction that takes no locks and
+	// never waits for writers: what a turn reads before its model call,
+	// when nothing needs writing, costs no commit. Writes in fn fail.
+	View(ctx context.Context, fn func(Tx) error) error
 }
 
 // Tx is what can be done inside a transaction, grouped by use.
@@ -127,6 +131,13 @@ type Outbox interface {
 	// ReplacePending sets the text of a row that is still pending and not
 	// being sent, and reports whether it was.
 	ReplacePending(ctx context.Context, id int64, text string) (bool, error)
+	// ClaimQueued claims a row this transaction queued for delivery by the
+	// caller, as a dispatcher's claim would (in flight until until), and
+	// returns it, when it is due at now and first in its stream: no older
+	// row of the stream is pending, and its parent, if any, is sent or dead.
+	// Otherwise it changes nothing and reports false: the dispatcher sends
+	// the row in its turn.
+	ClaimQueued(ctx context.Context, id int64, now, until time.Time) (Outgoing, bool, error)
 }
 
 // Identities links chat identities to customers. Who the customers are is

@@ -37,6 +37,9 @@ type TurnLeases interface {
 	// whether owner still held it (expired or not); wanted, whether
 	// another owner asked for a turn of the conversation meanwhile.
 	ReleaseTurn(ctx context.Context, conversationID int64, owner string) (held, wanted bool, err error)
+	// TurnHolder returns who holds the turn lease of a conversation and
+	// until when; "" when nobody does. It only reads, and may run in a View.
+	TurnHolder(ctx context.Context, conversationID int64) (owner string, until time.Time, err error)
 	// StrandedConversations returns the conversations that have customer
 	// messages stored at or before before and not processed, and no lease
 	// that is still running at now: nobody is answering them. The conversation

@@ -55,7 +55,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	if len(pending) == 0 || !in.leased {
 		return nil // nothing to answer, or another replica is answering
 	}
-	lease := e.holdLease(ctx, conversationID)
+	lease := e.holdLease(ctx, conversationID, in.until)
 	defer lease.end(ctx)
 
 	var t turn
@@ -70,20 +70,30 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	}
 	e.metrics.turnDone(in.conv.Key.Platform, t, e.now().Sub(start))
 
-	queued := false
+	var out stored
 	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
 		var err error
-		queued, err = e.storeTurn(ctx, tx, conversationID, pending, t, set, lease)
+		out, err = e.storeTurn(ctx, tx, conversationID, pending, t, set, lease)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("bot: finish turn in conversation %d: %w", conversationID, err)
 	}
 	lease.committed(ctx)
-	if queued {
+	if len(out.claimed) > 0 {
+		e.cfg.Courier.Deliver(ctx, out.claimed)
+	}
+	if out.queued {
 		e.cfg.Notify()
 	}
 	return nil
+}
+
+// stored is what the transaction that stored a turn queued: rows it
+// claimed for the courier, and whether it left others to the dispatcher.
+type stored struct {
+	claimed []Outgoing
+	queued  bool
 }
 
 // turnInput is what a turn starts from, read in one transaction.
@@ -91,28 +101,63 @@ type turnInput struct {
 	conv    Conversation
 	history []Message
 	pre     preTurn
-	// leased is set when this replica took the conversation's turn lease.
+	// leased is set when this replica holds the conversation's turn
+	// lease, until until unless renewed.
 	leased bool
+	until  time.Time
 }
 
 // loadTurn reads the conversation, its recent messages and what decides
 // the turn, and takes the turn lease, in one transaction.
+//
+// It reads in a View first: usually Accept took the lease with the
+// message, and then the turn needs no commit before its model call; a
+// turn with nothing left to answer needs none at all. Only when the lease
+// must be taken here (it ran out while the turn waited for a slot,
+// recovery, another replica's message) does it read again in the write
+// transaction that takes it, so that what the turn answers is what was
+// unanswered when the lease was taken.
 func (e *Engine) loadTurn(ctx context.Context, conversationID int64) (turnInput, error) {
 	var in turnInput
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+	err := e.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
-		if in.conv, err = tx.Conversation(ctx, conversationID); err != nil {
+		in, err = e.readTurn(ctx, tx, conversationID)
+		if err != nil || len(unprocessed(in.history)) == 0 {
 			return err
 		}
-		if in.history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
-			return err
-		}
-		if in.pre, err = e.beforeTurn(ctx, tx, in.conv); err != nil {
+		owner, until, err := tx.TurnHolder(ctx, conversationID)
+		// The turn renews the lease halfway to its end (holdLease): what
+		// is left must be enough for a renewal to land in time.
+		in.leased = err == nil && owner == e.cfg.Replica && until.Sub(e.now()) > e.cfg.TurnLease/6
+		in.until = until
+		return err
+	})
+	if err != nil || in.leased || len(unprocessed(in.history)) == 0 {
+		return in, err
+	}
+	err = e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+		var err error
+		if in, err = e.readTurn(ctx, tx, conversationID); err != nil {
 			return err
 		}
 		in.leased, err = e.leaseTurn(ctx, tx, conversationID, in.history)
+		in.until = e.now().Add(e.cfg.TurnLease)
 		return err
 	})
+	return in, err
+}
+
+// readTurn reads what a turn starts from.
+func (e *Engine) readTurn(ctx context.Context, tx Tx, conversationID int64) (turnInput, error) {
+	var in turnInput
+	var err error
+	if in.conv, err = tx.Conversation(ctx, conversationID); err != nil {
+		return in, err
+	}
+	if in.history, err = tx.RecentMessages(ctx, conversationID, e.cfg.HistoryLimit); err != nil {
+		return in, err
+	}
+	in.pre, err = e.beforeTurn(ctx, tx, in.conv)
 	return in, err
 }
 
@@ -387,53 +432,73 @@ func modelFailureReason(err error) string {
 // holds the turn lease and the bot still has the conversation, the reply,
 // what runs after it, and a handoff. It reports whether it queued
 // messages. In shadow mode the answer becomes a draft for the agents.
-func (e *Engine) storeTurn(ctx context.Context, tx Tx, conversationID int64, pending []Message, t turn, set *prompts.Set, lease *turnLease) (bool, error) {
+func (e *Engine) storeTurn(ctx context.Context, tx Tx, conversationID int64, pending []Message, t turn, set *prompts.Set, lease *turnLease) (stored, error) {
+	var out stored
 	cur, err := tx.Conversation(ctx, conversationID)
 	if err != nil {
-		return false, err
+		return out, err
 	}
 	// Tokens spent count whatever happens to the turn's answer.
 	if err := e.countTokens(ctx, tx, t.usage, e.now()); err != nil {
-		return false, err
+		return out, err
 	}
 	if err := e.recordTurn(ctx, tx, conversationID, pending, t, set); err != nil {
-		return false, err
+		return out, err
 	}
 	if ok, err := lease.settle(ctx, tx, pending); err != nil || !ok {
-		return false, err // not ok: another replica answers these messages
+		return out, err // not ok: another replica answers these messages
 	}
 	if e.cfg.Shadow {
-		return true, e.shadow(ctx, tx, &cur, t, set)
+		out.queued = true
+		return out, e.shadow(ctx, tx, &cur, t, set)
 	}
 	if cur.State != StateBot {
 		if t.reply != "" || t.handoff != nil {
 			e.log.InfoContext(ctx, "turn dropped: conversation was handed to a person meanwhile", "conversation", conversationID)
 		}
-		return false, nil
+		return out, nil
 	}
 	if t.misses != nil {
 		cur.Misses = *t.misses
 	}
-	queued := false
 	if t.reply != "" {
-		if err := e.reply(ctx, tx, cur, t.reply, set, true); err != nil {
-			return false, err
+		row, err := e.queueReply(ctx, tx, cur, t.reply, set, true)
+		if err != nil {
+			return out, err
 		}
-		queued = true
+		if out.claimed, err = e.claimForCourier(ctx, tx, row); err != nil {
+			return out, err
+		}
+		out.queued = len(out.claimed) == 0
 	}
 	if t.after != nil {
 		if err := t.after(ctx, tx, &cur, set); err != nil {
-			return false, err
+			return out, err
 		}
-		queued = true
+		out.queued = true
 	}
 	if t.handoff != nil {
 		if err := e.cfg.Escalator.Open(ctx, tx, &cur, *t.handoff); err != nil {
-			return false, fmt.Errorf("open handoff: %w", err)
+			return out, fmt.Errorf("open handoff: %w", err)
 		}
-		queued = true
+		out.queued = true
 	}
-	return queued, tx.UpdateConversation(ctx, cur)
+	return out, tx.UpdateConversation(ctx, cur)
+}
+
+// claimForCourier claims a reply for the courier in the transaction that
+// queued it, when there is a courier and the reply is first in its stream.
+// The dispatcher sends it otherwise.
+func (e *Engine) claimForCourier(ctx context.Context, tx Tx, row Outgoing) ([]Outgoing, error) {
+	if e.cfg.Courier == nil {
+		return nil, nil
+	}
+	now := e.now()
+	m, ok, err := tx.ClaimQueued(ctx, row.ID, now, now.Add(e.cfg.Courier.Lease()))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return []Outgoing{m}, nil
 }
 
 // chatHistory turns stored messages into the model's view of the

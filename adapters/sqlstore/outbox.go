@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -58,6 +60,35 @@ func scanOutgoing(r scanner) (bot.Outgoing, error) {
 		return bot.Outgoing{}, fmt.Errorf("outbox row %d: %w", m.ID, err)
 	}
 	return m, nil
+}
+
+// claimQueuedQuery selects row $1 when it is due at $2 and first in its
+// stream: the rule of headsFrom, for one row,
+// read through the outbox_pending index rather than over every stream.
+const claimQueuedQuery = `SELECT ` + outgoingColsHead + parentRef + outgoingColsMid + `o.next_attempt_at` + outgoingColsTail + `o.in_flight
+	FROM outbox o
+	LEFT JOIN outbox p ON p.id = o.parent_id
+	WHERE o.id = $1 AND o.status = 'pending' AND o.next_attempt_at <= $2 AND o.in_flight = FALSE
+		AND (o.parent_id IS NULL OR p.status IN ('sent', 'dead'))
+		AND NOT EXISTS (SELECT 1 FROM outbox q WHERE q.stream = o.stream AND q.status = 'pending' AND q.id < o.id)`
+
+// ClaimQueued implements bot.Outbox. The order of a stream's rows is safe
+// to judge here for the streams a turn writes to: every transaction that
+// queues to a conversation's stream locks the conversation first (lockRow
+// in Conversation and ActiveConversation), so no older row of it can
+// still be uncommitted.
+func (t *tx) ClaimQueued(ctx context.Context, id int64, now, until time.Time) (bot.Outgoing, bool, error) {
+	m, err := scanOutgoing(t.queryRow(ctx, claimQueuedQuery, id, stamp(now)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return bot.Outgoing{}, false, nil
+	case err != nil:
+		return bot.Outgoing{}, false, t.errorf("claim queued outbox row %d: %w", id, err)
+	}
+	if _, err := t.exec(ctx, `UPDATE outbox SET next_attempt_at = $1, in_flight = TRUE WHERE id = $2`, stamp(until), id); err != nil {
+		return bot.Outgoing{}, false, t.errorf("claim queued outbox row %d: %w", id, err)
+	}
+	return m, true, nil
 }
 
 // Due implements outbox.Store. It only reads (on SQLite from the

@@ -342,7 +342,13 @@ func (sqliteDialect) insert(ctx context.Context, t *tx, query string, args []any
 }
 
 // claim selects the due rows and leases them in one write transaction.
+// It looks on a read connection first: a dispatcher woken with nothing due
+// (the rows it was woken for are already being sent) then costs the one
+// writer nothing.
 func (sqliteDialect) claim(ctx context.Context, s *Store, now time.Time, limit int, lease time.Duration) ([]bot.Outgoing, error) {
+	if due, err := queryAll(ctx, s.r, scanOutgoing, dueQuery, stamp(now), 1); err != nil || len(due) == 0 {
+		return nil, err
+	}
 	var out []bot.Outgoing
 	err := s.write(ctx, func(t *tx) error {
 		var err error

@@ -174,6 +174,26 @@ func (s *Store) WithTx(ctx context.Context, fn func(bot.Tx) error) error {
 	}
 }
 
+// View implements bot.Store: fn reads in a transaction of the read pool
+// (on SQLite, a query-only connection that never waits for the writer; on
+// PostgreSQL, a read-only snapshot), which takes no row locks and cannot
+// write.
+func (s *Store) View(ctx context.Context, fn func(bot.Tx) error) error {
+	rtx, err := s.read.BeginTx(ctx, s.d.readTxOptions())
+	if err != nil {
+		return s.errorf("begin read: %w", s.d.redact(err))
+	}
+	defer func() { _ = rtx.Rollback() }() // read-only: nothing to undo
+	return fn(&tx{conn: conn{rtx, viewDialect{s.d}}, now: s.now})
+}
+
+// viewDialect is the dialect of View's transactions: a read-only
+// transaction may not lock rows (PostgreSQL refuses SELECT … FOR UPDATE
+// in one), and has no writes to order them against.
+type viewDialect struct{ dialect }
+
+func (viewDialect) lockRow() string { return "" }
+
 // runTx runs fn in one transaction and reports whether a failure is worth
 // another attempt.
 func (s *Store) runTx(ctx context.Context, fn func(*tx) error) (retry bool, err error) {

@@ -57,6 +57,21 @@ func (t *tx) ReleaseTurn(ctx context.Context, conversationID int64, owner string
 	return true, wanted, nil
 }
 
+// TurnHolder implements bot.TurnLeases.
+func (t *tx) TurnHolder(ctx context.Context, conversationID int64) (string, time.Time, error) {
+	var owner string
+	var until time.Time
+	err := t.queryRow(ctx, `SELECT owner, expires_at FROM turn_leases WHERE conversation_id = $1`, conversationID).
+		Scan(&owner, timeCol{&until})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", time.Time{}, nil
+	case err != nil:
+		return "", time.Time{}, t.errorf("turn lease of conversation %d: %w", conversationID, err)
+	}
+	return owner, until, nil
+}
+
 // StrandedConversations implements bot.TurnLeases. It reads the few
 // unprocessed customer messages through their partial index
 // (messages_unprocessed) and takes no locks: the lease decides.

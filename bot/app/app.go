@@ -125,6 +125,8 @@ func New(cfg Config) (*App, error) {
 	hc.AgentPlatform, hc.AgentWorkspace, hc.AgentChannel = cfg.Agents.Platform, cfg.Agents.Workspace, cfg.Agents.Channel
 	ec := cfg.Engine
 	ec.Store, ec.Model, ec.Prompts, ec.Now, ec.Notify = cfg.Store, cfg.Model, cfg.Prompts, cfg.Now, bell.Ring
+	late := &courier{}
+	ec.Courier = late
 	if ec.Payments == nil {
 		ec.Payments = cfg.Store // the store's payments table
 	}
@@ -169,8 +171,19 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	late.d = dispatcher
 	return &App{Store: cfg.Store, Engine: engine, Handoffs: handoffs, Dispatcher: dispatcher}, nil
 }
+
+// courier hands the engine's replies, claimed as they are stored, to the
+// dispatcher. The engine is built before the dispatcher (whose senders
+// need the engine), so the dispatcher is set once it exists, before New
+// returns and any turn runs.
+type courier struct{ d *outbox.Dispatcher }
+
+func (c *courier) Lease() time.Duration { return c.d.Lease() }
+
+func (c *courier) Deliver(ctx context.Context, rows []bot.Outgoing) { c.d.Deliver(ctx, rows) }
 
 // Flush delivers what the outbox holds, bounded in time, as the last step
 // before shutdown; what is left is sent at the next start.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/firstlinehq/firstline/bot"
@@ -52,7 +53,12 @@ func RetryAfter(err error, d time.Duration) error {
 // Bell wakes a dispatcher when rows were queued. It exists apart from the
 // dispatcher so that what queues rows (the engine, the handoff flow) can be
 // built first, and the dispatcher, which needs the platforms' senders, last.
-type Bell struct{ c chan struct{} }
+type Bell struct {
+	c chan struct{}
+	// rung counts rings, so that a send can tell whether the bell rang
+	// while it ran (Dispatcher.Deliver).
+	rung atomic.Uint64
+}
 
 // NewBell returns a bell for one dispatcher.
 func NewBell() *Bell { return &Bell{c: make(chan struct{}, 1)} }
@@ -60,6 +66,7 @@ func NewBell() *Bell { return &Bell{c: make(chan struct{}, 1)} }
 // Ring wakes the dispatcher listening to the bell. It never blocks: rings
 // before the dispatcher looks are one.
 func (b *Bell) Ring() {
+	b.rung.Add(1)
 	select {
 	case b.c <- struct{}{}:
 	default:
@@ -108,6 +115,43 @@ const recordTimeout = 5 * time.Second
 // Dispatcher delivers outbox rows.
 type Dispatcher struct {
 	cfg Config
+	// direct holds a slot per row in flight from Deliver, and sending
+	// counts them, so that Flush can wait for them.
+	direct  chan struct{}
+	sending counter
+}
+
+// counter counts sends in flight and lets Flush wait until none is. Not a
+// sync.WaitGroup: Deliver adds while a Flush may be waiting, which a
+// WaitGroup forbids once its count reached zero.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // made when n leaves 0, closed when it is back
+}
+
+func (c *counter) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 && d > 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n += d
+	if c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// wait returns a channel closed once no send is in flight.
+func (c *counter) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return c.idle
 }
 
 // New returns a Dispatcher.
@@ -142,7 +186,49 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Bell == nil {
 		cfg.Bell = NewBell()
 	}
-	return &Dispatcher{cfg: cfg}, nil
+	return &Dispatcher{cfg: cfg, direct: make(chan struct{}, directSlotsPer*cfg.Parallel)}, nil
+}
+
+var _ bot.Courier = (*Dispatcher)(nil)
+
+// directSlotsPer is how many rows Deliver may have in flight per slot of
+// a pass (Config.Parallel): turns finish faster than one pass sends.
+const directSlotsPer = 4
+
+// Lease implements bot.Courier: a row claimed for Deliver is leased as
+// long as one a pass claims.
+func (d *Dispatcher) Lease() time.Duration { return d.cfg.Lease }
+
+// Deliver implements bot.Courier: it sends rows claimed by the
+// transaction that queued them, each at once on a goroutine of its own,
+// with ctx, and records the outcome as a pass would. When too many are in
+// flight already, a row is handed back to the passes (released and the
+// bell rung) rather than held, claimed, waiting for a slot.
+func (d *Dispatcher) Deliver(ctx context.Context, rows []bot.Outgoing) {
+	for _, m := range rows {
+		select {
+		case d.direct <- struct{}{}:
+		default:
+			d.release(m)
+			d.Notify()
+			continue
+		}
+		d.sending.add(1)
+		rung := d.cfg.Bell.rung.Load()
+		go func() {
+			defer d.sending.add(-1)
+			defer func() { <-d.direct }()
+			if _, err := d.deliver(ctx, m); err != nil {
+				d.cfg.Logger.ErrorContext(ctx, "outbox send failed", "outbox", m.ID, "err", err)
+			}
+			// A row queued behind this one in its stream rang the bell
+			// while this one was in flight, and the pass it woke found
+			// it not yet due: wake another now that it is.
+			if d.cfg.Bell.rung.Load() != rung {
+				d.Notify()
+			}
+		}()
+	}
 }
 
 // Notify wakes the dispatcher: rows were queued. It never blocks.
@@ -153,7 +239,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
-		if _, err := d.Flush(ctx); err != nil && ctx.Err() == nil {
+		if _, err := d.pass(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.ErrorContext(ctx, "outbox pass failed", "err", err)
 		}
 		select {
@@ -170,7 +256,22 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // many rows were sent. The rows of one pass are heads of different streams,
 // so they are sent concurrently (up to Config.Parallel): a slow channel
 // does not hold back the others.
+//
+// Rows in flight from Deliver are waited for first: they are not due (they
+// are claimed), and whoever flushes (shutdown, the terminal chat after a
+// line) means every row queued so far.
 func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
+	select {
+	case <-d.sending.wait():
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return d.pass(ctx)
+}
+
+// pass delivers every row that is due, as Flush does, without waiting for
+// Deliver's rows: Run's passes go on while those are in flight.
+func (d *Dispatcher) pass(ctx context.Context) (int, error) {
 	sent := 0
 	for {
 		if err := ctx.Err(); err != nil {
