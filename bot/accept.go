@@ -53,6 +53,8 @@ type arrival struct {
 	// only, however often the transaction runs.
 	over    verdict
 	charged bool
+	// claimed is the greeting, claimed for the courier.
+	claimed []Outgoing
 }
 
 // Accept stores an incoming message in one transaction, and in the same
@@ -85,6 +87,10 @@ func (e *Engine) Accept(ctx context.Context, in Incoming) (Accepted, error) {
 	if a.masked > 0 {
 		e.metrics.maskedSecrets(a.masked)
 		e.log.InfoContext(ctx, "masked secrets in a customer message", "conversation", acc.ConversationID, "count", a.masked)
+	}
+	if len(a.claimed) > 0 {
+		// The send outlives the request that brought the message.
+		e.cfg.Courier.Deliver(context.WithoutCancel(ctx), a.claimed)
 	}
 	if queued {
 		e.cfg.Notify()
@@ -126,10 +132,15 @@ func (e *Engine) accept(ctx context.Context, tx Tx, a *arrival) (Accepted, bool,
 	if a.lang != "" {
 		conv.Lang = a.lang
 	}
+	a.claimed = nil // the transaction may run again
 	if created {
 		// The greeting comes first, so the model sees the conversation
 		// in the order the customer does.
-		if err := e.greet(ctx, tx, conv, a.set); err != nil {
+		row, err := e.greet(ctx, tx, conv, a.set)
+		if err != nil {
+			return acc, false, err
+		}
+		if a.claimed, err = e.claimForCourier(ctx, tx, row); err != nil {
 			return acc, false, err
 		}
 	}
@@ -167,7 +178,7 @@ func (e *Engine) accept(ctx context.Context, tx Tx, a *arrival) (Accepted, bool,
 	} else if err := e.leaseWithMessage(ctx, tx, conv.ID, a.at); err != nil {
 		return acc, false, err
 	}
-	return acc, created || told || routed, tx.UpdateConversation(ctx, conv)
+	return acc, (created && len(a.claimed) == 0) || told || routed, tx.UpdateConversation(ctx, conv)
 }
 
 // storeMessage stores the customer's message, deduplicated on the
@@ -296,12 +307,12 @@ func (e *Engine) linkCustomer(ctx context.Context, tx Tx, conv *Conversation) er
 }
 
 // greet queues the greeting of a new conversation.
-func (e *Engine) greet(ctx context.Context, tx Tx, conv Conversation, set *prompts.Set) error {
+func (e *Engine) greet(ctx context.Context, tx Tx, conv Conversation, set *prompts.Set) (Outgoing, error) {
 	greeting, err := set.Message("greeting", conv.Lang, nil)
 	if err != nil {
-		return err
+		return Outgoing{}, err
 	}
-	return e.reply(ctx, tx, conv, greeting, set, false)
+	return e.queueReply(ctx, tx, conv, greeting, set, false)
 }
 
 // inputNotices tells the customer, after their message is stored, what of

@@ -81,7 +81,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	}
 	lease.committed(ctx)
 	if len(out.claimed) > 0 {
-		e.cfg.Courier.Deliver(ctx, out.claimed)
+		e.cfg.Courier.Deliver(context.WithoutCancel(ctx), out.claimed)
 	}
 	if out.queued {
 		e.cfg.Notify()

@@ -197,7 +197,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 		opt(&o)
 	}
 	if o.OpenStore == nil {
-		o.OpenStore = openSQLite
+		o.OpenStore = SQLite
 	}
 	st := o.OpenStore(t)
 	if !o.Empty {
@@ -347,7 +347,8 @@ func MustOne[T any](t testing.TB, xs []T, what string) T {
 	return xs[0]
 }
 
-func openSQLite(t testing.TB) app.Store {
+// SQLite opens an empty SQLite store in a temporary folder, the default.
+func SQLite(t testing.TB) app.Store {
 	t.Helper()
 	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
