@@ -6,16 +6,22 @@ const (
 	maxCardDigits = 19
 )
 
-// digitGroup is a maximal run of ASCII digits, s[start:end].
-type digitGroup struct{ start, end int }
+// digitGroup is a maximal run of ASCII digits, s[start:end], and the
+// separator that joins it to the next group of its chain ('\n' for "\r\n").
+type digitGroup struct {
+	start, end int
+	sep        byte
+}
 
 // maskCards replaces card numbers in s and reports how many it replaced.
 //
-// It splits s into chains: digit groups joined by a single space or dash
-// ("4111 1111 1111 1111", "4111-1111-1111-1111", or one group
-// "4111111111111111"). A window is a run of whole groups of one chain, joined
-// by one kind of separator, with 13 to 19 digits in all; a window that passes
-// the Luhn check is a card number. Every group of every card window is masked,
+// It splits s into chains: digit groups joined by a single separator, one
+// of space, tab, "-", ".", "/", "_" or a line break ("4111 1111 1111 1111",
+// "4111.1111.1111.1111", "4111 1111\n1111 1111", or one group
+// "4111111111111111"). A window is a run of whole groups of one chain with 13
+// to 19 digits in all whose separators are all alike, or, if they are mixed,
+// whose groups all have at least four digits but the last (see
+// longestCardWindow); a window that passes the Luhn check is a card number. Every group of every card window is masked,
 // and overlapping windows are masked as one, so that no card number is left
 // half visible.
 //
@@ -37,10 +43,11 @@ func maskCards(s string) (string, int) {
 			for j < len(s) && isDigit(s[j]) {
 				j++
 			}
-			chain = append(chain, digitGroup{i, j})
+			chain = append(chain, digitGroup{start: i, end: j})
 			i = j
-			if j+1 < len(s) && isCardSeparator(s[j]) && isDigit(s[j+1]) {
-				i = j + 1
+			if n := separatorLen(s, j); n > 0 && j+n < len(s) && isDigit(s[j+n]) {
+				chain[len(chain)-1].sep = s[j+n-1]
+				i = j + n
 				continue
 			}
 			break
@@ -50,7 +57,22 @@ func maskCards(s string) (string, int) {
 	return ed.String(), ed.n
 }
 
-func isCardSeparator(c byte) bool { return c == ' ' || c == '-' }
+// separatorLen returns the length of the card-group separator at s[i], or 0.
+func separatorLen(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	switch s[i] {
+	case ' ', '\t', '-', '.', '/', '_', '\n':
+		return 1
+	case '\r':
+		if i+1 < len(s) && s[i+1] == '\n' {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
 
 // maskCardChain masks the card windows of one chain of digit groups.
 func maskCardChain(ed *editor, s string, chain []digitGroup) {
@@ -79,14 +101,22 @@ func maskCardChain(ed *editor, s string, chain []digitGroup) {
 func longestCardWindow(s string, chain []digitGroup, a int) int {
 	var digits [maxCardDigits]byte
 	n, best := 0, -1
+	alike, wide := true, true // separators all alike; groups before b of 4+ digits
 	for b := a; b < len(chain); b++ {
 		g := chain[b]
 		if n+g.end-g.start > maxCardDigits {
 			break
 		}
-		// All separators of a window are alike: a space-separated date
-		// list such as "2024-01-15 2024-01-16" is not a card number.
-		if b > a+1 && s[chain[b-1].end] != s[chain[a].end] {
+		if b > a {
+			alike = alike && chain[b-1].sep == chain[a].sep
+			wide = wide && chain[b-1].end-chain[b-1].start >= 4
+		}
+		// Mixed separators are accepted only between wide groups, as in
+		// "4111 1111\n1111 1111" (a number broken over two lines): a date
+		// list such as "2024-04-30 2024-05-01" is Luhn-valid but is not a
+		// card number. Both rules look only inside the window, which keeps
+		// the result a fixed point.
+		if !alike && !wide {
 			break
 		}
 		n += copy(digits[n:], s[g.start:g.end])

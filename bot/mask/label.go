@@ -10,11 +10,13 @@ import (
 type labelKind uint8
 
 const (
-	notLabel      labelKind = iota
-	labelCVV                // 3–4 digits
-	labelPIN                // 4–8 digits
-	labelPassword           // the next whitespace-delimited token
-	labelSecurity           // "security": a CVV label when followed by "code"
+	notLabel           labelKind = iota
+	labelCVV                     // 3–4 digits
+	labelPIN                     // 4–8 digits
+	labelPassword                // the next whitespace-delimited token
+	labelPasswordSpace           // the same, also after just a space ("pw hunter2")
+	labelMot                     // "mot": a password label when followed by "de passe"
+	labelSecurity                // "security": a CVV label when followed by "code"
 )
 
 // labels maps label words, compared case-insensitively, to their kind.
@@ -30,9 +32,18 @@ var labels = [...]struct {
 	{"pin", labelPIN},
 	{"pincode", labelPIN},
 	{"password", labelPassword},
-	{"passwd", labelPassword},
+	{"passwd", labelPasswordSpace},
 	{"passcode", labelPassword},
-	{"pwd", labelPassword},
+	{"pwd", labelPasswordSpace},
+	{"pw", labelPasswordSpace},
+	{"pass", labelPassword},
+	{"lösenord", labelPassword},
+	{"losenord", labelPassword},
+	{"passwort", labelPassword},
+	{"kennwort", labelPassword},
+	{"contraseña", labelPassword},
+	{"contrasena", labelPassword},
+	{"mot", labelMot},
 	{"security", labelSecurity},
 }
 
@@ -52,7 +63,14 @@ var notPasswords = [...]string{
 	"too", "very", "being", "been", "same", "different", "correct",
 	"incorrect", "wrong", "invalid", "expired", "locked", "blocked",
 	"required", "missing", "empty", "reset", "changed", "working", "broken",
+	"and", "or", "but", "if", "please", "with", "again", "doesn't", "does",
+	"won't", "isn't", "can't", "fel", "inte", "falsch", "nicht", "incorrecta",
+	"incorrecto", "no", "pas", "faux", "oublié", "glömt", "vergessen",
 }
+
+// Words that stand for "is" between a password label and the password, as
+// in "lösenord är hunter2" or "mot de passe est hunter2".
+var copulas = [...]string{"is", "was", "är", "var", "ist", "war", "es", "era", "est", "était"}
 
 // maskLabelled replaces labelled CVV codes, PINs and passwords in s and
 // reports how many it replaced.
@@ -84,7 +102,7 @@ func maskLabelled(s string) (string, int) {
 
 // labelOf returns the kind of label that word is.
 func labelOf(word string) labelKind {
-	if len(word) < 3 || len(word) > 8 {
+	if len(word) < 2 || len(word) > len("contraseña") {
 		return notLabel
 	}
 	for _, l := range labels {
@@ -104,7 +122,15 @@ func labelledValue(s string, kind labelKind, i int) (start, end int, ok bool) {
 	case labelPIN:
 		return digitsValue(s, i, 4, 8)
 	case labelPassword:
-		return passwordValue(s, i)
+		return passwordValue(s, i, false)
+	case labelPasswordSpace:
+		return passwordValue(s, i, true)
+	case labelMot:
+		// "mot de passe", with single spaces, in any letter case.
+		const rest = " de passe"
+		if len(s)-i >= len(rest) && strings.EqualFold(s[i:i+len(rest)], rest) && wordEnd(s, i+len(rest)) == i+len(rest) {
+			return passwordValue(s, i+len(rest), false)
+		}
 	case labelSecurity:
 		j := skipSpace(s, i)
 		if j == i {
@@ -162,18 +188,23 @@ func isFiller(word string) bool {
 }
 
 // passwordValue finds the password after a password label that ends at s[i]:
-// the whitespace-delimited token after ":", "=" or "is" (or "was"). A token
-// that is one mask already, such as a card number masked by Text, is left
-// alone, and so are ordinary words after "is".
-func passwordValue(s string, i int) (start, end int, ok bool) {
+// the whitespace-delimited token after ":", "=" or "is" (or "was", or "is"
+// in Swedish, German, Spanish or French), or, if space is true, after just
+// whitespace. A token that is one mask already, such as a card number masked
+// by Text, is left alone, and so are ordinary words after "is" or a space.
+func passwordValue(s string, i int, space bool) (start, end int, ok bool) {
+	label := i
 	i = skipSpace(s, i)
 	afterIs := false
 	if i < len(s) && (s[i] == ':' || s[i] == '=') {
 		i = skipSpace(s, i+1)
 	} else {
 		w := s[i:wordEnd(s, i)]
-		if !strings.EqualFold(w, "is") && !strings.EqualFold(w, "was") {
-			return 0, 0, false
+		if !isCopula(w) {
+			if !space || i == label || i == len(s) {
+				return 0, 0, false
+			}
+			w = ""
 		}
 		afterIs = true
 		i = skipSpace(s, i+len(w))
@@ -206,6 +237,15 @@ func tokenEnd(s string, i int) int {
 		i += size
 	}
 	return i
+}
+
+func isCopula(word string) bool {
+	for _, w := range copulas {
+		if strings.EqualFold(word, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func isNotPassword(token string) bool {

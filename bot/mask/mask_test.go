@@ -35,7 +35,40 @@ func TestText(t *testing.T) {
 		{"overlapping card windows", "5555 5555 5555 4444 4111 1111 1111 1111", "[card ••••1111]", 1},
 		{"card and newline", "card\n4111111111111111\nthanks", "card\n[card ••••1111]\nthanks", 1},
 
+		// Card numbers in other formats (issue 17).
+		{"card dots", "4111.1111.1111.1111", "[card ••••1111]", 1},
+		{"card slashes", "kort 4111/1111/1111/1111 tack", "kort [card ••••1111] tack", 1},
+		{"card underscores", "Karte 4111_1111_1111_1111 bitte", "Karte [card ••••1111] bitte", 1},
+		{"card mixed separators", "4111 1111-1111 1111", "[card ••••1111]", 1},
+		{"card over two lines", "my card is 4111 1111\n1111 1111 thanks", "my card is [card ••••1111] thanks", 1},
+		{"card over two lines crlf", "Mi tarjeta: 4111 1111\r\n1111 1111, gracias", "Mi tarjeta: [card ••••1111], gracias", 1},
+		{"card one group a line", "4111\n1111\n1111\n1111", "[card ••••1111]", 1},
+		{"card tab", "4111\t1111\t1111\t1111", "[card ••••1111]", 1},
+		{"card full-width", "Mon numéro : ４１１１ １１１１ １１１１ １１１１, merci", "Mon numéro : [card ••••1111], merci", 1},
+		{"card full-width compact", "卡号４１１１１１１１１１１１１１１１谢谢", "卡号[card ••••1111]谢谢", 1},
+		{"card zero-width space", "Kortnummer 4111\u200b1111\u200b1111\u200b1111 tack", "Kortnummer [card ••••1111] tack", 1},
+		{"card zero-width non-joiner", "4111\u200c1111\u200c1111\u200c1111", "[card ••••1111]", 1},
+		{"card zero-width joiner", "Kartennummer: 41\u200d11111111111111.", "Kartennummer: [card ••••1111].", 1},
+		{"card word joiner", "4111\u20601111\u20601111\u20601111", "[card ••••1111]", 1},
+		{"card byte order mark", "\ufeff4111111111111111", "\ufeff[card ••••1111]", 1},
+		{"card soft hyphen", "4111\u00ad1111\u00ad1111\u00ad1111", "[card ••••1111]", 1},
+		{"card invisible and separator", "4111 \u200b1111 1111 1111", "[card ••••1111]", 1},
+		{"card no-break spaces", "numéro 4111\u00a01111\u00a01111\u00a01111", "numéro [card ••••1111]", 1},
+		// Text around a secret hidden by normalization is normalized too;
+		// text around a plain secret is kept as written.
+		{"hidden card normalizes the rest", "Min kort… 4111\u200b1111\u200b1111\u200b1111", "Min kort... [card ••••1111]", 1},
+		{"plain card keeps the rest", "Min kort… 4111 1111 1111 1111 👨\u200d👩\u200d👧", "Min kort… [card ••••1111] 👨\u200d👩\u200d👧", 1},
+
 		// Digit runs that are not card numbers.
+		{"order number", "Bestellung PAY-1004 ist offen", "Bestellung PAY-1004 ist offen", 0},
+		{"date slashes", "paid 2026/12/07", "paid 2026/12/07", 0},
+		{"date dots", "betalt 07.12.2026 kl. 10.30", "betalt 07.12.2026 kl. 10.30", 0},
+		{"luhn valid date list over lines", "2024-04-30\n2024-05-01", "2024-04-30\n2024-05-01", 0},
+		{"luhn valid date list slashes", "2024/04/30 2024/05/01", "2024/04/30 2024/05/01", 0},
+		{"amount with thousands", "Ich habe 1.234.567,89 EUR bezahlt", "Ich habe 1.234.567,89 EUR bezahlt", 0},
+		{"phone dots", "ring 070.123.45.67", "ring 070.123.45.67", 0},
+		{"full-width order", "注文ＰＡＹ－１００４", "注文ＰＡＹ－１００４", 0},
+
 		{"luhn invalid", "4111 1111 1111 1112", "4111 1111 1111 1112", 0},
 		{"luhn invalid plain", "order 4111111111111112", "order 4111111111111112", 0},
 		{"payment reference", "payment PAY-1002 failed", "payment PAY-1002 failed", 0},
@@ -48,7 +81,7 @@ func TestText(t *testing.T) {
 		{"20 digits luhn valid", "41111111111111111115", "41111111111111111115", 0},
 		{"25 digits containing a card", "4111111111111111123456785", "4111111111111111123456785", 0},
 		{"double spaces split groups", "4111  1111  1111  1111", "4111  1111  1111  1111", 0},
-		{"mixed separators", "4111 1111-1111 1111", "4111 1111-1111 1111", 0},
+		{"mixed separators between short groups", "41 11 11-11 11 11 11 11", "41 11 11-11 11 11 11 11", 0},
 		{"timestamp", "2024-01-15 10:30:00", "2024-01-15 10:30:00", 0},
 
 		// IBANs.
@@ -93,6 +126,31 @@ func TestText(t *testing.T) {
 		{"password question", "What is my password?", "What is my password?", 0},
 		{"password at end", "password:", "password:", 0},
 		{"password is a card", "password: 4111111111111111", "password: [card ••••1111]", 1},
+		{"pw space", "my pw hunter2 thanks", "my pw [redacted] thanks", 1},
+		{"pw colon", "PW: hunter2", "PW: [redacted]", 1},
+		{"pwd space", "pwd hunter2", "pwd [redacted]", 1},
+		{"pwd is", "pwd is hunter2", "pwd is [redacted]", 1},
+		{"pass colon", "user anna pass: hunter2", "user anna pass: [redacted]", 1},
+		{"pass equals", "pass=hunter2", "pass=[redacted]", 1},
+		{"passwd space", "passwd hunter2", "passwd [redacted]", 1},
+		{"password zero-width", "pass\u200bword: hunter2", "password: [redacted]", 1},
+		{"losenord colon", "Hej! Mitt lösenord: hunter2, tack", "Hej! Mitt lösenord: [redacted] tack", 1},
+		{"losenord ar", "mitt lösenord är hunter2", "mitt lösenord är [redacted]", 1},
+		{"passwort ist", "Mein Passwort ist hunter2 – danke", "Mein Passwort ist [redacted] – danke", 1},
+		{"passwort equals", "Passwort=hunter2", "Passwort=[redacted]", 1},
+		{"contrasena es", "Mi contraseña es hunter2, gracias", "Mi contraseña es [redacted] gracias", 1},
+		{"contrasena colon", "contraseña: hunter2", "contraseña: [redacted]", 1},
+		{"mot de passe est", "Mon mot de passe est hunter2, merci", "Mon mot de passe est [redacted] merci", 1},
+		{"mot de passe colon", "Mot de passe : hunter2", "Mot de passe : [redacted]", 1},
+		{"pass the salt", "please pass the salt", "please pass the salt", 0},
+		{"pass without label", "I could not pass the check", "I could not pass the check", 0},
+		{"pw forgotten", "I forgot my pw", "I forgot my pw", 0},
+		{"pw is wrong", "my pw is wrong", "my pw is wrong", 0},
+		{"losenord fel", "mitt lösenord är fel", "mitt lösenord är fel", 0},
+		{"passwort falsch", "Mein Passwort ist falsch", "Mein Passwort ist falsch", 0},
+		{"contrasena incorrecta", "mi contraseña es incorrecta", "mi contraseña es incorrecta", 0},
+		{"mot de passe oublie", "mot de passe oublié", "mot de passe oublié", 0},
+		{"mot alone", "un mot de plus", "un mot de plus", 0},
 
 		// Email addresses are kept.
 		{"email kept", "mail me at anna@example.com", "mail me at anna@example.com", 0},
@@ -106,6 +164,12 @@ func TestText(t *testing.T) {
 		},
 		{"empty", "", "", 0},
 		{"no secrets", "Hej! Var är min betalning? 💸", "Hej! Var är min betalning? 💸", 0},
+		{"no secrets german", "Grüß Gott, wo ist meine Zahlung? Straße 12…", "Grüß Gott, wo ist meine Zahlung? Straße 12…", 0},
+		{"no secrets decomposed", "Fo\u0308rsta betalningen", "Fo\u0308rsta betalningen", 0},
+		{"no secrets full-width", "ｆｉｌｅ　ＰＡＹ－１００４ ﬁx ①", "ｆｉｌｅ　ＰＡＹ－１００４ ﬁx ①", 0},
+		{"no secrets emoji", "Tack 👨\u200d👩\u200d👧 🇸🇪 ❤\ufe0f", "Tack 👨\u200d👩\u200d👧 🇸🇪 ❤\ufe0f", 0},
+		{"no secrets CJK", "我的付款在哪里？ありがとう 감사합니다", "我的付款在哪里？ありがとう 감사합니다", 0},
+		{"no secrets invisible", "soft\u00adhyphen and zero\u200bwidth", "soft\u00adhyphen and zero\u200bwidth", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,13 +309,54 @@ func FuzzText(f *testing.F) {
 		"Kortnummer: 4111-1111-1111-1111 — tack! 🙏",
 		"password: abc4111111111111111",
 		"\xff4111111111111111\xfe",
+		"4111.1111.1111.1111", "4111/1111/1111/1111", "4111_1111_1111_1111",
+		"4111 1111\n1111 1111", "4111 1111\r\n1111 1111", "2026/12/07 PAY-1004",
+		"４１１１ １１１１ １１１１ １１１１", "4111\u200b1111\u200c1111\u200d1111",
+		"4111\u20601111\ufeff1111\u00ad1111", "4111111111111111\u200b1",
+		"pw hunter2", "pwd hunter2", "pass: hunter2", "lösenord är hunter2",
+		"Passwort ist hunter2", "contraseña: hunter2", "mot de passe est hunter2",
+		"Min kort… 4111\u200b1111 1111 1111 👨\u200d👩\u200d👧",
 	} {
 		f.Add(s)
 	}
 	for _, p := range pieces {
 		f.Add(p)
 	}
-	f.Fuzz(checkText)
+	f.Fuzz(func(t *testing.T, s string) {
+		checkText(t, s)
+		checkSeparatedCard(t, s)
+	})
+}
+
+// cardSeparators are the separators a customer may put between the groups
+// of a card number, visible or not.
+var cardSeparators = []string{
+	"", " ", "-", ".", "/", "_", "\n", "\r\n", "\t", "\u00a0", "\u3000",
+	"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " \u200b",
+}
+
+// checkSeparatedCard checks that the Luhn-valid 4111 1111 1111 1111, its
+// groups joined by separators that the bytes of s choose, in ASCII or in
+// full-width digits, and set in a sentence, is masked.
+func checkSeparatedCard(t *testing.T, s string) {
+	t.Helper()
+	first, group := "4111", "1111"
+	if len(s) > 3 && s[3]&1 == 1 {
+		first, group = "４１１１", "１１１１"
+	}
+	card := first
+	for i := range 3 {
+		sep := cardSeparators[0]
+		if i < len(s) {
+			sep = cardSeparators[int(s[i])%len(cardSeparators)]
+		}
+		card += sep + group
+	}
+	in := "Card " + card + " — tack"
+	got, n := Text(in)
+	if n != 1 || strings.ContainsAny(strings.Replace(got, "1111]", "", 1), "0123456789") {
+		t.Fatalf("Text(%q) = %q, %d: the card number survives", in, got, n)
+	}
 }
 
 func FuzzEmail(f *testing.F) {
@@ -273,6 +378,8 @@ func BenchmarkText(b *testing.B) {
 	inputs := []struct{ name, text string }{
 		{"clean", "Hi! I paid 120.00 EUR on 2024-01-15 (PAY-1002) but the order still says pending. Can you check? Thanks 🙂"},
 		{"secrets", "Card 4111 1111 1111 1111, cvv 123, IBAN DE89 3704 0044 0532 0130 00, pin 9876, password: hunter2 — tack!"},
+		{"clean unicode", "Hej! Jag betalade 120,00 kr den 7/12 (PAY-1004) men ordern står som väntande… Grüße, ありがとう 🙂"},
+		{"hidden card", "Kort: ４１１１\u200b１１１１\u200b１１１１\u200b１１１１, lösenord är hunter2 — tack!"},
 		{"long", strings.Repeat("Hej, min order 123456 från 2024-01-15 gick inte igenom, kort 4111 1111 1111 1111. ", 200)},
 		{"digit chain", strings.Repeat("1 ", 10000)},
 		{"iban-like", strings.Repeat("DE89", 10000)},
