@@ -13,9 +13,14 @@
 // The phrases come from the admin-edited phrase file
 // (prompts/phrases.yaml), one Lang per language. The rules:
 //
-//   - Normalizing: Unicode lower-case; Latin diacritics folded ("människa" =
-//     "manniska", "über" = "uber", "ß" = "ss"); apostrophes inside a word
-//     dropped ("don't" = "dont"); any other non-letter separates words.
+//   - Normalizing: compatibility decomposition (NFKD: full-width "ｈｕｍａｎ"
+//     and mathematical "𝐡𝐮𝐦𝐚𝐧" = "human"); Cyrillic and Greek look-alikes
+//     mapped to Latin, as in a Unicode TR39 skeleton ("humаn" with Cyrillic
+//     а = "human"); Unicode lower-case; Latin diacritics folded ("människa" =
+//     "manniska", "über" = "uber", "ß" = "ss"); combining marks and
+//     invisible format characters inside a word dropped ("hu\u200bman" =
+//     "human"); apostrophes inside a word dropped ("don't" = "dont"); any
+//     other non-letter separates words.
 //     Phrase file entries are normalized the same way.
 //   - Typos: a word of 4–7 letters matches within Damerau–Levenshtein
 //     distance 1 ("humna", "tlak"), of 8 or more within 2, shorter words

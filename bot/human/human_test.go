@@ -356,7 +356,13 @@ func TestNormalize(t *testing.T) {
 			"aaaaaaccccddddeeeeeeggggiiiiiikkllllllllnnnnnnoooooeoerrrrssssssttttuuuuuuuuyzzzzzzs"},
 		{"a\u0308", "a"}, // decomposed diacritic
 		{"e-mail,x", "e mail x"},
-		{"ПРИВЕТ мир", "привет мир"}, // other scripts: lower-cased only
+		{"ПРИВЕТ мир", "пpиbet миp"},                                 // other scripts: lower-cased, Latin look-alikes mapped
+		{"ｔａｌｋ ｔｏ ａ ｈｕｍａｎ", "talk to a human"},                       // full-width
+		{"𝐡𝐮𝐦𝐚𝐧 𝒉𝒖𝒎𝒂𝒏", "human human"},                               // mathematical bold, bold italic
+		{"tаlk to а humаn", "talk to a human"},                       // Cyrillic а
+		{"ΗUΜΑΝ οpеrаtοr", "human operator"},                         // Greek and Cyrillic look-alikes
+		{"hu\u200bman hu\u00adman hu\u2060man", "human human human"}, // zero-width and format characters
+		{"ﬁle", "file"},                                              // ligature
 	}
 	for _, tt := range tests {
 		var tk tokenizer
@@ -596,6 +602,8 @@ func FuzzMatch(f *testing.F) {
 		"No, human please", "humane society", "jag vill prata med en människa",
 		"echter Mensch bitte", "je ne veux pas parler à un humain", "¿Puedo hablar con alguien?",
 		"a\u0308\u00ad'’", "\xff\xfe human", "agent. agent, not agent",
+		"ｔａｌｋ ｔｏ ａ ｈｕｍａｎ", "𝐡𝐮𝐦𝐚𝐧", "tаlk to а humаn", "hu\u200bman\u200d please",
+		"ΗUΜΑΝ", "\u202ehuman", "no human please", "I didn't ask to talk to someone",
 	} {
 		f.Add(s)
 	}
@@ -670,6 +678,7 @@ func BenchmarkMatch(b *testing.B) {
 	long := benchText[:2000]
 	for _, bm := range []struct{ name, text string }{
 		{"short", "can i talk to a human??"},
+		{"short_fullwidth_cyrillic", "ｃａｎ ｉ ｔａｌｋ ｔｏ а humаn??"},
 		{"miss", "what is the status of payment PAY-1001?"},
 		{"2000chars", long},
 		{"2000chars_request_at_end", long[:1970] + " talk to a human"},

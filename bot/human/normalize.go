@@ -3,6 +3,8 @@ package human
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // windowRunes is how much of each end of a long message Match reads. A
@@ -57,6 +59,7 @@ func (t *tokenizer) run(s string, seg int32) {
 	// A new segment is a new sentence: nothing reads across the cut.
 	t.sentence++
 	t.clause++
+	s = compatFold(s)
 	inWord := false
 	start := 0
 	for i := 0; i < len(s); {
@@ -163,6 +166,126 @@ func window(s string, size int) (head, tail string) {
 	return s[:h], s[t:]
 }
 
+// compatFold returns s in compatibility decomposition (NFKD), so that
+// full-width "ｈｕｍａｎ", mathematical bold "𝐡𝐮𝐦𝐚𝐧", ligatures and the like
+// read as the plain letters they stand for, and every diacritic becomes a
+// combining mark that the tokenizer drops. ASCII text, and text already in
+// NFKD, is returned as is without allocating.
+func compatFold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			if norm.NFKD.IsNormalString(s[i:]) {
+				return s
+			}
+			return s[:i] + norm.NFKD.String(s[i:])
+		}
+	}
+	return s
+}
+
+// confusable maps Cyrillic and Greek letters that look like a Latin letter to
+// that letter (the Latin part of a Unicode TR39 skeleton), so "tаlk to а
+// humаn" typed with Cyrillic а is "talk to a human". golang.org/x/text has no
+// skeleton API; this is the small table the phrase files need. Upper-case
+// look-alikes are mapped before lower-casing (Cyrillic Н looks like H, its
+// lower case н does not look like h). It returns r unchanged otherwise.
+func confusable(r rune) rune {
+	switch r {
+	// Cyrillic, lower case.
+	case 'а':
+		return 'a'
+	case 'е', 'ё':
+		return 'e'
+	case 'о':
+		return 'o'
+	case 'р':
+		return 'p'
+	case 'с':
+		return 'c'
+	case 'у':
+		return 'y'
+	case 'х':
+		return 'x'
+	case 'і', 'ї':
+		return 'i'
+	case 'ј':
+		return 'j'
+	case 'ѕ':
+		return 's'
+	case 'һ':
+		return 'h'
+	case 'ԁ':
+		return 'd'
+	case 'ԛ':
+		return 'q'
+	case 'ԝ':
+		return 'w'
+	// Cyrillic, upper case.
+	case 'А':
+		return 'a'
+	case 'В':
+		return 'b'
+	case 'Е', 'Ё':
+		return 'e'
+	case 'К':
+		return 'k'
+	case 'М':
+		return 'm'
+	case 'Н':
+		return 'h'
+	case 'О':
+		return 'o'
+	case 'Р':
+		return 'p'
+	case 'С':
+		return 'c'
+	case 'Т':
+		return 't'
+	case 'Х':
+		return 'x'
+	case 'І', 'Ї':
+		return 'i'
+	case 'Ј':
+		return 'j'
+	case 'Ѕ':
+		return 's'
+	// Greek.
+	case 'ο', 'Ο':
+		return 'o'
+	case 'α', 'Α':
+		return 'a'
+	case 'ι', 'Ι':
+		return 'i'
+	case 'κ', 'Κ':
+		return 'k'
+	case 'ν':
+		return 'v'
+	case 'Ν':
+		return 'n'
+	case 'ρ', 'Ρ':
+		return 'p'
+	case 'υ':
+		return 'u'
+	case 'Β':
+		return 'b'
+	case 'Ε':
+		return 'e'
+	case 'Ζ':
+		return 'z'
+	case 'Η':
+		return 'h'
+	case 'Μ':
+		return 'm'
+	case 'Τ':
+		return 't'
+	case 'Υ':
+		return 'y'
+	case 'Χ':
+		return 'x'
+	}
+	return r
+}
+
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func isASCIIWordByte(c byte) bool {
@@ -221,11 +344,12 @@ const latinAFold = "aaaaaa" + "cccccccc" + "dddd" + "eeeeeeeeee" + "gggggggg" + 
 
 // appendFolded appends r lower-cased and, for Latin letters, without
 // diacritics ("Ü" → "u", "ß" → "ss", "Œ" → "oe"). A small table rather than
-// golang.org/x/text: the module does not depend on it, and the languages a
-// phrase file is likely to hold are covered by Latin-1 and Latin Extended-A.
-// Other scripts are lower-cased only.
+// golang.org/x/text for the common letters (tokenizer.run has already
+// applied NFKD, see compatFold, so this table mostly sees precomposed letters
+// that have no decomposition: ß, æ, ø, đ, ł, œ, þ). Cyrillic and Greek
+// look-alikes become Latin (confusable); other letters are lower-cased only.
 func appendFolded(b []byte, r rune) []byte {
-	r = unicode.ToLower(r)
+	r = unicode.ToLower(confusable(r))
 	switch {
 	case r < utf8.RuneSelf:
 		return append(b, byte(r))
