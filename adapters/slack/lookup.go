@@ -50,7 +50,8 @@ func outboxMetadata(id int64, part int) slackapi.MsgOption {
 }
 
 // posted returns the ts of the parts of row m that an earlier attempt
-// already posted in channel (under thread, when set), by part. A lookup
+// already posted in channel (under thread, when set), by part: messages
+// with the row's metadata and the bot's own bot_id (from auth.test). A lookup
 // Slack refuses for good (a scope missing, the channel gone) finds nothing:
 // the message is then posted again rather than never.
 func (a *Adapter) posted(ctx context.Context, m bot.Outgoing, channel, thread string) (map[int]string, error) {
@@ -60,7 +61,15 @@ func (a *Adapter) posted(ctx context.Context, m bot.Outgoing, channel, thread st
 	if !m.CreatedAt.IsZero() {
 		oldest = slackTS(m.CreatedAt.Add(-lookupSkew))
 	}
-	self, _ := a.whoami(ctx)
+	// Only the bot's own messages count: anyone who can post in the
+	// destination (a customer with a user token, another app) can attach
+	// the same metadata, and a look-alike must not suppress the reply.
+	self, err := a.whoami(ctx)
+	if err != nil {
+		// Not knowing who the bot is, nothing can be trusted: try later
+		// (a rate limit's wait and a revoked token's refusal carry over).
+		return nil, a.sendError("look for an earlier attempt's message", err)
+	}
 	want := strconv.FormatInt(m.ID, 10)
 	found := map[int]string{}
 	cursor := ""
@@ -100,11 +109,13 @@ func (a *Adapter) posted(ctx context.Context, m bot.Outgoing, channel, thread st
 	return found, nil
 }
 
-// outboxPart reports whether msg was posted by the bot for outbox row id,
-// and which part of it.
+// outboxPart reports whether msg was posted by the bot whose bot id is
+// botID for outbox row id, and which part of it. A message without that
+// bot_id (a person's, another app's) never counts, whatever its metadata
+// says; nor does anything when botID is unknown.
 func outboxPart(msg slackapi.Message, id, botID string) (int, bool) {
 	md := msg.Metadata
-	if md.EventType != metadataType || (botID != "" && msg.BotID != "" && msg.BotID != botID) {
+	if md.EventType != metadataType || botID == "" || msg.BotID != botID {
 		return 0, false
 	}
 	if got, _ := md.EventPayload["id"].(string); got != id {

@@ -13,6 +13,7 @@ import (
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
 	"github.com/firstlinehq/firstline/internal/testkit"
+	slackapi "github.com/slack-go/slack"
 )
 
 // restarted returns a second adapter on the same fake Slack, as after a
@@ -143,4 +144,79 @@ func TestLookup(t *testing.T) {
 	if n := len(e.postsOf(79)); n != 0 {
 		t.Errorf("posted before the lookup could run")
 	}
+}
+
+// TestLookupTrustsOnlyTheBot: a message carrying a row's firstline_outbox
+// metadata counts as already posted only when the bot itself posted it
+// (its bot_id, from auth.test). A look-alike from a person (no bot_id) or
+// from another app (another bot_id) must not suppress the reply.
+func TestLookupTrustsOnlyTheBot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpMode)
+	ctx := context.Background()
+	const id = 9100
+	m := bot.Outgoing{ID: id, Channel: "DSPOOF", Kind: bot.KindReply, Text: "Your payment is settled.",
+		CreatedAt: time.Now(), MaybeSent: true}
+	md := func() *fakeslack.Metadata {
+		return &fakeslack.Metadata{EventType: "firstline_outbox", EventPayload: map[string]any{"id": fmt.Sprint(id), "part": 0}}
+	}
+	e.fake.Write(m.Channel, fakeslack.Message{User: "U-mallory", Text: "Your payment is settled.", Metadata: md()})
+	e.fake.Write(m.Channel, fakeslack.Message{User: "U-otherapp", BotID: "BOTHER", Subtype: "bot_message",
+		Text: "Your payment is settled.", Metadata: md()})
+
+	ts, err := e.restarted().Send(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := e.postsOf(id)[0]
+	if len(posts) != 1 || ts != posts[0].TS {
+		t.Fatalf("with look-alikes only: posted %d times (returned %q); want the bot to post it once", len(posts), ts)
+	}
+	if n := e.fake.Calls("conversations.history"); n == 0 {
+		t.Error("a maybe-sent row was posted without a lookup")
+	}
+
+	// Now the bot's own message is there: a further retry finds it.
+	again, err := e.restarted().Send(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.postsOf(id)[0]); n != 1 || again != ts {
+		t.Errorf("with the bot's own message: posted %d times in all, returned %q; want once, %q", n, again, ts)
+	}
+}
+
+// TestOutboxPart pins whose messages the lookup trusts.
+func TestOutboxPart(t *testing.T) {
+	t.Parallel()
+	md := slackapi.SlackMetadata{EventType: metadataType, EventPayload: map[string]any{"id": "5", "part": float64(1)}}
+	tests := []struct {
+		name  string
+		msg   slackapi.Message
+		botID string
+		want  bool
+	}{
+		{"the bot's own", msgBy(fakeslack.BotUser, fakeslack.BotID, md), fakeslack.BotID, true},
+		{"a person's, no bot_id", msgBy("U-mallory", "", md), fakeslack.BotID, false},
+		{"another app's", msgBy("U-other", "BOTHER", md), fakeslack.BotID, false},
+		{"the bot's own, its id unknown", msgBy(fakeslack.BotUser, fakeslack.BotID, md), "", false},
+		{"the bot's, another row", msgBy(fakeslack.BotUser, fakeslack.BotID,
+			slackapi.SlackMetadata{EventType: metadataType, EventPayload: map[string]any{"id": "6"}}), fakeslack.BotID, false},
+		{"the bot's, other metadata", msgBy(fakeslack.BotUser, fakeslack.BotID,
+			slackapi.SlackMetadata{EventType: "other", EventPayload: md.EventPayload}), fakeslack.BotID, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			part, ok := outboxPart(tt.msg, "5", tt.botID)
+			if ok != tt.want || (ok && part != 1) {
+				t.Errorf("outboxPart = %d, %v; want %v", part, ok, tt.want)
+			}
+		})
+	}
+}
+
+func msgBy(user, botID string, md slackapi.SlackMetadata) slackapi.Message {
+	var m slackapi.Message
+	m.User, m.BotID, m.Metadata = user, botID, md
+	return m
 }

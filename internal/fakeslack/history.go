@@ -17,6 +17,10 @@ type Message struct {
 	// "thread_broadcast", …), "" for an ordinary message; BotID is set on
 	// the messages of apps.
 	Subtype, BotID string
+	// Metadata is the message's metadata, returned with
+	// include_all_metadata as Slack does; any app, or a person with a
+	// user token, can post a message carrying any metadata.
+	Metadata *Metadata
 }
 
 // Write adds m to channel's history without delivering an event for it,
@@ -27,6 +31,6 @@ func (s *Server) Write(channel string, m Message) string {
 	defer s.mu.Unlock()
 	ts := s.newTSLocked()
 	s.history[channel] = append(s.history[channel], &msg{TS: ts, ThreadTS: m.Thread, User: m.User,
-		BotID: m.BotID, Subtype: m.Subtype, Text: m.Text})
+		BotID: m.BotID, Subtype: m.Subtype, Text: m.Text, Metadata: m.Metadata})
 	return ts
 }
