@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -156,34 +155,4 @@ type pageData struct {
 	Now        time.Time
 	Automation chart
 	Handoffs   chart
-}
-
-var funcs = template.FuncMap{
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"dur": humanDuration,
-	"age": func(now, since time.Time) string { return humanDuration(now.Sub(since)) },
-	"csat": func(avg float64, n int) string {
-		if n == 0 {
-			return "–"
-		}
-		return fmt.Sprintf("%.1f / 5", avg)
-	},
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"num":  func(f float64) string { return fmt.Sprintf("%.0f", f) },
-}
-
-// humanDuration prints a duration the way a support lead reads it.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "–"
-	case d < time.Minute:
-		return fmt.Sprintf("%.0fs", math.Ceil(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%.0fm", d.Minutes())
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%.1fh", d.Hours())
-	default:
-		return fmt.Sprintf("%.0fd", d.Hours()/24)
-	}
 }
