@@ -71,7 +71,8 @@ type Config struct {
 	// Token is the bot token (DISCORD_BOT_TOKEN), with or without "Bot ".
 	Token string
 	// APIURL is the REST base URL (DISCORD_API_URL); "" is
-	// https://discord.com/api/v9. The gateway URL comes from
+	// https://discord.com/api/v9. A bare host or a path ending in /api
+	// gets the rest of the API path (see apiBase). The gateway URL comes from
 	// GET {APIURL}/gateway, so pointing REST elsewhere moves both.
 	APIURL string
 	// AgentChannel is the channel id where handoffs are announced
@@ -110,7 +111,8 @@ const Intents = discordgo.IntentsDirectMessages | discordgo.IntentsGuildMessages
 type Adapter struct {
 	cfg      Config
 	log      *slog.Logger
-	token    string // "Bot …", as sent in the Authorization header
+	token    string   // "Bot …", as sent in the Authorization header
+	api      *url.URL // DISCORD_API_URL as used; nil for discord.com
 	session  *discordgo.Session
 	dialer   *gatewayDialer
 	lanes    *lanes
@@ -161,14 +163,13 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	var api *url.URL
 	if cfg.APIURL != "" {
-		u, err := url.Parse(strings.TrimRight(cfg.APIURL, "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("discord: DISCORD_API_URL: want an http(s) URL, got %q", cfg.APIURL)
+		if api, err = apiBase(cfg.APIURL); err != nil {
+			return nil, err
 		}
-		api = u
 	}
 	a := &Adapter{
 		cfg:       cfg,
+		api:       api,
 		log:       cfg.Logger,
 		token:     "Bot " + token,
 		lanes:     newLanes(),

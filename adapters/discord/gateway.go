@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,13 +151,26 @@ func (a *Adapter) preflight(ctx context.Context) error {
 	}
 }
 
+// apiURL is the REST base in use, without any password, for messages.
+func (a *Adapter) apiURL() string {
+	if a.api == nil {
+		return strings.TrimRight(discordgo.EndpointAPI, "/")
+	}
+	return a.api.Redacted()
+}
+
 func (a *Adapter) checkApplication(ctx context.Context) error {
 	me, err := a.session.User("@me", discordgo.WithContext(ctx))
 	if err != nil {
-		if status, _, ok := apiCode(err); ok && status == http.StatusUnauthorized {
+		status, _, ok := apiCode(err)
+		switch {
+		case ok && status == http.StatusUnauthorized:
 			return &fatalError{"discord: DISCORD_BOT_TOKEN was rejected (HTTP 401): copy the bot's token again from the developer portal (Bot → Reset Token)"}
+		case ok && status == http.StatusNotFound:
+			// No such route: the base URL, not the token.
+			return &fatalError{fmt.Sprintf("discord: the REST API at %s answered HTTP 404 for /users/@me: DISCORD_API_URL is wrong; give the proxy's host (https://proxy.internal) or a URL ending in /api/v%s", a.apiURL(), discordgo.APIVersion)}
 		}
-		return a.wrap(err, "check the bot token")
+		return a.wrap(err, "reach the REST API at %s", a.apiURL())
 	}
 	if !me.Bot {
 		return &fatalError{"discord: DISCORD_BOT_TOKEN is not a bot's token"}

@@ -1,8 +1,10 @@
 package discord
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -38,6 +40,35 @@ func restClient(base *http.Client, api *url.URL) *http.Client {
 		c.Transport = &rewriteTransport{from: from, to: api, next: next}
 	}
 	return c
+}
+
+// apiBase reads DISCORD_API_URL: an http(s) URL standing for discordgo's
+// https://discord.com/api/v9. A bare host (https://proxy.internal, as
+// proxies such as nirn-proxy are addressed) gets the API path /api/v9, and
+// a path ending in /api the version; any other path is taken as the API
+// base itself. A trailing slash does not matter.
+func apiBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("discord: DISCORD_API_URL: want an http(s) URL, got %q", raw)
+	}
+	def, err := url.Parse(discordgo.EndpointAPI)
+	if err != nil {
+		panic("discord: discordgo.EndpointAPI is not a URL: " + err.Error())
+	}
+	apiPath := strings.TrimRight(def.EscapedPath(), "/") // /api/v9
+	p := strings.TrimRight(u.EscapedPath(), "/")
+	switch {
+	case p == "":
+		p = apiPath
+	case path.Base(p) == "api":
+		p += "/" + path.Base(apiPath)
+	}
+	if u.Path, err = url.PathUnescape(p); err != nil {
+		return nil, fmt.Errorf("discord: DISCORD_API_URL: %w", err)
+	}
+	u.RawPath = p
+	return u, nil
 }
 
 // rewriteTransport sends requests for the URLs under from to the same path

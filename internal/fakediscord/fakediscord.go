@@ -51,10 +51,31 @@ const (
 	codeUnknownChannel       = 10003
 	codeUnknownMember        = 10007
 	codeUnknownMessage       = 10008
+	codeMissingAccess        = 50001
 	codeCannotSendToUser     = 50007
+	codeMissingPermissions   = 50013
 	codeInvalidFormBody      = 50035
+	codeCannotReplyNoHistory = 160002
 	codeThreadAlreadyCreated = 160004
 )
+
+// CodeMissingPermissions is Discord's JSON error code for a permission the
+// bot lacks (HTTP 403), such as Create Public Threads.
+const CodeMissingPermissions = codeMissingPermissions
+
+// errorMessages are the message texts Discord answers its JSON error codes
+// with ({"message": "Missing Permissions", "code": 50013}).
+var errorMessages = map[int]string{
+	codeUnknownChannel:       "Unknown Channel",
+	codeUnknownMember:        "Unknown Member",
+	codeUnknownMessage:       "Unknown Message",
+	codeMissingAccess:        "Missing Access",
+	codeCannotSendToUser:     "Cannot send messages to this user",
+	codeMissingPermissions:   "Missing Permissions",
+	codeInvalidFormBody:      "Invalid Form Body",
+	codeCannotReplyNoHistory: "Cannot reply without permission to read message history",
+	codeThreadAlreadyCreated: "A thread has already been created for this message",
+}
 
 // maxMessageLen is the longest content Discord accepts, in characters.
 const maxMessageLen = 2000
@@ -91,6 +112,7 @@ type Channel struct {
 type message struct {
 	ID, ChannelID, AuthorID, Content string
 	Nonce                            string
+	RefID                            string // the message this one replies to
 	Attachments                      []map[string]any
 	Body                             map[string]any // what the bot sent, for its messages
 	NoMember                         bool           // the event carries no member data
@@ -105,6 +127,9 @@ type Sent struct {
 	AllowedMentions     map[string]any
 	HasAllowedMentions  bool
 	Components          []any
+	// MessageReference is the message_reference of a reply, nil when the
+	// message replies to nothing.
+	MessageReference map[string]any
 	// Deduped is true when Discord returned an earlier message for the
 	// nonce instead of creating one.
 	Deduped bool
@@ -179,6 +204,9 @@ type Server struct {
 	failures  map[string][]Failure
 	appFlags  int64
 	rejectAll bool // answer 401 to everything
+	// threadFailures are injected failures of thread starts, by channel.
+	threadFailures map[string][]Failure
+	noHistory      map[string]bool // channels where the bot may not read history, so not reply
 
 	// gateway
 	conn          *conn
@@ -208,6 +236,9 @@ func New(t testing.TB) *Server {
 		nonces:   map[string]string{},
 		failures: map[string][]Failure{},
 		appFlags: AppFlagMessageContentLimited,
+
+		threadFailures: map[string][]Failure{},
+		noHistory:      map[string]bool{},
 	}
 	for _, u := range []User{
 		{ID: BotID, Username: "firstline", Bot: true},
@@ -253,6 +284,10 @@ func (s *Server) Close() {
 
 // APIURL is the DISCORD_API_URL pointing at the fake.
 func (s *Server) APIURL() string { return s.rest.URL + "/api/v9" }
+
+// BaseURL is the fake's REST server without the API path
+// (http://127.0.0.1:port), as a proxy is often addressed.
+func (s *Server) BaseURL() string { return s.rest.URL }
 
 // CloseREST stops the REST server alone: Discord unreachable.
 func (s *Server) CloseREST() { s.rest.Close() }
@@ -319,6 +354,25 @@ func (s *Server) FailNext(channel string, fails ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[channel] = append(s.failures[channel], fails...)
+}
+
+// FailThreadStarts makes the next thread starts in a channel (POST
+// /channels/{channel}/messages/{id}/threads) fail, in order: a 503, or a
+// 403 with CodeMissingPermissions where the bot lacks Create Public
+// Threads.
+func (s *Server) FailThreadStarts(channel string, fails ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.threadFailures[channel] = append(s.threadFailures[channel], fails...)
+}
+
+// DenyReadHistory takes Read Message History from the bot in a channel:
+// Discord then refuses its replies (messages with a message_reference)
+// there with code 160002.
+func (s *Server) DenyReadHistory(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noHistory[channel] = true
 }
 
 // ExpireNonces forgets the nonces Discord enforces: they hold for a few

@@ -22,6 +22,13 @@ func WithAttachment(name, url string) MsgOpt {
 	}
 }
 
+// ReplyTo makes the message a reply to message id of the same channel (a
+// message_reference, with the referenced message in the event), as
+// Discord's Reply does.
+func ReplyTo(id string) MsgOpt {
+	return func(m *message) { m.RefID = id }
+}
+
 // Say stores a message by user in a channel's history and dispatches
 // MESSAGE_CREATE for it. It returns the message's id.
 func (s *Server) Say(channel, user, content string, opts ...MsgOpt) string {
@@ -173,6 +180,23 @@ func (s *Server) messageJSON(m *message, event bool) map[string]any {
 	}
 	if m.Nonce != "" {
 		out["nonce"] = m.Nonce
+	}
+	if m.RefID != "" {
+		// A reply: type 19, and the message it replies to.
+		out["type"] = 19
+		ref := map[string]any{"type": 0, "message_id": m.RefID, "channel_id": m.ChannelID}
+		if c := s.channels[m.ChannelID]; c.GuildID != "" {
+			ref["guild_id"] = c.GuildID
+		}
+		out["message_reference"] = ref
+		if r := s.find(m.ChannelID, m.RefID); r != nil && r != m {
+			// One level deep, as Discord sends it.
+			rc := *r
+			rc.RefID = ""
+			out["referenced_message"] = s.messageJSON(&rc, false)
+		} else {
+			out["referenced_message"] = nil // deleted
+		}
 	}
 	if m.Body != nil {
 		if cs, ok := m.Body["components"]; ok {

@@ -164,6 +164,23 @@ func (s *Server) createLocked(ch string, body map[string]any) (int, any) {
 	if utf8.RuneCountInString(x.Content) > maxMessageLen {
 		return http.StatusBadRequest, map[string]any{"message": "Invalid Form Body", "code": codeInvalidFormBody}
 	}
+	var refID string
+	if ref := x.MessageReference; ref != nil {
+		refID, _ = ref["message_id"].(string)
+		if s.noHistory[ch] {
+			return http.StatusBadRequest, map[string]any{"message": errorMessages[codeCannotReplyNoHistory], "code": codeCannotReplyNoHistory}
+		}
+		if refCh, _ := ref["channel_id"].(string); refCh != "" && refCh != ch {
+			s.t.Errorf("fakediscord: a reply in channel %s refers to a message in channel %s", ch, refCh)
+		}
+		if s.find(ch, refID) == nil {
+			if fail, ok := ref["fail_if_not_exists"].(bool); !ok || fail {
+				return http.StatusBadRequest, map[string]any{"message": "Invalid Form Body", "code": codeInvalidFormBody,
+					"errors": map[string]any{"message_reference": map[string]any{"_errors": []any{map[string]any{"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "message": "Unknown message"}}}}}
+			}
+			refID = "" // Discord sends it as a plain message
+		}
+	}
 	if x.EnforceNonce && x.Nonce != "" {
 		if id, ok := s.nonces[ch+"/"+x.Nonce]; ok {
 			x.ID, x.Deduped = id, true
@@ -171,7 +188,7 @@ func (s *Server) createLocked(ch string, body map[string]any) (int, any) {
 			return http.StatusOK, s.messageJSON(s.find(ch, id), false)
 		}
 	}
-	m := &message{ID: s.newIDLocked(), ChannelID: ch, AuthorID: BotID, Content: x.Content, Nonce: x.Nonce, Body: body}
+	m := &message{ID: s.newIDLocked(), ChannelID: ch, AuthorID: BotID, Content: x.Content, Nonce: x.Nonce, RefID: refID, Body: body}
 	s.history[ch] = append(s.history[ch], m)
 	if x.Nonce != "" {
 		s.nonces[ch+"/"+x.Nonce] = m.ID
@@ -202,6 +219,13 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request) {
 	ch, id := r.PathValue("ch"), r.PathValue("id")
 	body := mustBody(s.t, r)
 	s.mu.Lock()
+	if q := s.threadFailures[ch]; len(q) > 0 {
+		fail := q[0]
+		s.threadFailures[ch] = q[1:]
+		s.mu.Unlock()
+		s.writeFailure(w, r, fail)
+		return
+	}
 	defer s.mu.Unlock()
 	parent, ok := s.channels[ch]
 	if !ok || s.find(ch, id) == nil {
@@ -273,7 +297,11 @@ func (s *Server) writeFailure(w http.ResponseWriter, r *http.Request, fail Failu
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, map[string]any{"message": http.StatusText(status), "code": fail.Code})
+	msg, ok := errorMessages[fail.Code]
+	if !ok {
+		msg = http.StatusText(status)
+	}
+	writeJSON(w, status, map[string]any{"message": msg, "code": fail.Code})
 }
 
 func recordSent(method, ch string, body map[string]any) Sent {
@@ -283,6 +311,7 @@ func recordSent(method, ch string, body map[string]any) Sent {
 	x.EnforceNonce, _ = body["enforce_nonce"].(bool)
 	x.AllowedMentions, x.HasAllowedMentions = body["allowed_mentions"].(map[string]any)
 	x.Components, _ = body["components"].([]any)
+	x.MessageReference, _ = body["message_reference"].(map[string]any)
 	return x
 }
 
