@@ -24,6 +24,11 @@ func TestCustomerEditsNotedInThread(t *testing.T) {
 			since := e.mark()
 			e.dm("U-ada", "I want to talk to a human")
 			c := e.waitCard(since)
+			// The customer's notice follows the greeting in their stream,
+			// so it may come after the card: wait for it too.
+			e.waitPost(since, "the customer told a person is coming", func(p post) bool {
+				return p.Channel == ada && strings.Contains(p.Section(), "person from our support team")
+			})
 			since = e.mark()
 			ts := e.dm("U-ada", "it was charged twice")
 			e.waitPost(since, "the customer's words in the thread", customerInThread(agents, c.TS, "Ada", "it was charged twice"))
