@@ -59,6 +59,11 @@ type Config struct {
 	HandoffRepings int
 	IdleTimeout    time.Duration
 	Retention      time.Duration
+	// HTTPReadTimeout bounds reading one request, headers and body: a
+	// client that sends its body a byte at a time is cut off.
+	HTTPReadTimeout time.Duration
+	// HTTPMaxConns caps the HTTP connections open at once.
+	HTTPMaxConns int
 
 	// HandoffAgentTimeout returns a claim to the queue when its customer
 	// has waited this long for a silent agent.
@@ -125,6 +130,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Shadow = envBool(getenv, "FIRSTLINE_SHADOW", false, &errs)
 	c.HandoffReping = envDuration(getenv, "FIRSTLINE_HANDOFF_REPING", 5*time.Minute, &errs)
 	c.IdleTimeout = envDuration(getenv, "FIRSTLINE_IDLE_TIMEOUT", 24*time.Hour, &errs)
+	c.HTTPReadTimeout = envDuration(getenv, "FIRSTLINE_HTTP_READ_TIMEOUT", 15*time.Second, &errs)
+	c.HTTPMaxConns = envInt(getenv, "FIRSTLINE_HTTP_MAX_CONNS", 1024, &errs)
 	c.Retention = envDuration(getenv, "FIRSTLINE_RETENTION", 90*24*time.Hour, &errs)
 	c.HandoffRepings = envInt(getenv, "FIRSTLINE_HANDOFF_REPINGS", 3, &errs)
 	c.HandoffAgentTimeout = envDuration(getenv, "FIRSTLINE_HANDOFF_AGENT_TIMEOUT", 30*time.Minute, &errs)
@@ -169,6 +176,12 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout < time.Minute {
 		add("FIRSTLINE_IDLE_TIMEOUT: must be at least 1m, got %s", c.IdleTimeout)
+	}
+	if c.HTTPReadTimeout <= 0 || c.HTTPReadTimeout > 5*time.Minute {
+		add("FIRSTLINE_HTTP_READ_TIMEOUT: must be more than 0 and at most 5m, got %s", c.HTTPReadTimeout)
+	}
+	if c.HTTPMaxConns < 1 {
+		add("FIRSTLINE_HTTP_MAX_CONNS: must be at least 1, got %d", c.HTTPMaxConns)
 	}
 	if c.Retention < 24*time.Hour {
 		add("FIRSTLINE_RETENTION: must be at least 1d, got %s", c.Retention)

@@ -20,6 +20,7 @@ import (
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/stats"
+	"golang.org/x/net/netutil"
 )
 
 // platformAdapter is what serve needs of a platform adapter besides being
@@ -202,7 +203,8 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	}
 	gauges := stats.NewGauges(s.p.registry, s.p.store, s.cfg.IdleTimeout, s.log)
 	gauges.Refresh(ctx)
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := publicServer(s.mux, s.cfg.HTTPReadTimeout)
+	ln = netutil.LimitListener(ln, s.cfg.HTTPMaxConns)
 
 	inputCtx, stopInput := context.WithCancel(ctx)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -253,6 +255,22 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	}
 	s.shutdown(srv, stopInput, &inputs, stopWork, &workers)
 	return runErr
+}
+
+// publicServer is the HTTP server of serve's port, which faces the
+// internet (Slack's events, the connect page, the KPI page): every phase of
+// a connection is bounded, so slow or idle clients cannot hold connections
+// (and, with the listener's cap, the port) for ever. Nothing it serves
+// streams or long-polls, so a write timeout is safe.
+func publicServer(h http.Handler, read time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(read, 10*time.Second),
+		ReadTimeout:       read,
+		WriteTimeout:      read + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // shutdown stops the server in order: input, turns, workers, a last flush.

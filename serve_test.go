@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -252,5 +253,36 @@ func TestCheckPprofAddr(t *testing.T) {
 		if err := checkPprofAddr(tt.addr); (err == nil) != tt.ok {
 			t.Errorf("checkPprofAddr(%q) = %v; want ok %v", tt.addr, err, tt.ok)
 		}
+	}
+}
+
+// TestServeCutsSlowClients: a client that sends its request a byte at a
+// time is cut off once FIRSTLINE_HTTP_READ_TIMEOUT has passed, so slow
+// clients cannot hold serve's connections.
+func TestServeCutsSlowClients(t *testing.T) {
+	s := startServe(t, map[string]string{
+		"FIRSTLINE_DB":                filepath.Join(t.TempDir(), "slow.db"),
+		"FIRSTLINE_HTTP_READ_TIMEOUT": "300ms",
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	request := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 100)
+	start := time.Now()
+	for i := 0; i < len(request); i++ {
+		if _, err := conn.Write([]byte{request[i]}); err != nil {
+			break // cut off
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("a request dribbled for 10 s was not cut off; the read timeout is 300ms")
+		}
+		time.Sleep(50 * time.Millisecond) // the slow client under test
+	}
+	// The server may answer (408) before it closes: read to the end.
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil || time.Since(start) > 10*time.Second {
+		t.Errorf("the connection stayed open %s after a dribbled request (%v)", time.Since(start), err)
 	}
 }

@@ -128,31 +128,33 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "cannot read request", http.StatusBadRequest)
-		}
-		return nil, false
-	}
+	// The headers are checked before the body is read: a request with no
+	// signature or a stale timestamp costs no read of up to maxBody.
 	sv, err := slackapi.NewSecretsVerifier(r.Header, a.cfg.SigningSecret)
 	if err == nil {
-		_, _ = sv.Write(body)
-		err = sv.Ensure()
-	}
-	if err != nil {
-		reason := "bad signature"
-		if errors.Is(err, slackapi.ErrExpiredTimestamp) {
-			reason = "stale timestamp"
-		} else if errors.Is(err, slackapi.ErrMissingHeaders) {
-			reason = "no signature"
+		var body []byte
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			} else {
+				http.Error(w, "cannot read request", http.StatusBadRequest)
+			}
+			return nil, false
 		}
-		a.log.WarnContext(r.Context(), "slack request refused", "reason", reason, "path", r.URL.Path, "remote", r.RemoteAddr)
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
-		return nil, false
+		_, _ = sv.Write(body)
+		if err = sv.Ensure(); err == nil {
+			return body, true
+		}
 	}
-	return body, true
+	reason := "bad signature"
+	if errors.Is(err, slackapi.ErrExpiredTimestamp) {
+		reason = "stale timestamp"
+	} else if errors.Is(err, slackapi.ErrMissingHeaders) {
+		reason = "no signature"
+	}
+	a.log.WarnContext(r.Context(), "slack request refused", "reason", reason, "path", r.URL.Path, "remote", r.RemoteAddr)
+	http.Error(w, "invalid signature", http.StatusUnauthorized)
+	return nil, false
 }

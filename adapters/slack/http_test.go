@@ -1,7 +1,10 @@
 package slack
 
 import (
+	"bufio"
+	"fmt"
 	"github.com/firstlinehq/firstline/internal/fakeslack"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -95,5 +98,50 @@ func TestNotStoredNotAcknowledged(t *testing.T) {
 	}
 	if n := e.fake.Calls("reactions.add"); n != 0 {
 		t.Errorf("%d signs of life for a message not stored", n)
+	}
+}
+
+// TestStaleRequestRefusedBeforeItsBody: a request with no signature or a
+// stale timestamp is refused on its headers, without its body being read:
+// a client that announces a megabyte and sends none of it gets its answer
+// at once.
+func TestStaleRequestRefusedBeforeItsBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpMode)
+	u, err := url.Parse(e.app.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, sig := fakeslack.Sign(testSecret, time.Now().Add(-6*time.Minute), nil)
+	tests := []struct {
+		name    string
+		headers string
+	}{
+		{"stale", "X-Slack-Request-Timestamp: " + ts + "\r\nX-Slack-Signature: " + sig + "\r\n"},
+		{"unsigned", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, err = fmt.Fprintf(conn, "POST /slack/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n%s\r\n{", u.Host, tt.headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer before the body: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401", resp.StatusCode)
+			}
+		})
 	}
 }
