@@ -91,6 +91,9 @@ func TestClaimRace(t *testing.T) {
 			}
 			e.waitPost(since, "the loser's feedback", inThread(testkit.AgentChannel, c.TS, "Already claimed by"))
 			e.waitPost(since, "the card update", updateOf(c.TS, "claimed by"))
+			// The customer's stream goes on at its own pace (the greeting
+			// and the handoff notice come first): wait for it too.
+			e.waitPost(since, "the customer told who joined", to(fakeslack.DMChannel("U-ada"), "has joined"))
 			wins := e.posts(since, inThread(testkit.AgentChannel, c.TS, "claimed this handoff"))
 			joined := e.posts(since, to(fakeslack.DMChannel("U-ada"), "has joined"))
 			if len(wins) != 1 || len(joined) != 1 {
