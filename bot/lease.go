@@ -194,11 +194,12 @@ func (l *turnLease) settle(ctx context.Context, tx Tx, pending []Message) (bool,
 // committed is called once the transaction that settled the lease
 // committed. When another replica wanted a turn of the conversation
 // meanwhile (its messages arrived during this turn), one more runs.
-func (l *turnLease) committed(ctx context.Context) {
+//
+// It reports whether that turn is wanted; the caller submits it once it
+// let go of the conversation's lock, which Submit may take (dropLease).
+func (l *turnLease) committed() bool {
 	l.released = true
-	if l.wanted {
-		l.e.Submit(ctx, l.conv)
-	}
+	return l.wanted
 }
 
 // end stops the renewals. A lease the turn did not give back (it failed,

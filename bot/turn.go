@@ -43,6 +43,13 @@ type turn struct {
 // customer is talking to a human now. With several replicas, one at a time
 // answers a conversation (lease.go).
 func (e *Engine) Process(ctx context.Context, conversationID int64) error {
+	// Runs after unlock (defers run last first): Submit may take the lock.
+	var again bool
+	defer func() {
+		if again {
+			e.Submit(ctx, conversationID)
+		}
+	}()
 	unlock := e.locks.Lock(conversationID)
 	defer unlock()
 
@@ -79,7 +86,7 @@ func (e *Engine) Process(ctx context.Context, conversationID int64) error {
 	if err != nil {
 		return fmt.Errorf("bot: finish turn in conversation %d: %w", conversationID, err)
 	}
-	lease.committed(ctx)
+	again = lease.committed()
 	if len(out.claimed) > 0 {
 		e.cfg.Courier.Deliver(context.WithoutCancel(ctx), out.claimed)
 	}
