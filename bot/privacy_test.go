@@ -221,6 +221,8 @@ func TestPrivacyOnPostgres(t *testing.T) {
 	pg := testkit.WithStore(testkit.Postgres)
 	t.Run("DailyTokenCap", func(t *testing.T) { testDailyTokenCap(t, pg) })
 	t.Run("VerifyByCode", func(t *testing.T) { testVerifyByCode(t, pg) })
+	t.Run("VerifyTargetSendBudget", func(t *testing.T) { testVerifyTargetSendBudget(t, pg) })
+	t.Run("VerifyTargetGuessBudget", func(t *testing.T) { testVerifyTargetGuessBudget(t, pg) })
 	t.Run("AuditToolAccess", func(t *testing.T) { testAuditToolAccess(t, pg) })
 }
 

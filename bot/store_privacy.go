@@ -12,6 +12,7 @@ type Privacy interface {
 	CustomerRecords
 	Retention
 	Verifications
+	VerifyBudgets
 	TokenBudget
 	Unlinks
 	ConnectStates
@@ -93,8 +94,8 @@ type Retention interface {
 	// returns how many rows changed.
 	ScrubConversations(ctx context.Context, cutoff time.Time) (int, error)
 	// PurgeVerifications deletes identity verifications last changed
-	// before cutoff whose lockout has ended, and connect states that
-	// expired before cutoff.
+	// before cutoff whose lockout has ended, verification budgets alike,
+	// and connect states that expired before cutoff.
 	PurgeVerifications(ctx context.Context, cutoff time.Time) (int, error)
 }
 
@@ -108,6 +109,33 @@ type Verifications interface {
 	// DeleteVerification removes an identity's verification; removing one
 	// that does not exist is not an error.
 	DeleteVerification(ctx context.Context, id Identity) error
+}
+
+// VerifyBudgets stores the limits of identity verification per target
+// (the email codes are asked for), shared by every chat identity and
+// replica.
+type VerifyBudgets interface {
+	// VerifyBudget returns the budget of target, read for update, or a
+	// budget with only Target set when there is none yet.
+	VerifyBudget(ctx context.Context, target string) (VerifyBudget, error)
+	// PutVerifyBudget stores b, replacing target's earlier one.
+	PutVerifyBudget(ctx context.Context, b VerifyBudget) error
+}
+
+// VerifyBudget counts the codes sent to one target and the wrong codes
+// typed for it, across chat identities, and locks the target out.
+type VerifyBudget struct {
+	// Target is "email:" and the hex SHA-256 of the normalized address.
+	Target string
+	// CustomerID is the customer a code went to, once one did: erasing the
+	// customer erases the budget.
+	CustomerID    string
+	Sends         int
+	SendsSince    time.Time
+	Failures      int
+	FailuresSince time.Time
+	LockedUntil   time.Time
+	UpdatedAt     time.Time
 }
 
 // TokenBudget counts the model tokens used per UTC day, shared by every
@@ -272,6 +300,9 @@ type Verification struct {
 	ExpiresAt time.Time
 	// Attempts counts wrong codes for the current code.
 	Attempts int
+	// Target is the VerifyBudget the flow counts against, from the email
+	// given ("" before one is).
+	Target string
 	// Sends counts codes sent since SendsSince, to bound how many one
 	// identity can have sent in an hour.
 	Sends       int

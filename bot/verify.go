@@ -169,9 +169,17 @@ func (e *Engine) applyVerify(ctx context.Context, tx Tx, conv *Conversation, p v
 		if locked(v, now) || sendsLeft(v, now) == 0 {
 			return false, e.lockOut(ctx, tx, conv, v, set, now, "too_many_codes")
 		}
+		target := verifyTarget(p.email)
+		if ok, err := e.spendSend(ctx, tx, conv, target, now); err != nil || !ok {
+			if err != nil {
+				return false, err
+			}
+			return false, e.lockOut(ctx, tx, conv, v, set, now, "target_locked")
+		}
 		// Who has the email is asked of the directory when the code is
 		// sent, outside this transaction: the directory may be an API.
 		v.Step, v.CustomerID, v.Email, v.CodeHash, v.UpdatedAt = VerifySend, "", p.email, "", now
+		v.Target = target
 		if err := tx.PutVerification(ctx, v); err != nil {
 			return false, fmt.Errorf("store verification: %w", err)
 		}
@@ -186,6 +194,14 @@ func (e *Engine) applyVerify(ctx context.Context, tx Tx, conv *Conversation, p v
 func (e *Engine) checkCode(ctx context.Context, tx Tx, conv *Conversation, v Verification, code string, set *prompts.Set, now time.Time) error {
 	if locked(v, now) {
 		return e.lockOut(ctx, tx, conv, v, set, now, "locked")
+	}
+	// A target locked out by guesses from other chats links nobody, not
+	// even with the right code: the guesses may have found it.
+	if tl, err := targetLocked(ctx, tx, v, now); err != nil || tl {
+		if err != nil {
+			return err
+		}
+		return e.lockOut(ctx, tx, conv, v, set, now, "target_locked")
 	}
 	if now.After(v.ExpiresAt) {
 		if err := e.audit(ctx, tx, conv, AuditVerifyFailed, v.CustomerID, AuditRefused, "expired", now); err != nil {
@@ -212,6 +228,12 @@ func (e *Engine) checkCode(ctx context.Context, tx Tx, conv *Conversation, v Ver
 	}
 	v.Attempts++
 	v.UpdatedAt = now
+	if tl, err := e.countFailure(ctx, tx, conv, v, now); err != nil || tl {
+		if err != nil {
+			return err
+		}
+		return e.lockOut(ctx, tx, conv, v, set, now, "target_locked")
+	}
 	if v.Attempts >= maxCodeAttempts {
 		return e.lockOut(ctx, tx, conv, v, set, now, "too_many_attempts")
 	}
@@ -309,6 +331,9 @@ func (e *Engine) sendCode(ctx context.Context, conv Conversation, v Verification
 		reason := ""
 		if cv.CustomerID == "" {
 			reason = "unknown_email" // nothing was sent; the customer is told the same
+		}
+		if err := noteCustomer(ctx, tx, cv.Target, cv.CustomerID); err != nil {
+			return err
 		}
 		if err := e.audit(ctx, tx, cur, AuditVerifySent, cv.CustomerID, AuditAllowed, reason, now); err != nil {
 			return err

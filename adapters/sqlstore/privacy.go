@@ -178,6 +178,11 @@ func (t *tx) eraseCustomer(ctx context.Context, customerID string) (bot.Erased, 
 	if err != nil {
 		return e, fmt.Errorf("delete verifications: %w", err)
 	}
+	budgets, err := t.execN(ctx, `DELETE FROM verify_budgets WHERE customer_id = $1`, customerID)
+	if err != nil {
+		return e, fmt.Errorf("delete verification budgets: %w", err)
+	}
+	e.Verifications += budgets
 	if len(ids) > 0 {
 		in := placeholders(1, len(ids))
 		if err := t.queryRow(ctx, `SELECT
@@ -270,7 +275,12 @@ func (t *tx) PurgeVerifications(ctx context.Context, cutoff time.Time) (int, err
 	if err != nil {
 		return 0, t.errorf("purge connect states before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return n + m, nil
+	b, err := t.execN(ctx, `DELETE FROM verify_budgets
+		WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $1)`, stamp(cutoff))
+	if err != nil {
+		return 0, t.errorf("purge verification budgets before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return n + m + b, nil
 }
 
 // Account connection
@@ -312,13 +322,13 @@ func (t *tx) RedeemConnectState(ctx context.Context, hash string, at time.Time) 
 // Identity verification
 
 const verificationCols = `platform, workspace, user_id, COALESCE(conversation_id, 0), step, COALESCE(customer_id, ''),
-	email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at`
+	email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at, target`
 
 func scanVerification(r scanner) (bot.Verification, error) {
 	var v bot.Verification
 	err := r.Scan(&v.Identity.Platform, &v.Identity.Workspace, &v.Identity.User, &v.ConversationID, &v.Step,
 		&v.CustomerID, &v.Email, &v.CodeHash, timeCol{&v.ExpiresAt}, &v.Attempts, &v.Sends, timeCol{&v.SendsSince},
-		timeCol{&v.LockedUntil}, timeCol{&v.UpdatedAt})
+		timeCol{&v.LockedUntil}, timeCol{&v.UpdatedAt}, &v.Target)
 	return v, err
 }
 
@@ -343,16 +353,16 @@ func (t *tx) PutVerification(ctx context.Context, v bot.Verification) error {
 		v.UpdatedAt = t.now()
 	}
 	_, err := t.exec(ctx, `INSERT INTO verifications (platform, workspace, user_id, conversation_id, step,
-			customer_id, email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			customer_id, email, code_hash, expires_at, attempts, sends, sends_since, locked_until, updated_at, target)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (platform, workspace, user_id) DO UPDATE SET
 			conversation_id = excluded.conversation_id, step = excluded.step, customer_id = excluded.customer_id,
 			email = excluded.email,
 			code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = excluded.attempts,
 			sends = excluded.sends, sends_since = excluded.sends_since, locked_until = excluded.locked_until,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at, target = excluded.target`,
 		id.Platform, id.Workspace, id.User, orNull(v.ConversationID), v.Step, orNull(v.CustomerID), v.Email, v.CodeHash,
-		stamp(v.ExpiresAt), v.Attempts, v.Sends, stamp(v.SendsSince), stamp(v.LockedUntil), stamp(v.UpdatedAt))
+		stamp(v.ExpiresAt), v.Attempts, v.Sends, stamp(v.SendsSince), stamp(v.LockedUntil), stamp(v.UpdatedAt), v.Target)
 	if err != nil {
 		return t.errorf("put verification of %s/%s/%s: %w", id.Platform, id.Workspace, id.User, err)
 	}
@@ -369,6 +379,46 @@ func (t *tx) DeleteVerification(ctx context.Context, id bot.Identity) error {
 }
 
 // The daily token budget
+
+// VerifyBudget implements bot.VerifyBudgets. The row is read with a lock
+// (PostgreSQL; SQLite's write transaction holds the database), so that
+// identities counting against one target at once are counted one after
+// the other.
+func (t *tx) VerifyBudget(ctx context.Context, target string) (bot.VerifyBudget, error) {
+	b := bot.VerifyBudget{Target: target}
+	err := t.queryRow(ctx, `SELECT COALESCE(customer_id, ''), sends, sends_since, failures, failures_since, locked_until, updated_at
+		FROM verify_budgets WHERE target = $1`+t.d.lockRow(), target).Scan(&b.CustomerID, &b.Sends, timeCol{&b.SendsSince},
+		&b.Failures, timeCol{&b.FailuresSince}, timeCol{&b.LockedUntil}, timeCol{&b.UpdatedAt})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return bot.VerifyBudget{}, t.errorf("verification budget: %w", err)
+	}
+	return b, nil
+}
+
+// PutVerifyBudget implements bot.VerifyBudgets. A zero UpdatedAt is stored
+// as now.
+func (t *tx) PutVerifyBudget(ctx context.Context, b bot.VerifyBudget) error {
+	if b.Target == "" {
+		return t.errorf("put verification budget: a target is required")
+	}
+	if b.UpdatedAt.IsZero() {
+		b.UpdatedAt = t.now()
+	}
+	_, err := t.exec(ctx, `INSERT INTO verify_budgets (target, customer_id, sends, sends_since, failures, failures_since,
+			locked_until, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (target) DO UPDATE SET
+			customer_id = excluded.customer_id, sends = excluded.sends, sends_since = excluded.sends_since,
+			failures = excluded.failures, failures_since = excluded.failures_since,
+			locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
+		b.Target, orNull(b.CustomerID), b.Sends, stamp(b.SendsSince), b.Failures, stamp(b.FailuresSince),
+		stamp(b.LockedUntil), stamp(b.UpdatedAt))
+	if err != nil {
+		// The target is a hash of an email: it stays out of errors anyway.
+		return t.errorf("put verification budget: %w", err)
+	}
+	return nil
+}
 
 // TokensUsed implements bot.TokenBudget.
 func (t *tx) TokensUsed(ctx context.Context, day string) (int64, error) {

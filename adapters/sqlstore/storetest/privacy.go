@@ -470,6 +470,61 @@ func testVerifications(t *testing.T, s Store) {
 	mustDo(t, s, func(tx bot.Tx) error { return tx.DeleteVerification(ctx, id) }) // not an error
 }
 
+// testVerifyBudgets: a budget reads back as stored, is purged once idle
+// and unlocked, and goes with its customer at erasure; a verification keeps
+// its target.
+func testVerifyBudgets(t *testing.T, s Store) {
+	ctx := t.Context()
+	get := func(target string) bot.VerifyBudget {
+		t.Helper()
+		return mustTx(t, s, func(tx bot.Tx) (bot.VerifyBudget, error) { return tx.VerifyBudget(ctx, target) })
+	}
+	wantDiff(t, "VerifyBudget(none)", bot.VerifyBudget{Target: "email:aa"}, get("email:aa"))
+	if err := txErr(t, s, func(tx bot.Tx) error { return tx.PutVerifyBudget(ctx, bot.VerifyBudget{}) }); err == nil {
+		t.Error("PutVerifyBudget without a target: no error")
+	}
+
+	b := bot.VerifyBudget{Target: "email:aa", CustomerID: "C-1", Sends: 5, SendsSince: at(0), Failures: 3,
+		FailuresSince: at(time.Minute), LockedUntil: at(time.Hour), UpdatedAt: at(time.Minute)}
+	other := bot.VerifyBudget{Target: "email:bb", Sends: 1, SendsSince: at(0), UpdatedAt: at(0)}
+	mustDo(t, s, func(tx bot.Tx) error {
+		if err := tx.PutVerifyBudget(ctx, b); err != nil {
+			return err
+		}
+		return tx.PutVerifyBudget(ctx, other)
+	})
+	wantDiff(t, "VerifyBudget", b, get("email:aa"))
+	b.Sends, b.LockedUntil = 1, time.Time{}
+	mustDo(t, s, func(tx bot.Tx) error { return tx.PutVerifyBudget(ctx, b) })
+	wantDiff(t, "VerifyBudget replaced", b, get("email:aa"))
+
+	id := bot.NewIdentity(bot.Slack, "T1", "U-budget")
+	v := bot.Verification{Identity: id, Step: bot.VerifySend, Email: "ada@example.com", Target: "email:aa", UpdatedAt: at(0)}
+	mustDo(t, s, func(tx bot.Tx) error { return tx.PutVerification(ctx, v) })
+	got := mustTx(t, s, func(tx bot.Tx) (bot.Verification, error) { return tx.Verification(ctx, id) })
+	wantDiff(t, "Verification with a target", v, got)
+	mustDo(t, s, func(tx bot.Tx) error { return tx.DeleteVerification(ctx, id) })
+
+	// Erasing C-1 erases its budget, not the other.
+	erased := mustTx(t, s, func(tx bot.Tx) (bot.Erased, error) { return tx.EraseCustomer(ctx, "C-1") })
+	if erased.Verifications != 1 {
+		t.Errorf("EraseCustomer erased %d verifications and budgets, want the 1 budget", erased.Verifications)
+	}
+	wantDiff(t, "VerifyBudget after erasure", bot.VerifyBudget{Target: "email:aa"}, get("email:aa"))
+	wantDiff(t, "the other budget after erasure", other, get("email:bb"))
+
+	// The retention job leaves a running lockout alone.
+	other.LockedUntil = at(3 * time.Hour)
+	mustDo(t, s, func(tx bot.Tx) error { return tx.PutVerifyBudget(ctx, other) })
+	if n := mustTx(t, s, func(tx bot.Tx) (int, error) { return tx.PurgeVerifications(ctx, at(2*time.Hour)) }); n != 0 {
+		t.Errorf("PurgeVerifications during a lockout = %d, want 0", n)
+	}
+	if n := mustTx(t, s, func(tx bot.Tx) (int, error) { return tx.PurgeVerifications(ctx, at(4*time.Hour)) }); n != 1 {
+		t.Errorf("PurgeVerifications after the lockout = %d, want 1", n)
+	}
+	wantDiff(t, "VerifyBudget after purge", bot.VerifyBudget{Target: "email:bb"}, get("email:bb"))
+}
+
 func testTokenBudget(t *testing.T, s Store) {
 	ctx := t.Context()
 	const day = "2025-06-02"

@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Privacy/RetentionOutbox", testRetentionOutbox},
 		{"Privacy/RetentionScrub", testRetentionScrub},
 		{"Privacy/Verifications", testVerifications},
+		{"Privacy/VerifyBudgets", testVerifyBudgets},
 		{"Privacy/TokenBudget", testTokenBudget},
 		{"Turns/Leases", testTurnLeases},
 		{"Turns/LeaseRace", testTurnLeaseRace},
