@@ -54,6 +54,7 @@ func cmdChat(ctx context.Context, args []string, sys stdio) error {
 			UserName: who,
 			Agent:    handoff.Agent{ID: "demo-agent", Name: "Alex", Role: handoff.RoleAgent},
 			RunID:    strconv.FormatInt(time.Now().UnixNano(), 36),
+			Terminal: isTerminal(sys.out),
 		})
 		return map[bot.Platform]outbox.Sender{bot.Console: con}, err
 	}
@@ -169,7 +170,14 @@ func interactive(sys stdio) bool {
 	if sys.interactive != nil {
 		return *sys.interactive
 	}
-	f, ok := sys.in.(*os.File)
+	return isTerminal(sys.in)
+}
+
+// isTerminal reports whether v is a file on a terminal (a character
+// device): the chat shows bold text there, and plain text in pipes and
+// files.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}

@@ -98,18 +98,18 @@ func TestChatEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"bot> Hi! I'm the AI support assistant",
 		"Here are your recent payments:",
-		"**PAY-1002**: 49.90 EUR to Nordic Rail",
-		"is **pending**",
+		"• PAY-1002: 49.90 EUR to Nordic Rail",
+		"is pending",
 		"bot> I couldn't find a payment PAY-2001 on your account.",
-		"[agents] @here **Handoff #1**: Ada Lovelace on console (customer C-1001)",
+		"[agents] @here Handoff #1: Ada Lovelace on console (customer C-1001)",
 		"[agents] Reason: The customer asked for a person.",
 		"bot> I've asked a person from our support team to join. You are number 1 in the queue.",
 		"bot> Alex from our support team has joined the conversation.",
 		"agent Alex> hi, Alex here",
-		"[agents] #1 **Ada Lovelace**:\n[agents] #1 > my payment is stuck",
+		"[agents] #1 Ada Lovelace:\n[agents] #1 > my payment is stuck",
 		"bot> Our support team has marked this conversation as resolved.",
 		"bot> Thank you for the rating (5/5)!",
-		"is **settled**",
+		"is settled",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -117,6 +117,10 @@ func TestChatEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(out, "checking the ledger") && strings.Contains(out, "agent Alex> checking") {
 		t.Error("an internal note reached the customer")
+	}
+	// Standard output is a pipe here: the markdown prints as plain text.
+	if strings.Contains(out, "**") || strings.ContainsRune(out, '\x1b') {
+		t.Error("markdown markers or escape codes in output that is not a terminal")
 	}
 	if strings.Contains(out, "Compiler Supplies") || strings.Contains(out, "300.00") {
 		t.Error("another customer's payment was shown")
@@ -130,7 +134,7 @@ func TestChatEndToEnd(t *testing.T) {
 
 	// A second run on the same database continues, without seeding again.
 	out, errOut, code = runBinary(t, dir, "status of PAY-1003\n", "chat")
-	if code != 0 || !strings.Contains(out, "**failed**") || strings.Contains(errOut, "seeded") {
+	if code != 0 || !strings.Contains(out, "is failed.") || strings.Contains(errOut, "seeded") {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
@@ -140,7 +144,7 @@ func TestChatEndToEnd(t *testing.T) {
 func TestChatRestartKeepsTheHandoff(t *testing.T) {
 	dir := t.TempDir()
 	out, errOut, code := runBinary(t, dir, "I want to talk to a human\n", "chat")
-	if code != 0 || !strings.Contains(out, "**Handoff #1**") {
+	if code != 0 || !strings.Contains(out, "@here Handoff #1:") {
 		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	out, errOut, code = runBinary(t, dir, "/claim\n/agent hello again\nthanks\nstill there?\n/resolve\n", "chat")
@@ -287,11 +291,11 @@ func TestChatShadowMode(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	draft := strings.Index(out, "Draft answer (not sent)")
-	sent := strings.Index(out, "bot> Payment **PAY-1002**")
+	sent := strings.Index(out, "bot> Payment PAY-1002:")
 	if draft < 0 || sent < draft {
 		t.Errorf("want the draft in the agent thread, then the answer after /send:\n%s", out)
 	}
-	if strings.Count(out, "bot> Payment **PAY-1002**") != 1 || !strings.Contains(out, "sent already") {
+	if strings.Count(out, "bot> Payment PAY-1002:") != 1 || !strings.Contains(out, "sent already") {
 		t.Errorf("the draft was not sent exactly once:\n%s", out)
 	}
 }

@@ -52,12 +52,16 @@ type Config struct {
 	Agent    handoff.Agent
 	// RunID makes message ids unique across runs on one database.
 	RunID string
+	// Terminal says Out is a terminal: bold and italics are shown with
+	// ANSI codes. Otherwise the product's markdown prints as plain text.
+	Terminal bool
 }
 
 // Console is the terminal adapter; it is also the outbox Sender for the
 // console platform.
 type Console struct {
 	cfg Config
+	md  renderer
 
 	mu         sync.Mutex
 	lastThread string // platform id of the latest handoff announcement
@@ -73,7 +77,7 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Agent.ID == "" {
 		cfg.Agent = handoff.Agent{ID: "demo-agent", Name: "Alex", Role: handoff.RoleAgent}
 	}
-	return &Console{cfg: cfg}, nil
+	return &Console{cfg: cfg, md: renderer{ansi: cfg.Terminal}}, nil
 }
 
 // Help is printed by /help.
@@ -120,7 +124,8 @@ func (c *Console) Run(ctx context.Context, in io.Reader, prompt string, outbox O
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			fmt.Fprintf(c.cfg.Out, "error: %v\n", err)
+			// An error may quote a model server or a platform.
+			fmt.Fprintf(c.cfg.Out, "error: %s\n", clean(err.Error()))
 		}
 		if _, err := outbox.Flush(ctx); err != nil {
 			return fmt.Errorf("console: deliver messages: %w", err)
@@ -222,29 +227,30 @@ func (c *Console) line(ctx context.Context, line string) error {
 }
 
 // Send implements the outbox Sender: it prints what the customer and the
-// agent channel would see.
+// agent channel would see. Texts are rendered for the terminal; names,
+// labels and addresses are cleaned of control characters.
 func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 	id := "console-" + strconv.FormatInt(m.ID, 10)
 	var b strings.Builder
 	switch m.Kind {
 	case bot.KindReply:
-		prefixed(&b, "bot> ", m.Text)
+		prefixed(&b, "bot> ", c.md.render(m.Text))
 		if btns := labels(m.Buttons, bot.ActionRate); btns != "" {
 			prefixed(&b, "     ", btns)
 		}
 		for _, btn := range m.Buttons {
 			if btn.Action == bot.ActionOpenURL {
-				prefixed(&b, "     ", "["+btn.Label+"] "+btn.Value)
+				prefixed(&b, "     ", "["+oneLine(btn.Label)+"] "+oneLine(btn.Value))
 			}
 		}
 	case bot.KindRelay:
-		prefixed(&b, "agent "+m.Author+"> ", m.Text)
+		prefixed(&b, "agent "+oneLine(m.Author)+"> ", c.md.render(m.Text))
 	case bot.KindAnnounce:
 		text := m.Text
 		if m.Mention {
 			text = "@here " + text
 		}
-		prefixed(&b, "[agents] ", text)
+		prefixed(&b, "[agents] ", c.md.render(text))
 		if btns := labels(m.Buttons, bot.ActionClaim, bot.ActionResolve); btns != "" {
 			prefixed(&b, "[agents] ", btns+"  (/claim, /resolve)")
 		}
@@ -252,7 +258,7 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 		c.lastThread = id
 		c.mu.Unlock()
 	case bot.KindThread:
-		prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), m.Text)
+		prefixed(&b, fmt.Sprintf("[agents] #%d ", m.HandoffID), c.md.render(m.Text))
 		for _, btn := range m.Buttons {
 			if btn.Action == bot.ActionSendDraft {
 				if id, err := strconv.ParseInt(btn.Value, 10, 64); err == nil {
@@ -270,7 +276,7 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 		if i := strings.LastIndex(status, "**Status:** "); i >= 0 {
 			status = status[i+len("**Status:** "):]
 		}
-		prefixed(&b, fmt.Sprintf("[agents] #%d card: ", m.HandoffID), status)
+		prefixed(&b, fmt.Sprintf("[agents] #%d card: ", m.HandoffID), c.md.render(status))
 		return m.ParentRef, writeOut(c.cfg.Out, b.String())
 	default:
 		return "", fmt.Errorf("console: unknown message kind %q", m.Kind)
@@ -303,12 +309,17 @@ func prefixed(b *strings.Builder, prefix, text string) {
 	}
 }
 
+// oneLine is a name or label as printed: cleaned, on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(clean(s)), " ")
+}
+
 func labels(buttons []bot.Button, actions ...bot.Action) string {
 	var parts []string
 	for _, btn := range buttons {
 		for _, a := range actions {
 			if btn.Action == a {
-				parts = append(parts, "["+btn.Label+"]")
+				parts = append(parts, "["+oneLine(btn.Label)+"]")
 			}
 		}
 	}
@@ -329,7 +340,7 @@ func (c *Console) sendDraft(ctx context.Context) error {
 		return err
 	}
 	if res.Outcome != handoff.DraftSent && res.Feedback != "" {
-		fmt.Fprintln(c.cfg.Out, res.Feedback)
+		fmt.Fprintln(c.cfg.Out, c.md.render(res.Feedback))
 	}
 	return nil
 }
