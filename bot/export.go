@@ -20,10 +20,14 @@ func (d CustomerData) Summary() string {
 	for _, c := range d.Conversations {
 		msgs += len(c.Messages)
 	}
+	msgsText := plural(msgs, "message", "messages")
+	if len(d.Elsewhere) > 0 {
+		msgsText += ", " + plural(len(d.Elsewhere), "message", "messages") + " in other conversations"
+	}
 	return fmt.Sprintf("%s, %s (%s), %s, %s",
 		plural(len(d.Identities), "identity link", "identity links"),
 		plural(len(d.Conversations), "conversation", "conversations"),
-		plural(msgs, "message", "messages"),
+		msgsText,
 		plural(len(d.Payments), "payment", "payments"),
 		plural(len(d.Audit), "audit entry", "audit entries"))
 }
@@ -39,9 +43,12 @@ type Export struct {
 	Customer      ExportCustomer       `json:"customer"`
 	Identities    []ExportIdentity     `json:"identities"`
 	Conversations []ExportConversation `json:"conversations"`
-	Payments      []ExportPayment      `json:"payments"`
-	Verifications []ExportVerification `json:"verifications"`
-	Audit         []ExportAudit        `json:"audit"`
+	// MessagesElsewhere are the customer's messages in other customers'
+	// conversations, with the conversation they are in.
+	MessagesElsewhere []ExportMessage      `json:"messages_elsewhere"`
+	Payments          []ExportPayment      `json:"payments"`
+	Verifications     []ExportVerification `json:"verifications"`
+	Audit             []ExportAudit        `json:"audit"`
 }
 
 type ExportCustomer struct {
@@ -76,11 +83,13 @@ type ExportConversation struct {
 }
 
 type ExportMessage struct {
-	Role       string `json:"role"`
-	Author     string `json:"author,omitempty"`
-	AuthorName string `json:"author_name,omitempty"`
-	Text       string `json:"text"`
-	At         string `json:"at"`
+	// ConversationID is set for a message elsewhere only.
+	ConversationID int64  `json:"conversation_id,omitempty"`
+	Role           string `json:"role"`
+	Author         string `json:"author,omitempty"`
+	AuthorName     string `json:"author_name,omitempty"`
+	Text           string `json:"text"`
+	At             string `json:"at"`
 }
 
 type ExportHandoff struct {
@@ -131,14 +140,15 @@ type ExportAudit struct {
 // NewExport lays out what is stored about a customer in the export format.
 func NewExport(d CustomerData, now time.Time) Export {
 	doc := Export{
-		Format:        ExportFormat,
-		ExportedAt:    exportTime(now),
-		Customer:      ExportCustomer{ID: d.Customer.ID, Name: d.Customer.Name, Email: d.Customer.Email},
-		Identities:    []ExportIdentity{},
-		Conversations: []ExportConversation{},
-		Payments:      []ExportPayment{},
-		Verifications: []ExportVerification{},
-		Audit:         []ExportAudit{},
+		Format:            ExportFormat,
+		ExportedAt:        exportTime(now),
+		Customer:          ExportCustomer{ID: d.Customer.ID, Name: d.Customer.Name, Email: d.Customer.Email},
+		Identities:        []ExportIdentity{},
+		Conversations:     []ExportConversation{},
+		MessagesElsewhere: []ExportMessage{},
+		Payments:          []ExportPayment{},
+		Verifications:     []ExportVerification{},
+		Audit:             []ExportAudit{},
 	}
 	for _, l := range d.Identities {
 		doc.Identities = append(doc.Identities, ExportIdentity{Platform: string(l.Identity.Platform),
@@ -162,6 +172,10 @@ func NewExport(d CustomerData, now time.Time) Export {
 				ClaimedAt: exportTime(h.ClaimedAt), ResolvedAt: exportTime(h.ResolvedAt)})
 		}
 		doc.Conversations = append(doc.Conversations, ec)
+	}
+	for _, m := range d.Elsewhere {
+		doc.MessagesElsewhere = append(doc.MessagesElsewhere, ExportMessage{ConversationID: m.ConversationID,
+			Role: string(m.Role), Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: exportTime(m.CreatedAt)})
 	}
 	for _, p := range d.Payments {
 		doc.Payments = append(doc.Payments, ExportPayment{Reference: p.Reference, Amount: p.Amount,
@@ -209,11 +223,16 @@ func (e Erased) String() string {
 	if e.Customer {
 		record = "the customer record"
 	}
-	return fmt.Sprintf("%s, %s, %s (%s, %s), %s, %s", record,
+	s := fmt.Sprintf("%s, %s, %s (%s, %s), %s, %s", record,
 		plural(e.Identities, "identity link", "identity links"),
 		plural(e.Conversations, "conversation", "conversations"),
 		plural(e.Messages, "message", "messages"),
 		plural(e.Handoffs, "handoff with its rating", "handoffs with their ratings"),
 		plural(e.Payments, "payment", "payments"),
 		plural(e.Verifications, "verification", "verifications"))
+	if e.Elsewhere > 0 || e.Scrubbed > 0 {
+		s += fmt.Sprintf(", %s in other conversations, %s scrubbed",
+			plural(e.Elsewhere, "message", "messages"), plural(e.Scrubbed, "outgoing message", "outgoing messages"))
+	}
+	return s
 }

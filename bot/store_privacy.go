@@ -63,13 +63,16 @@ type Audits interface {
 type CustomerRecords interface {
 	// CustomerData returns everything stored about a customer: the customer
 	// record, linked identities, conversations (with their messages and
-	// handoffs), payments in the built-in table, the identity verification
-	// in progress, and the audit entries about them. A customer of whom
+	// handoffs), the messages the customer wrote in other conversations,
+	// payments in the built-in table, the identity verification in
+	// progress, and the audit entries about them. A customer of whom
 	// nothing is stored is ErrNotFound.
 	CustomerData(ctx context.Context, customerID string) (CustomerData, error)
 	// EraseCustomer deletes what CustomerData returns, except the audit
 	// entries, and says how much went. The conversations go with their
-	// messages, handoffs (and so ratings) and outbox rows.
+	// messages, handoffs (and so ratings) and outbox rows; the lines of
+	// re-ping digests about their handoffs (ScrubDigest) and the quotes of
+	// the messages elsewhere in outbox rows (ScrubQuotes) are scrubbed.
 	EraseCustomer(ctx context.Context, customerID string) (Erased, error)
 }
 
@@ -237,6 +240,9 @@ type CustomerData struct {
 	Customer      Customer
 	Identities    []Link
 	Conversations []ConversationData
+	// Elsewhere are the messages the customer wrote in other customers'
+	// conversations (a shared channel thread).
+	Elsewhere     []Message
 	Payments      []Payment
 	Verifications []Verification
 	Audit         []AuditEntry
@@ -258,6 +264,13 @@ type Erased struct {
 	Handoffs      int
 	Payments      int
 	Verifications int
+	// Elsewhere counts the customer's messages deleted from other
+	// customers' conversations.
+	Elsewhere int
+	// Scrubbed counts outbox rows of no erased conversation rewritten
+	// without the customer: re-ping digests, and posts in other handoffs'
+	// threads that quoted the customer.
+	Scrubbed int
 }
 
 // Zero reports whether nothing was erased.

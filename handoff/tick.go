@@ -22,7 +22,7 @@ const maxDigestLines = 20
 
 // DigestStream is the outbox stream of the re-ping digests of an agent
 // channel, apart from the handoffs' own streams.
-func DigestStream(channel string) string { return "handoff-digest:" + channel }
+func DigestStream(channel string) string { return bot.DigestStreamPrefix + channel }
 
 // Run ticks every TickEvery (and once at once) until ctx ends. Failures are
 // logged; the next tick tries again.
@@ -128,7 +128,8 @@ func (s *Service) digestText(ctx context.Context, tx bot.Tx, qs []bot.QueuedHand
 		if err != nil {
 			return "", fmt.Errorf("conversation of handoff %d: %w", h.ID, err)
 		}
-		fmt.Fprintf(&b, "\n• #%d %s on %s, waiting %s", h.ID, inertName(conv.UserName), conv.Key.Platform, age(now.Sub(h.CreatedAt)))
+		// Erasure finds the line by its start (bot.ScrubDigest).
+		fmt.Fprintf(&b, "\n%s%s on %s, waiting %s", bot.DigestLine(h.ID), inertName(conv.UserName), conv.Key.Platform, age(now.Sub(h.CreatedAt)))
 		if q.Repings > 1 {
 			fmt.Fprintf(&b, " (re-pinged %d times)", q.Repings)
 		}

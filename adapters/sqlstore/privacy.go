@@ -75,6 +75,20 @@ const customerConversations = `SELECT c.id FROM conversations c
 		  AND (i.workspace = c.workspace OR i.platform = 'discord'))
 	ORDER BY c.id`
 
+// customerAuthors is the chat identities of a customer: those linked now,
+// and those of the conversations that recorded the customer.
+const customerAuthors = `SELECT platform, workspace, user_id FROM identities WHERE customer_id = $1
+	UNION SELECT platform, workspace, user_id FROM conversations WHERE customer_id = $1`
+
+// elsewhereMessages selects the ids of the customer messages a customer's
+// identities wrote in conversations that are not the customer's (a shared
+// channel thread someone else opened).
+const elsewhereMessages = `SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	WHERE m.role = 'customer' AND m.author <> ''
+	  AND EXISTS (SELECT 1 FROM (` + customerAuthors + `) a
+		WHERE a.platform = c.platform AND a.user_id = m.author AND (a.workspace = c.workspace OR a.platform = 'discord'))
+	  AND c.id NOT IN (` + customerConversations + `)`
+
 // customerVerifications selects the verifications of a customer: those
 // naming the customer, and those of the customer's identities.
 const customerVerifications = `SELECT v.platform, v.workspace, v.user_id FROM verifications v
@@ -128,6 +142,10 @@ func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerD
 		}
 		d.Conversations = append(d.Conversations, cd)
 	}
+	if d.Elsewhere, err = queryAll(ctx, t, scanMessage, `SELECT `+messageCols+` FROM messages
+		WHERE id IN (`+elsewhereMessages+`) ORDER BY id`, customerID); err != nil {
+		return d, fmt.Errorf("messages in other conversations: %w", err)
+	}
 	if d.Payments, err = queryAll(ctx, t, scanPayment, `SELECT `+paymentCols+` FROM payments
 		WHERE customer_id = $1 ORDER BY created_at NULLS LAST, `+t.d.bytewise("reference"), customerID); err != nil {
 		return d, fmt.Errorf("payments: %w", err)
@@ -140,7 +158,8 @@ func (t *tx) customerData(ctx context.Context, customerID string) (bot.CustomerD
 	if d.Audit, err = t.AuditEntries(ctx, bot.AuditQuery{CustomerID: customerID}); err != nil {
 		return d, err
 	}
-	if !found && len(d.Identities) == 0 && len(d.Conversations) == 0 && len(d.Verifications) == 0 && len(d.Audit) == 0 {
+	if !found && len(d.Identities) == 0 && len(d.Conversations) == 0 && len(d.Elsewhere) == 0 &&
+		len(d.Verifications) == 0 && len(d.Audit) == 0 {
 		return d, bot.ErrNotFound
 	}
 	return d, nil
@@ -160,10 +179,26 @@ func (t *tx) EraseCustomer(ctx context.Context, customerID string) (bot.Erased, 
 
 func (t *tx) eraseCustomer(ctx context.Context, customerID string) (bot.Erased, error) {
 	var e bot.Erased
-	ids, err := queryAll(ctx, t, scanID, customerConversations+t.d.lockRow(), customerID)
+	// Every conversation erasure changes is locked first, in id order: the
+	// customer's, and the others the customer wrote in.
+	if _, err := queryAll(ctx, t, scanID, `SELECT c.id FROM conversations c
+		WHERE c.id IN (`+customerConversations+`)
+		   OR c.id IN (SELECT conversation_id FROM messages WHERE id IN (`+elsewhereMessages+`))
+		ORDER BY c.id`+t.d.lockRow(), customerID); err != nil {
+		return e, fmt.Errorf("lock conversations: %w", err)
+	}
+	ids, err := queryAll(ctx, t, scanID, customerConversations, customerID)
 	if err != nil {
 		return e, fmt.Errorf("find conversations: %w", err)
 	}
+	if e.Elsewhere, e.Scrubbed, err = t.eraseElsewhere(ctx, customerID); err != nil {
+		return e, err
+	}
+	digests, err := t.scrubDigests(ctx, ids)
+	if err != nil {
+		return e, err
+	}
+	e.Scrubbed += digests
 	// Verifications running in the conversations of another identity (a
 	// shared channel thread) go with them.
 	inConversations, args := "", []any{customerID}
@@ -204,6 +239,102 @@ func (t *tx) eraseCustomer(ctx context.Context, customerID string) (bot.Erased, 
 		return e, fmt.Errorf("delete customer: %w", err)
 	}
 	return e, nil
+}
+
+// eraseElsewhere deletes the messages a customer wrote in other customers'
+// conversations, and scrubs their words from those conversations' outbox
+// rows (the posts in the handoff's thread that quoted them, the card).
+func (t *tx) eraseElsewhere(ctx context.Context, customerID string) (deleted, scrubbed int, err error) {
+	msgs, err := queryAll(ctx, t, scanMessage, `SELECT `+messageCols+` FROM messages
+		WHERE id IN (`+elsewhereMessages+`) ORDER BY id`, customerID)
+	if err != nil || len(msgs) == 0 {
+		return 0, 0, wrapErr("find messages in other conversations", err)
+	}
+	words := map[int64][]string{}
+	args := make([]any, 0, len(msgs))
+	for _, m := range msgs {
+		words[m.ConversationID] = append(words[m.ConversationID], m.Text)
+		args = append(args, m.ID)
+	}
+	if deleted, err = t.execN(ctx, `DELETE FROM messages WHERE id IN (`+placeholders(1, len(args))+`)`, args...); err != nil {
+		return 0, 0, fmt.Errorf("delete messages in other conversations: %w", err)
+	}
+	for conv, ws := range words {
+		n, err := t.rewriteOutbox(ctx, `conversation_id = $1`, []any{conv}, func(text string) (string, bool) {
+			return bot.ScrubQuotes(text, ws)
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("scrub outbox of conversation %d: %w", conv, err)
+		}
+		scrubbed += n
+	}
+	return deleted, scrubbed, nil
+}
+
+// scrubDigests rewrites the re-ping digests' lines about the handoffs of
+// the given conversations: a digest lists several customers, so it belongs
+// to no conversation and does not go with one.
+func (t *tx) scrubDigests(ctx context.Context, conversations []int64) (int, error) {
+	if len(conversations) == 0 {
+		return 0, nil
+	}
+	args := make([]any, len(conversations))
+	for i, id := range conversations {
+		args[i] = id
+	}
+	hs, err := queryAll(ctx, t, scanID, `SELECT id FROM handoffs WHERE conversation_id IN (`+
+		placeholders(1, len(args))+`)`, args...)
+	if err != nil || len(hs) == 0 {
+		return 0, wrapErr("find handoffs", err)
+	}
+	ids := make(map[int64]bool, len(hs))
+	for _, h := range hs {
+		ids[h] = true
+	}
+	n, err := t.rewriteOutbox(ctx, `conversation_id IS NULL AND stream LIKE $1`, []any{bot.DigestStreamPrefix + "%"},
+		func(text string) (string, bool) { return bot.ScrubDigest(text, ids) })
+	if err != nil {
+		return 0, fmt.Errorf("scrub re-ping digests: %w", err)
+	}
+	return n, nil
+}
+
+// rewriteOutbox applies edit to the text of the outbox rows where the
+// condition holds (its placeholders numbered from $1) and stores the rows
+// it changed; it returns how many.
+func (t *tx) rewriteOutbox(ctx context.Context, where string, args []any, edit func(string) (string, bool)) (int, error) {
+	type row struct {
+		id   int64
+		text string
+	}
+	rows, err := queryAll(ctx, t, func(r scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.text)
+		return x, err
+	}, `SELECT id, text FROM outbox WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rows {
+		text, changed := edit(r.text)
+		if !changed {
+			continue
+		}
+		if _, err := t.exec(ctx, `UPDATE outbox SET text = $1 WHERE id = $2`, text, r.id); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// wrapErr wraps a non-nil err with what was being done.
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // UnlinkIdentity implements bot.Unlinks.

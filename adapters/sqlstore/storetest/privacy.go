@@ -571,3 +571,92 @@ func testTokenBudget(t *testing.T, s Store) {
 		t.Error("MarkBudgetAlerted on a day without tokens = false, want true")
 	}
 }
+
+// testEraseByAuthor: a customer's words in another customer's channel
+// thread are exported and erased with the customer, quotes of them in that
+// conversation's outbox rows are scrubbed, and so are the lines of the
+// agents' re-ping digests about the customer's handoffs, while the other
+// customer's words and lines stay.
+func testEraseByAuthor(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustCustomer(t, s, "C-1")
+	mustCustomer(t, s, "C-2")
+	for _, l := range []bot.Link{
+		{Identity: bot.Identity{Platform: bot.Slack, Workspace: "T1", User: "U1"}, CustomerID: "C-1", CreatedAt: at(0)},
+		{Identity: bot.Identity{Platform: bot.Slack, Workspace: "T1", User: "U2"}, CustomerID: "C-2", CreatedAt: at(0)},
+	} {
+		if err := s.Link(ctx, l); err != nil {
+			t.Fatalf("Link: %v", err)
+		}
+	}
+	conv := func(k bot.ConversationKey, user, customer string, private bool) bot.Conversation {
+		c := bot.Conversation{Key: k, State: bot.StateWaiting, Private: private, User: user, UserName: "name of " + user,
+			CustomerID: customer, OpenedAt: at(0), LastMessageAt: at(time.Minute)}
+		mustDo(t, s, func(tx bot.Tx) error { return tx.CreateConversation(ctx, &c) })
+		return c
+	}
+	say := func(c bot.Conversation, role bot.Role, author, text string) {
+		m := bot.Message{ConversationID: c.ID, Role: role, Author: author, AuthorName: "name of " + author, Text: text, CreatedAt: at(time.Minute)}
+		mustDo(t, s, func(tx bot.Tx) error { _, err := tx.AddMessage(ctx, &m); return err })
+	}
+	own := conv(bot.ConversationKey{Platform: bot.Slack, Workspace: "T1", Channel: "D-U1"}, "U1", "C-1", true)
+	say(own, bot.RoleCustomer, "U1", "my own words")
+	// Grace's thread in a channel, where Ada chimes in.
+	shared := conv(bot.ConversationKey{Platform: bot.Slack, Workspace: "T1", Channel: "C-GENERAL", Thread: "100.1"}, "U2", "C-2", false)
+	say(shared, bot.RoleCustomer, "U2", "my card is blocked, can someone help")
+	say(shared, bot.RoleCustomer, "U1", "mine too, card ending 4242 since Monday")
+	say(shared, bot.RoleCustomer, "U1", "ok")
+	say(shared, bot.RoleBot, "", "A person will be with you shortly.")
+	// The same user id in another workspace is someone else.
+	elsewhere := conv(bot.ConversationKey{Platform: bot.Slack, Workspace: "T9", Channel: "C-X", Thread: "1"}, "U7", "", false)
+	say(elsewhere, bot.RoleCustomer, "U1", "a stranger who shares an id")
+
+	hOwn := mustHandoff(t, s, own.ID, at(time.Minute))
+	hShared := mustHandoff(t, s, shared.ID, at(time.Minute))
+	post := mustEnqueue(t, s, bot.Outgoing{Platform: bot.Slack, Workspace: "T-AGENTS", Channel: "C-AGENTS",
+		Stream: "words", Kind: bot.KindThread, ConversationID: shared.ID, HandoffID: hShared.ID, CreatedAt: at(0),
+		Text: "**Grace** wrote 3 messages:\n> my card is blocked, can someone help\n> mine too, card ending 4242 since Monday\n> ok"})
+	digest := mustEnqueue(t, s, bot.Outgoing{Platform: bot.Slack, Workspace: "T-AGENTS", Channel: "C-AGENTS",
+		Stream: bot.DigestStreamPrefix + "C-AGENTS", Kind: bot.KindThread, CreatedAt: at(0),
+		Text: fmt.Sprintf("**2 handoffs are waiting for an agent** (oldest first):\n%sAda Lovelace on slack, waiting 6 min: asked for a person\n%sGrace on slack, waiting 5 min\nPress Claim on a card, or write claim in its thread.",
+			bot.DigestLine(hOwn.ID), bot.DigestLine(hShared.ID))})
+
+	d, err := customerData(t, s, "C-1")
+	if err != nil {
+		t.Fatalf("CustomerData: %v", err)
+	}
+	var got []string
+	for _, m := range d.Elsewhere {
+		got = append(got, fmt.Sprintf("%d:%s", m.ConversationID, m.Text))
+	}
+	wantDiff(t, "messages elsewhere", []string{fmt.Sprintf("%d:mine too, card ending 4242 since Monday", shared.ID),
+		fmt.Sprintf("%d:ok", shared.ID)}, got)
+
+	erased := mustTx(t, s, func(tx bot.Tx) (bot.Erased, error) { return tx.EraseCustomer(ctx, "C-1") })
+	if erased.Elsewhere != 2 || erased.Scrubbed != 2 || erased.Conversations != 1 {
+		t.Errorf("Erased = %+v, want 1 conversation, 2 messages elsewhere, 2 outbox rows scrubbed", erased)
+	}
+	msgs := mustTx(t, s, func(tx bot.Tx) ([]bot.Message, error) { return tx.RecentMessages(ctx, shared.ID, 10) })
+	got = nil
+	for _, m := range msgs {
+		got = append(got, m.Author+":"+m.Text)
+	}
+	wantDiff(t, "the shared thread after erasure", []string{"U2:my card is blocked, can someone help", ":A person will be with you shortly."}, got)
+	left := mustTx(t, s, func(tx bot.Tx) ([]bot.Message, error) { return tx.RecentMessages(ctx, elsewhere.ID, 10) })
+	if len(left) != 1 {
+		t.Errorf("a stranger's message with the same user id in another workspace was erased: %v", left)
+	}
+	texts := map[int64]string{}
+	for _, r := range mustDue(t, s, at(time.Hour)) {
+		texts[r.ID] = r.Text
+	}
+	wantDiff(t, "the thread post after erasure",
+		"**Grace** wrote 3 messages:\n> my card is blocked, can someone help\n> [erased]\n> [erased]", texts[post.ID])
+	wantDiff(t, "the digest after erasure",
+		fmt.Sprintf("**2 handoffs are waiting for an agent** (oldest first):\n%s[erased]\n%sGrace on slack, waiting 5 min\nPress Claim on a card, or write claim in its thread.",
+			bot.DigestLine(hOwn.ID), bot.DigestLine(hShared.ID)), texts[digest.ID])
+
+	if d, err := customerData(t, s, "C-1"); err == nil && len(d.Elsewhere) != 0 {
+		t.Errorf("CustomerData after erasure still has %d messages elsewhere", len(d.Elsewhere))
+	}
+}

@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Privacy/AuditAppendAndQuery", testAuditAppendAndQuery},
 		{"Privacy/CustomerData", testCustomerData},
 		{"Privacy/EraseCustomer", testEraseCustomer},
+		{"Privacy/EraseByAuthor", testEraseByAuthor},
 		{"Privacy/UnlinkIdentity", testUnlinkIdentity},
 		{"Privacy/RetentionMessages", testRetentionMessages},
 		{"Privacy/RetentionOutbox", testRetentionOutbox},
