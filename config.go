@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -82,6 +84,13 @@ type Config struct {
 	Shadow     bool
 	// PprofAddr, when set, is a loopback address serving net/http/pprof.
 	PprofAddr string
+	// MetricsAddr (FIRSTLINE_METRICS_ADDR), when set, is an internal
+	// address serving /metrics and net/http/pprof; /metrics then leaves the
+	// public port.
+	MetricsAddr string
+	// TrustedProxies (FIRSTLINE_TRUSTED_PROXIES) are the reverse proxies,
+	// addresses and CIDR ranges, whose X-Forwarded-Proto is believed.
+	TrustedProxies []netip.Prefix
 
 	LogLevel string
 }
@@ -123,6 +132,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Connect:              ConnectConfig{URL: strings.TrimSpace(getenv("FIRSTLINE_CONNECT_URL")), Secret: getenv("FIRSTLINE_CONNECT_SECRET")},
 		AdminToken:           getenv("FIRSTLINE_ADMIN_TOKEN"),
 		PprofAddr:            strings.TrimSpace(getenv("FIRSTLINE_PPROF_ADDR")),
+		MetricsAddr:          strings.TrimSpace(getenv("FIRSTLINE_METRICS_ADDR")),
 		LogLevel:             or(getenv("FIRSTLINE_LOG_LEVEL"), "info"),
 	}
 	var errs []error
@@ -136,6 +146,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.HandoffRepings = envInt(getenv, "FIRSTLINE_HANDOFF_REPINGS", 3, &errs)
 	c.HandoffAgentTimeout = envDuration(getenv, "FIRSTLINE_HANDOFF_AGENT_TIMEOUT", 30*time.Minute, &errs)
 	c.Privacy = loadPrivacyConfig(getenv, &errs)
+	c.TrustedProxies = envPrefixes(getenv, "FIRSTLINE_TRUSTED_PROXIES", &errs)
 	return c, errors.Join(errs...)
 }
 
@@ -264,6 +275,11 @@ func (c Config) ValidateServe() error {
 			add("FIRSTLINE_PPROF_ADDR: %v", err)
 		}
 	}
+	if c.MetricsAddr != "" {
+		if err := checkMetricsAddr(c.MetricsAddr, c.HTTPAddr, c.PprofAddr); err != nil {
+			add("FIRSTLINE_METRICS_ADDR: %v", err)
+		}
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
 		add("FIRSTLINE_ADMIN_TOKEN: must be at least %d characters (a random one: openssl rand -hex 24)", minAdminToken)
 	}
@@ -287,6 +303,54 @@ func idList(v string) []string {
 		if id = strings.TrimSpace(id); id != "" {
 			out = append(out, id)
 		}
+	}
+	return out
+}
+
+// checkMetricsAddr checks FIRSTLINE_METRICS_ADDR: a host:port of its own,
+// not the public port's nor the profiler's.
+func checkMetricsAddr(addr, httpAddr, pprofAddr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port on an internal interface, such as 10.0.0.5:9090 or 127.0.0.1:9090: %w", err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q is not a port number", port)
+	}
+	if port != "0" {
+		for name, other := range map[string]string{"FIRSTLINE_HTTP_ADDR": httpAddr, "FIRSTLINE_PPROF_ADDR": pprofAddr} {
+			if addr == other {
+				return fmt.Errorf("%s is also %s: the metrics need a listener of their own", addr, name)
+			}
+		}
+	}
+	return nil
+}
+
+// envPrefixes reads a comma-separated list of IP addresses and CIDR
+// ranges; an address is the range of that one address.
+func envPrefixes(getenv func(string) string, name string, errs *[]error) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range idList(getenv(name)) {
+		if strings.Contains(v, "/") {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				*errs = append(*errs, fmt.Errorf("%s: %q is not a CIDR range (want addresses and ranges such as 10.0.0.0/8 or 192.0.2.7, comma-separated)", name, v))
+				continue
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" {
+			*errs = append(*errs, fmt.Errorf("%s: %q is not an IP address (want addresses and ranges such as 10.0.0.0/8 or 192.0.2.7, comma-separated)", name, v))
+			continue
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out
 }

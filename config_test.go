@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -340,5 +341,60 @@ func TestAgentLists(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestTrustedProxiesConfig(t *testing.T) {
+	c, err := LoadConfig(envOf(map[string]string{"FIRSTLINE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7,fd00::/8, ::ffff:198.51.100.1 ,, 172.16.5.9/12"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8"),
+		netip.MustParsePrefix("198.51.100.1/32"), netip.MustParsePrefix("172.16.0.0/12"),
+	}
+	if fmt.Sprint(c.TrustedProxies) != fmt.Sprint(want) {
+		t.Errorf("FIRSTLINE_TRUSTED_PROXIES = %v, want %v", c.TrustedProxies, want)
+	}
+	if c, _ := LoadConfig(envOf(nil)); len(c.TrustedProxies) != 0 {
+		t.Errorf("default FIRSTLINE_TRUSTED_PROXIES = %v, want none", c.TrustedProxies)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.1, 300.1.1.1", "10.0.0.0/8/8", "fe80::1%eth0"} {
+		_, err := LoadConfig(envOf(map[string]string{"FIRSTLINE_TRUSTED_PROXIES": bad}))
+		if err == nil || !strings.Contains(err.Error(), "FIRSTLINE_TRUSTED_PROXIES") {
+			t.Errorf("FIRSTLINE_TRUSTED_PROXIES=%s: error %v; want one naming the variable", bad, err)
+		}
+	}
+}
+
+func TestMetricsAddrConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"unset", nil, true},
+		{"internal interface", map[string]string{"FIRSTLINE_METRICS_ADDR": "10.0.0.5:9090"}, true},
+		{"every interface", map[string]string{"FIRSTLINE_METRICS_ADDR": ":9090"}, true},
+		{"loopback, any port", map[string]string{"FIRSTLINE_METRICS_ADDR": "127.0.0.1:0", "FIRSTLINE_HTTP_ADDR": "127.0.0.1:0"}, true},
+		{"no port", map[string]string{"FIRSTLINE_METRICS_ADDR": "10.0.0.5"}, false},
+		{"bad port", map[string]string{"FIRSTLINE_METRICS_ADDR": "10.0.0.5:metrics"}, false},
+		{"the public port", map[string]string{"FIRSTLINE_METRICS_ADDR": ":8080"}, false},
+		{"the profiler's", map[string]string{"FIRSTLINE_METRICS_ADDR": "127.0.0.1:6060", "FIRSTLINE_PPROF_ADDR": "127.0.0.1:6060"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MetricsAddr != tt.env["FIRSTLINE_METRICS_ADDR"] {
+				t.Errorf("MetricsAddr = %q", c.MetricsAddr)
+			}
+			err = c.ValidateServe()
+			if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "FIRSTLINE_METRICS_ADDR")) {
+				t.Errorf("error %v; want ok %v, or one naming FIRSTLINE_METRICS_ADDR", err, tt.ok)
+			}
+		})
 	}
 }

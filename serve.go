@@ -46,6 +46,9 @@ type server struct {
 	agents app.Agents
 	// adapters are the platforms serve runs, in start order.
 	adapters []namedAdapter
+	// metricsLn, with FIRSTLINE_METRICS_ADDR, is the internal listener of
+	// /metrics and the profiler.
+	metricsLn net.Listener
 }
 
 func cmdServe(ctx context.Context, args []string, sys stdio) error {
@@ -70,6 +73,12 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.MetricsAddr != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("FIRSTLINE_METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
 	names := make([]string, 0, len(s.adapters))
 	for _, a := range s.adapters {
 		names = append(names, a.name)
@@ -81,6 +90,9 @@ func cmdServe(ctx context.Context, args []string, sys stdio) error {
 	log.Info("firstline starting", "model", p.model.Name(), "db", dbForLog(cfg.DB), "platforms", platforms,
 		"agents", string(s.agents.Platform), "prompts", promptsSource(p))
 	log.Info("http listening", "addr", ln.Addr().String())
+	if s.metricsLn != nil {
+		log.Info("metrics listening", "addr", s.metricsLn.Addr().String())
+	}
 	if sys.onListen != nil {
 		sys.onListen(ln.Addr().String())
 	}
@@ -161,15 +173,16 @@ func (s *server) add(name string, a platformAdapter) {
 	s.adapters = append(s.adapters, namedAdapter{name, a})
 }
 
-// mountHTTP adds health, readiness, metrics, with FIRSTLINE_CONNECT_URL
-// the company's POST /connect, and with FIRSTLINE_ADMIN_TOKEN the KPI page
-// at / to the mux.
+// mountHTTP adds health, readiness, metrics (unless FIRSTLINE_METRICS_ADDR
+// serves them apart), with FIRSTLINE_CONNECT_URL the company's POST
+// /connect, and with FIRSTLINE_ADMIN_TOKEN the KPI page at / to the mux.
 func (s *server) mountHTTP() error {
 	components := make([]web.Named, 0, len(s.adapters))
 	for _, a := range s.adapters {
 		components = append(components, web.Named{Name: a.name, Component: a.platformAdapter})
 	}
-	web.HealthConfig{Store: s.p.store, Components: components, Registry: s.p.registry, Logger: s.log}.Mount(s.mux)
+	web.HealthConfig{Store: s.p.store, Components: components, Registry: s.p.registry,
+		MetricsElsewhere: s.cfg.MetricsAddr != "", Logger: s.log}.Mount(s.mux)
 	if s.cfg.Connect.URL != "" {
 		s.mux.Handle("POST /connect", web.ConnectHandler(web.ConnectConfig{Secret: []byte(s.cfg.Connect.Secret),
 			Connector: s.app.Engine, Logger: s.log.With("component", "connect")}))
@@ -178,9 +191,10 @@ func (s *server) mountHTTP() error {
 		return nil // the page is off, and / is not found
 	}
 	h, err := web.New(web.Config{
-		Source: web.StatsSource{Records: s.p.store, Idle: s.cfg.IdleTimeout},
-		Token:  s.cfg.AdminToken,
-		Logger: s.log.With("component", "kpi"),
+		Source:         web.StatsSource{Records: s.p.store, Idle: s.cfg.IdleTimeout},
+		Token:          s.cfg.AdminToken,
+		TrustedProxies: s.cfg.TrustedProxies,
+		Logger:         s.log.With("component", "kpi"),
 	})
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_ADMIN_TOKEN: %w", err)
@@ -199,6 +213,9 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	purge, err := s.p.retentionJob()
 	if err != nil {
 		ln.Close()
+		if s.metricsLn != nil {
+			s.metricsLn.Close()
+		}
 		return err
 	}
 	gauges := stats.NewGauges(s.p.registry, s.p.store, s.cfg.IdleTimeout, s.log)
@@ -229,6 +246,17 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		workers.Go(func() {
 			if err := servePprof(workCtx, s.cfg.PprofAddr, s.log); err != nil {
 				s.log.Error("profiler stopped", "err", err)
+			}
+		})
+	}
+	if s.metricsLn != nil {
+		// A worker, so that the drain can still be watched.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", web.HealthConfig{Registry: s.p.registry}.MetricsHandler())
+		mountPprof(mux)
+		workers.Go(func() {
+			if err := serveInternal(workCtx, s.metricsLn, mux); err != nil {
+				s.log.Error("metrics listener stopped", "err", err)
 			}
 		})
 	}
@@ -306,7 +334,8 @@ func promptsSource(p *product) string {
 // The profiler (FIRSTLINE_PPROF_ADDR) is how an operator finds where a busy
 // server's time goes. It listens on a loopback address of its own, never on
 // the public HTTP port: profiles name functions, and goroutine dumps hold
-// request data.
+// request data. FIRSTLINE_METRICS_ADDR serves it too, beside /metrics, on
+// an internal address an operator chose for both.
 
 // checkPprofAddr refuses an address that is not loopback.
 func checkPprofAddr(addr string) error {
@@ -323,23 +352,39 @@ func checkPprofAddr(addr string) error {
 	return nil
 }
 
-// servePprof serves net/http/pprof on addr until ctx ends. Block and mutex
-// profiles are sampled while it runs: they cost little next to a turn.
+// servePprof serves net/http/pprof on addr until ctx ends.
 func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("FIRSTLINE_PPROF_ADDR: listen on %s: %w", addr, err)
 	}
+	// Block and mutex profiles are sampled only with the profiler's own
+	// listener: they cost little next to a turn, but nothing is free.
 	runtime.SetBlockProfileRate(int(time.Millisecond))
 	runtime.SetMutexProfileFraction(100)
 	mux := http.NewServeMux()
+	mountPprof(mux)
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	if err := serveInternal(ctx, ln, mux); err != nil {
+		return fmt.Errorf("profiler: %w", err)
+	}
+	return nil
+}
+
+// mountPprof adds net/http/pprof to mux.
+func mountPprof(mux *http.ServeMux) {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("profiler listening", "addr", ln.Addr().String())
+}
+
+// serveInternal serves h on ln, an operator's listener (the profiler,
+// FIRSTLINE_METRICS_ADDR), until ctx ends. Profiles stream for as long as
+// they were asked for, so there is no write timeout.
+func serveInternal(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -347,7 +392,7 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("profiler: %w", err)
+		return err
 	}
 	return nil
 }

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/firstlinehq/firstline/internal/fakeslack"
 )
 
 // serving is a `firstline serve` running in process.
@@ -285,4 +291,147 @@ func TestServeCutsSlowClients(t *testing.T) {
 	if _, err := io.ReadAll(conn); err != nil || time.Since(start) > 10*time.Second {
 		t.Errorf("the connection stayed open %s after a dribbled request (%v)", time.Since(start), err)
 	}
+}
+
+// logged finds the first JSON log line of serve with message msg and
+// returns its attribute key.
+func logged(t *testing.T, log, msg, key string) string {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != msg {
+			continue
+		}
+		if v, ok := rec[key].(string); ok {
+			return v
+		}
+	}
+	t.Fatalf("serve logged no %q with %s:\n%s", msg, key, log)
+	return ""
+}
+
+// With FIRSTLINE_METRICS_ADDR, /metrics and the profiler are served on
+// that listener, and /metrics is not found on the public one.
+func TestServeMetricsOnTheirOwnListener(t *testing.T) {
+	s := startServe(t, map[string]string{
+		"FIRSTLINE_DB":           filepath.Join(t.TempDir(), "metrics.db"),
+		"FIRSTLINE_METRICS_ADDR": "127.0.0.1:0",
+	})
+	if code, _ := s.get(t, "/metrics", ""); code != http.StatusNotFound {
+		t.Errorf("public GET /metrics = %d, want 404", code)
+	}
+	if code, _ := s.get(t, "/healthz", ""); code != http.StatusOK {
+		t.Errorf("public GET /healthz = %d, want 200", code)
+	}
+	internal := serving{base: "http://" + logged(t, s.stderr.String(), "metrics listening", "addr")}
+	code, metrics := internal.get(t, "/metrics", "")
+	if code != http.StatusOK || !strings.Contains(metrics, "firstline_outbox_pending ") {
+		t.Errorf("GET /metrics on FIRSTLINE_METRICS_ADDR = %d, lacking firstline_outbox_pending:\n%.500s", code, metrics)
+	}
+	if code, body := internal.get(t, "/debug/pprof/", ""); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("GET /debug/pprof/ on FIRSTLINE_METRICS_ADDR = %d", code)
+	}
+	if code, _ := internal.get(t, "/", ""); code != http.StatusNotFound {
+		t.Errorf("GET / on FIRSTLINE_METRICS_ADDR = %d, want 404: only metrics and the profiler are there", code)
+	}
+}
+
+// Through the real server, a visit with ?token= leaves a session cookie
+// that is not the token, and the redirect drops the token; behind a
+// trusted proxy saying https the cookie is Secure.
+func TestServeKPISession(t *testing.T) {
+	const token = "kpi-test-token-0123456789"
+	s := startServe(t, map[string]string{
+		"FIRSTLINE_DB": filepath.Join(t.TempDir(), "session.db"), "FIRSTLINE_ADMIN_TOKEN": token,
+		"FIRSTLINE_TRUSTED_PROXIES": "127.0.0.1",
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/?token="+token, nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" || len(cookies) != 1 {
+		t.Fatalf("GET /?token= = %d to %q with cookies %v; want 303 to / and a cookie", resp.StatusCode, resp.Header.Get("Location"), cookies)
+	}
+	if c := cookies[0]; strings.Contains(c.Value, token) || !c.Secure || !c.HttpOnly {
+		t.Errorf("cookie %+v; want a Secure, HttpOnly session id, not the token", c)
+	}
+	req, _ = http.NewRequest(http.MethodGet, s.base+"/", nil)
+	req.AddCookie(cookies[0])
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET / with the session = %d, want 200", resp.StatusCode)
+	}
+}
+
+// A request whose body arrives a byte at a time is cut off once
+// FIRSTLINE_HTTP_READ_TIMEOUT has passed, even on a route that reads the
+// body (Slack's events, whose signature headers are valid).
+func TestServeCutsSlowBodies(t *testing.T) {
+	fake := fakeslack.New(t)
+	s := startServe(t, map[string]string{
+		"FIRSTLINE_DB":                filepath.Join(t.TempDir(), "slowbody.db"),
+		"FIRSTLINE_HTTP_READ_TIMEOUT": "300ms",
+		"SLACK_BOT_TOKEN":             fakeslack.BotToken,
+		"SLACK_SIGNING_SECRET":        fakeslack.SigningSecret,
+		"SLACK_API_URL":               fake.APIURL(),
+		"SLACK_AGENT_CHANNEL":         fakeslack.AgentChannel,
+	})
+	const size = 1_000_000
+	ts, sig := fakeslack.Sign(fakeslack.SigningSecret, time.Now(), bytes.Repeat([]byte("x"), size))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := fmt.Sprintf("POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nX-Slack-Request-Timestamp: %s\r\nX-Slack-Signature: %s\r\n\r\n", size, ts, sig)
+	start := time.Now()
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// A byte, then up to 50ms waiting for the server to answer or hang
+	// up, which paces the body too; until the server closes.
+	var answer []byte
+	var answered time.Duration
+	buf := make([]byte, 4096)
+	sent := 0
+	for {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("a body dribbled for 10s (%d bytes) was not cut off; the read timeout is 300ms", sent)
+		}
+		if _, err := conn.Write([]byte{'x'}); err != nil {
+			break // cut off
+		}
+		sent++
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, err := conn.Read(buf)
+		if n > 0 && len(answer) == 0 {
+			answered = time.Since(start)
+		}
+		answer = append(answer, buf[:n]...)
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			break // closed: EOF or reset
+		}
+	}
+	took := time.Since(start)
+	if took < 250*time.Millisecond || took > 5*time.Second {
+		t.Errorf("cut off after %s (%d bytes); want soon after the 300ms read timeout", took, sent)
+	}
+	// What the server said, if the answer arrived before the reset: the
+	// handler's read failed at the timeout, not a missing route or
+	// signature. (net/http closes half a second after answering.)
+	if len(answer) > 0 && (!bytes.HasPrefix(answer, []byte("HTTP/1.1 400")) || !bytes.Contains(answer, []byte("cannot read request")) || answered < 250*time.Millisecond) {
+		t.Errorf("answer %q after %s; want 400 (the body could not be read) at the read timeout, or none", answer, answered)
+	}
+	t.Logf("answered after %s, cut off after %s, %d body bytes sent, answer %q", answered, took, sent, bytes.SplitN(answer, []byte("\r\n"), 2)[0])
 }

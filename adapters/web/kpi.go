@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -45,18 +46,34 @@ type Config struct {
 	// Token is FIRSTLINE_ADMIN_TOKEN; the page is off when it is empty.
 	Token  string
 	Period time.Duration // the period shown, default 30 days
-	Now    func() time.Time
-	Logger *slog.Logger
+	// SessionTTL is how long a session opened with ?token= lasts, default
+	// 12 hours; MaxSessions bounds the sessions kept, default 1,000, the
+	// oldest dropped first.
+	SessionTTL  time.Duration
+	MaxSessions int
+	// TrustedProxies (FIRSTLINE_TRUSTED_PROXIES) are the addresses whose
+	// X-Forwarded-Proto is believed: a request from one of them that says
+	// https gets a Secure cookie. From anywhere else the header is ignored.
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
-// cookieName holds the token after a first visit with ?token=, so the
-// address bar and history do not keep it.
+// cookieName holds a session id after a first visit with ?token=, so
+// neither the address bar, the history nor the cookie jar keeps the token.
 const cookieName = "firstline_admin"
+
+// Defaults of the sessions.
+const (
+	defaultSessionTTL  = 12 * time.Hour
+	defaultMaxSessions = 1000
+)
 
 // Handler serves the page.
 type Handler struct {
-	cfg  Config
-	page *template.Template
+	cfg      Config
+	page     *template.Template
+	sessions *sessions
 }
 
 // New returns the page's handler.
@@ -73,6 +90,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = defaultSessionTTL
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = defaultMaxSessions
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,7 +103,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kpi: parse page: %w", err)
 	}
-	return &Handler{cfg: cfg, page: page}, nil
+	return &Handler{cfg: cfg, page: page, sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.Now)}, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -95,16 +118,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+		id, err := h.sessions.open()
+		if err != nil {
+			h.cfg.Logger.ErrorContext(r.Context(), "kpi: open a session", "err", err)
+			http.Error(w, "cannot open a session", http.StatusInternalServerError)
+			return
+		}
 		http.SetCookie(w, &http.Cookie{
-			Name: cookieName, Value: t, Path: "/", HttpOnly: true,
-			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+			Name: cookieName, Value: id, Path: r.URL.Path, MaxAge: int(h.cfg.SessionTTL / time.Second),
+			HttpOnly: true, Secure: h.https(r), SameSite: http.SameSiteStrictMode,
 		})
-		http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+		// The same address without the token, so that it leaves the
+		// address bar and the history.
+		q := r.URL.Query()
+		q.Del("token")
+		to := r.URL.Path
+		if len(q) > 0 {
+			to += "?" + q.Encode()
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="firstline"`)
-		http.Error(w, "unauthorized: open this page with ?token=FIRSTLINE_ADMIN_TOKEN once", http.StatusUnauthorized)
+		http.Error(w, "unauthorized: open this page with ?token=FIRSTLINE_ADMIN_TOKEN to start a session", http.StatusUnauthorized)
 		return
 	}
 	now := h.cfg.Now()
@@ -140,7 +179,45 @@ func (h *Handler) authorized(r *http.Request) bool {
 		return h.valid(strings.TrimPrefix(a, "Bearer "))
 	}
 	if c, err := r.Cookie(cookieName); err == nil {
-		return h.valid(c.Value)
+		return h.sessions.valid(c.Value)
+	}
+	return false
+}
+
+// https reports whether the browser reached the page over HTTPS: the
+// request came over TLS, or from a trusted proxy (FIRSTLINE_TRUSTED_PROXIES)
+// that says so in X-Forwarded-Proto. Of a list of values, the last one is
+// the one the nearest proxy, the trusted one, added.
+func (h *Handler) https(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(h.cfg.TrustedProxies) == 0 || !trusted(h.cfg.TrustedProxies, r.RemoteAddr) {
+		return false
+	}
+	values := r.Header.Values("X-Forwarded-Proto")
+	if len(values) == 0 {
+		return false
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
+}
+
+// trusted reports whether remote, a request's RemoteAddr, is inside one
+// of the proxies' ranges.
+func trusted(proxies []netip.Prefix, remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap().WithZone("")
+	for _, p := range proxies {
+		if p.Contains(ip) {
+			return true
+		}
 	}
 	return false
 }

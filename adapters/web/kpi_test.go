@@ -27,6 +27,12 @@ var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func newHandler(t *testing.T) *Handler {
 	t.Helper()
+	return newHandlerWith(t, nil)
+}
+
+// newHandlerWith is newHandler with its Config changed by mod first.
+func newHandlerWith(t *testing.T, mod func(*Config)) *Handler {
+	t.Helper()
 	days := make([]stats.Day, 7)
 	for i := range days {
 		days[i] = stats.Day{Date: now.Add(time.Duration(i-7) * 24 * time.Hour).Truncate(24 * time.Hour), Conversations: 10, Automated: 5 + i%3, Handoffs: i % 4}
@@ -43,7 +49,11 @@ func newHandler(t *testing.T) *Handler {
 			{HandoffID: 8, Platform: "discord", Reason: `<script>alert("x")</script>`, Claimed: true, Agent: "Alex", Since: now.Add(-3 * time.Minute)},
 		},
 	}
-	h, err := New(Config{Source: src, Token: "s3cret-token", Now: func() time.Time { return now }})
+	cfg := Config{Source: src, Token: "s3cret-token", Now: func() time.Time { return now }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +99,9 @@ func TestTokenInQuerySetsCookieAndRedirects(t *testing.T) {
 	cookies := w.Result().Cookies()
 	if len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
 		t.Fatalf("cookie = %+v", cookies)
+	}
+	if c := cookies[0]; strings.Contains(c.Value, "s3cret-token") || c.Path != "/" || c.MaxAge != int(defaultSessionTTL/time.Second) || c.Secure {
+		t.Errorf("cookie = %+v; want a session id, not the token, for / only, lasting the session, not Secure over plain HTTP", c)
 	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(cookies[0])

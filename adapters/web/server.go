@@ -37,18 +37,29 @@ type HealthConfig struct {
 	// reports them.
 	Components []Named
 	Registry   *prometheus.Registry
-	Logger     *slog.Logger
+	// MetricsElsewhere keeps /metrics off the mux: it is served on an
+	// internal listener (FIRSTLINE_METRICS_ADDR) instead.
+	MetricsElsewhere bool
+	Logger           *slog.Logger
 }
 
-// Mount adds /healthz (the process answers), /readyz (the database answers
-// and every platform connection is up) and /metrics to mux.
+// Mount adds /healthz (the process answers) and /readyz (the database
+// answers and every platform connection is up) to mux, and /metrics unless
+// it is served elsewhere (MetricsElsewhere).
 func (c HealthConfig) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", c.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.Registry, promhttp.HandlerOpts{Registry: c.Registry}))
+	if !c.MetricsElsewhere {
+		mux.Handle("GET /metrics", c.MetricsHandler())
+	}
+}
+
+// MetricsHandler serves the registry's metrics in Prometheus' format.
+func (c HealthConfig) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(c.Registry, promhttp.HandlerOpts{Registry: c.Registry})
 }
 
 func (c HealthConfig) ready(w http.ResponseWriter, r *http.Request) {
