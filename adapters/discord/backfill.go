@@ -86,9 +86,19 @@ func (a *Adapter) backfillConversation(ctx context.Context, c bot.Cursor) {
 	if err != nil {
 		a.log.WarnContext(ctx, "discord: cannot fetch back a conversation's messages", "channel", c.Key.Channel, "err", err)
 	}
+	customer, inChannel := inChannelCustomer(c.Key.Workspace, c.Key.Thread)
 	n := 0
 	for _, m := range msgs {
-		if a.fromPerson(m) {
+		switch {
+		case !a.fromPerson(m):
+		case inChannel:
+			// The channel is everyone's: only what the customer wrote to
+			// the bot belongs to the conversation.
+			if m.Author.ID == customer && a.addressesSelf(m) {
+				a.inChannelMessage(ctx, m, c.Key, false)
+				n++
+			}
+		default:
 			a.customerMessage(ctx, m, c.Key, false)
 			n++
 		}

@@ -13,6 +13,13 @@
 //     that message, and the conversation lives in the thread. A thread is a
 //     channel on Discord, so the key is Key{Workspace: guild id, Channel:
 //     thread id} with no Thread part; replies simply go to that channel.
+//   - When Discord will not start that thread (the bot lacks Create Public
+//     Threads there, or the endpoint keeps failing), the conversation is
+//     held in the channel itself: Key{Workspace: guild id, Channel:
+//     channel id, Thread: "user:" + the customer's id}. The bot's messages
+//     there reply to the customer's latest message and mention them; the
+//     customer's later mentions (or replies to the bot) continue it
+//     (inchannel.go).
 //   - A handoff is announced in the agent channel and gets a thread started
 //     from the announcement. Discord gives a thread started from a message
 //     the message's own id, so the announcement's id (what Send returns) is
@@ -117,8 +124,9 @@ type Adapter struct {
 	dialer   *gatewayDialer
 	lanes    *lanes
 	channels *channelCache
-	roster   roster       // who is an agent, who a lead (agents.go)
-	members  *memberCache // looked-up members' roles
+	replies  *replyTargets // what the bot replies to in in-channel conversations (inchannel.go)
+	roster   roster        // who is an agent, who a lead (agents.go)
+	members  *memberCache  // looked-up members' roles
 	now      func() time.Time
 
 	botID    atomic.Pointer[string]
@@ -174,6 +182,7 @@ func New(cfg Config) (*Adapter, error) {
 		token:     "Bot " + token,
 		lanes:     newLanes(),
 		channels:  newChannelCache(channelCacheSize),
+		replies:   newReplyTargets(),
 		roster:    agents,
 		members:   newMemberCache(memberCacheSize),
 		now:       time.Now,

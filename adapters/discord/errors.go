@@ -25,6 +25,7 @@ const (
 	codeMissingPermissions   = 50013  // 403
 	codeInvalidFormBody      = 50035  // 400
 	codeThreadAlreadyCreated = 160004 // 400: fine, the thread has the message's id
+	codeCannotReplyNoHistory = 160002 // 400: a reply needs Read Message History
 )
 
 // defaultRateLimitWait is how long to wait on a 429 that does not say.

@@ -63,7 +63,8 @@ func (a *Adapter) fromPerson(m *discordgo.Message) bool {
 // handleMessage routes a live message: a direct message is a customer's; in
 // a server, a thread under the agent channel is a handoff thread, a channel
 // with an open conversation is a customer's, and a mention of the bot
-// elsewhere opens a conversation in a new thread. Anything else is
+// elsewhere opens a conversation in a new thread, or continues the
+// author's conversation in that channel (inchannel.go). Anything else is
 // server chatter the bot ignores. members are the event's members of the
 // users the message mentions.
 func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message, members map[string]*discordgo.Member) {
@@ -97,40 +98,78 @@ func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message, membe
 	switch {
 	case active:
 		a.customerMessage(ctx, m, key, true)
-	case a.mentionsSelf(m):
+	case a.addressesSelf(m):
 		a.startConversation(ctx, m)
 	}
 }
 
 // startConversation answers a mention in a server channel in a thread
 // started from the mention; a mention inside a thread (threads cannot
-// nest) makes that thread the conversation.
+// nest) makes that thread the conversation. A customer who already talks
+// with the bot in the channel itself (a thread could not be made for an
+// earlier mention) goes on there, mentioning the bot or replying to it;
+// when no thread can be made, the conversation moves into the channel
+// rather than the message being dropped.
 func (a *Adapter) startConversation(ctx context.Context, m *discordgo.Message) {
-	thread := m.ChannelID
 	info, err := a.channel(ctx, m.ChannelID)
 	if err != nil {
 		a.log.WarnContext(ctx, "discord: cannot look up a channel; assuming it is not a thread", "channel", m.ChannelID, "err", err)
 	}
-	if !info.thread {
-		name := "Support for " + userName(m.Author)
-		id, err := retry(ctx, a.retryBase, func() (string, error) {
-			id, err := a.startThread(ctx, m.ChannelID, m.ID, name)
-			if d, limited := retryAfter(err); limited {
-				sleep(ctx, d) // then retry's own pause
-			} else if isPermanent(err) {
-				return "", stopRetry{err}
-			}
-			return id, err
-		})
-		if err != nil {
-			a.log.ErrorContext(ctx, "discord: cannot open a thread for a mention (does the bot have Create Public Threads here?)",
-				"channel", m.ChannelID, "message", m.ID, "err", a.redact(err))
-			return
+	if info.thread {
+		if a.mentionsSelf(m) {
+			a.customerMessage(ctx, m, bot.ConversationKey{Platform: bot.Discord, Workspace: m.GuildID, Channel: m.ChannelID}, true)
 		}
-		thread = id
-		a.channels.put(id, channelInfo{thread: true, parent: m.ChannelID})
+		return
+	}
+	inChannel := inChannelKey(m.GuildID, m.ChannelID, m.Author.ID)
+	active, err := retryStore(ctx, a.retryBase, func() (bool, error) { return a.cfg.Engine.Active(ctx, inChannel) })
+	if err != nil {
+		a.logUnhandled(ctx, "discord: cannot tell whether a customer has a conversation in a channel", err, "channel", m.ChannelID, "message", m.ID)
+		return
+	}
+	if active {
+		a.inChannelMessage(ctx, m, inChannel, true)
+		return
+	}
+	if !a.mentionsSelf(m) {
+		return // a reply to an old message of the bot's, not a conversation
+	}
+	thread, err := a.openThread(ctx, m)
+	if err != nil {
+		a.log.WarnContext(ctx, "discord: cannot open a thread for a mention; answering in the channel (does the bot have Create Public Threads here?)",
+			"channel", m.ChannelID, "message", m.ID, "err", a.redact(err))
+		a.inChannelMessage(ctx, m, inChannel, true)
+		return
 	}
 	a.customerMessage(ctx, m, bot.ConversationKey{Platform: bot.Discord, Workspace: m.GuildID, Channel: thread}, true)
+}
+
+// openThread starts a thread from a mention, trying again on a rate limit
+// or a failure that may pass (three tries), and returns its id.
+func (a *Adapter) openThread(ctx context.Context, m *discordgo.Message) (string, error) {
+	name := "Support for " + userName(m.Author)
+	id, err := retry(ctx, a.retryBase, func() (string, error) {
+		id, err := a.startThread(ctx, m.ChannelID, m.ID, name)
+		if d, limited := retryAfter(err); limited {
+			sleep(ctx, d) // then retry's own pause
+		} else if isPermanent(err) {
+			return "", stopRetry{err}
+		}
+		return id, err
+	})
+	if err != nil {
+		return "", err
+	}
+	a.channels.put(id, channelInfo{thread: true, parent: m.ChannelID})
+	return id, nil
+}
+
+// inChannelMessage hands a customer's message in their in-channel
+// conversation to the engine, and makes it what the bot's messages there
+// reply to.
+func (a *Adapter) inChannelMessage(ctx context.Context, m *discordgo.Message, key bot.ConversationKey, live bool) {
+	a.replies.put(m.ChannelID, m.Author.ID, m.ID)
+	a.customerMessage(ctx, m, key, live)
 }
 
 // startThread starts a public thread from a message and returns its id,

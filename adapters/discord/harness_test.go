@@ -3,6 +3,7 @@ package discord
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -166,8 +167,13 @@ func (e *env) checkInvariants() {
 		case !card && hasRoles:
 			t.Errorf("%s to %s may ping roles %v: %q", s.Method, s.Channel, roles, s.Content)
 		}
+		// Only the customer of a conversation held in a server channel may
+		// be pinged, by the mention that starts the bot's message.
 		if users, ok := s.AllowedMentions["users"]; ok {
-			t.Errorf("%s to %s may ping users %v", s.Method, s.Channel, users)
+			list, _ := users.([]any)
+			if len(list) != 1 || !strings.HasPrefix(s.Content, "<@"+fmt.Sprint(list[0])+"> ") || s.Channel == testAgents {
+				t.Errorf("%s to %s may ping users %v: %q", s.Method, s.Channel, users, s.Content)
+			}
 		}
 		if s.Method == "POST" && (!strings.HasPrefix(s.Nonce, "fl") || len(s.Nonce) > 25 || !s.EnforceNonce) {
 			t.Errorf("POST to %s: nonce %q enforce_nonce %v, want fl… enforced", s.Channel, s.Nonce, s.EnforceNonce)

@@ -47,14 +47,20 @@ type messageBody struct {
 	// again: a retry after a crash or a timeout does not post twice.
 	Nonce        string `json:"nonce,omitempty"`
 	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
+	// MessageReference makes the message a reply: to the customer's
+	// message, in a conversation held in a server channel (inchannel.go).
+	MessageReference *messageReference `json:"message_reference,omitempty"`
 }
 
 // allowedMentions is set on every message the bot sends: nothing in the
 // text (@everyone, @here, a role or user mention a customer typed) pings
-// anyone, except the agent role where the bot means to ping it.
+// anyone, except the agent role where the bot means to ping it, and the
+// customer of a conversation held in a server channel, whom the bot's
+// messages there mention so that they see them.
 type allowedMentions struct {
 	Parse []string `json:"parse"`
 	Roles []string `json:"roles,omitempty"`
+	Users []string `json:"users,omitempty"`
 }
 
 func noMentions() allowedMentions { return allowedMentions{Parse: []string{}} }
@@ -175,7 +181,12 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, channel, text string
 	if channel == "" {
 		return "", outbox.Permanent(fmt.Errorf("discord: post %s message: no channel", m.Kind))
 	}
-	parts := split(toDiscord(text), MaxMessageLen)
+	customer, inChannel := inChannelTo(m)
+	prefix := ""
+	if inChannel {
+		prefix = mentionPrefix(customer)
+	}
+	parts := split(toDiscord(text), MaxMessageLen-len(prefix))
 	rows := a.components(ctx, m.Buttons)
 	if len(parts) == 0 {
 		if len(rows) == 0 {
@@ -201,12 +212,29 @@ func (a *Adapter) post(ctx context.Context, m bot.Outgoing, channel, text string
 		if i == len(parts)-1 && len(rows) > 0 {
 			body.Components = &rows
 		}
+		if inChannel && i == 0 {
+			body.Content = prefix + part
+			body.AllowedMentions.Users = []string{customer}
+			if ref := a.replies.get(channel, customer); ref != "" {
+				body.MessageReference = &messageReference{MessageID: ref, ChannelID: channel, FailIfNotExists: false}
+			}
+		}
 		id := done[body.Nonce]
 		if id != "" {
 			a.log.InfoContext(ctx, "discord: an earlier attempt posted this message; not posting it again", "outbox", m.ID, "part", i+1)
 		} else {
 			var err error
-			if id, err = a.createMessage(ctx, channel, body); err != nil {
+			id, err = a.createMessage(ctx, channel, body)
+			if _, code, _ := apiCode(err); code == codeCannotReplyNoHistory && body.MessageReference != nil {
+				// Replying takes Read Message History; the mention
+				// alone still reaches the customer.
+				a.log.WarnContext(ctx, "discord: cannot reply to a customer's message (does the bot have Read Message History here?); mentioning them instead",
+					"channel", channel, "outbox", m.ID)
+				a.replies.forget(channel, customer, body.MessageReference.MessageID)
+				body.MessageReference = nil
+				id, err = a.createMessage(ctx, channel, body)
+			}
+			if err != nil {
 				return "", a.wrap(err, "post %s message to channel %s (part %d of %d)", m.Kind, channel, i+1, len(parts))
 			}
 		}

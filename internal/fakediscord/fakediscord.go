@@ -207,6 +207,7 @@ type Server struct {
 	// threadFailures are injected failures of thread starts, by channel.
 	threadFailures map[string][]Failure
 	noHistory      map[string]bool // channels where the bot may not read history, so not reply
+	noThreads      map[string]bool // channels where the bot may not create public threads
 
 	// gateway
 	conn          *conn
@@ -239,6 +240,7 @@ func New(t testing.TB) *Server {
 
 		threadFailures: map[string][]Failure{},
 		noHistory:      map[string]bool{},
+		noThreads:      map[string]bool{},
 	}
 	for _, u := range []User{
 		{ID: BotID, Username: "firstline", Bot: true},
@@ -373,6 +375,15 @@ func (s *Server) DenyReadHistory(channel string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.noHistory[channel] = true
+}
+
+// DenyThreads takes Create Public Threads from the bot in a channel:
+// every thread start there answers 403 with CodeMissingPermissions, as
+// Discord does.
+func (s *Server) DenyThreads(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noThreads[channel] = true
 }
 
 // ExpireNonces forgets the nonces Discord enforces: they hold for a few

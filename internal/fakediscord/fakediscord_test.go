@@ -104,3 +104,25 @@ func TestMembersCarryRoles(t *testing.T) {
 		t.Errorf("a REST message carries member data: %v", rest)
 	}
 }
+
+// TestDenyThreads: without Create Public Threads every thread start in the
+// channel is 403 Missing Permissions, and no thread is made; other
+// channels are unaffected.
+func TestDenyThreads(t *testing.T) {
+	s := New(t)
+	s.DenyThreads(General)
+	id := s.SayOffline(General, Ada, "hello")
+	for range 2 {
+		code, out := get(t, s, "/channels/"+General+"/messages/"+id+"/threads", `{"name":"Support"}`)
+		if m, _ := out.(map[string]any); code != http.StatusForbidden || m["code"] != float64(CodeMissingPermissions) || m["message"] != "Missing Permissions" {
+			t.Errorf("thread start = %d %v, want 403 Missing Permissions", code, out)
+		}
+	}
+	if n := len(s.ThreadStarts()); n != 0 {
+		t.Errorf("%d threads started, want none", n)
+	}
+	card := s.SayOffline(Agents, Grace, "card")
+	if code, _ := get(t, s, "/channels/"+Agents+"/messages/"+card+"/threads", `{"name":"Handoff"}`); code != http.StatusCreated {
+		t.Errorf("thread start in another channel = %d, want 201", code)
+	}
+}

@@ -227,6 +227,10 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.mu.Unlock()
+	if s.noThreads[ch] {
+		writeJSON(w, http.StatusForbidden, map[string]any{"message": errorMessages[codeMissingPermissions], "code": codeMissingPermissions})
+		return
+	}
 	parent, ok := s.channels[ch]
 	if !ok || s.find(ch, id) == nil {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Unknown Message", "code": codeUnknownMessage})
