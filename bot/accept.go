@@ -312,7 +312,7 @@ func (e *Engine) greet(ctx context.Context, tx Tx, conv Conversation, set *promp
 	if err != nil {
 		return Outgoing{}, err
 	}
-	return e.queueReply(ctx, tx, conv, greeting, set, false)
+	return e.queueReply(ctx, tx, conv, greeting, set, false, false)
 }
 
 // inputNotices tells the customer, after their message is stored, what of

@@ -69,6 +69,9 @@ type Config struct {
 	// Links is the allow-list of hosts that model-written replies may link
 	// to; hosts linked from the prompt files are added to it.
 	Links links.Policy
+	// Feedback puts 👍/👎 buttons under every answer of the model
+	// (feedback.go).
+	Feedback bool
 }
 
 // Engine runs conversations: it stores what customers write, decides whether

@@ -20,6 +20,7 @@ type Metrics struct {
 	modelFailures prometheus.Counter
 	masked        prometheus.Counter
 	ratings       *prometheus.CounterVec
+	feedback      *prometheus.CounterVec
 	drafts        prometheus.Counter
 	modelCalls    *prometheus.CounterVec
 	modelTokens   *prometheus.CounterVec
@@ -82,7 +83,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "firstline", Name: "shadow_drafts_total",
 		Help: "Answers the bot drafted in shadow mode (firstline_shadow_drafts_sent_total of them were sent unchanged).",
 	})
-	reg.MustRegister(m.modelCalls, m.modelTokens, m.drafts)
+	m.feedback = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "firstline", Name: "feedback_total",
+		Help: "Customers' votes on the bot's answers (the feedback buttons), by vote (up, down).",
+	}, []string{"vote"})
+	reg.MustRegister(m.modelCalls, m.modelTokens, m.drafts, m.feedback)
 	reg.MustRegister(m.messages, m.duplicates, m.conversations, m.humanRequests, m.turns,
 		m.turnSeconds, m.toolCalls, m.modelFailures, m.masked, m.ratings)
 	return m
@@ -152,6 +157,12 @@ func (m *Metrics) maskedSecrets(n int) {
 func (m *Metrics) rating(n int) {
 	if m != nil {
 		m.ratings.WithLabelValues(strconv.Itoa(n)).Inc()
+	}
+}
+
+func (m *Metrics) vote(helpful bool) {
+	if m != nil {
+		m.feedback.WithLabelValues(voteLabel(helpful)).Inc()
 	}
 }
 

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,12 +37,13 @@ func ToCustomer(conv Conversation, kind OutKind, author, text string, buttons []
 // speak to customers through it, so every bot message records the prompt
 // version it was made with.
 func Reply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion string, at time.Time, buttons []Button) error {
-	_, err := queueReply(ctx, tx, conv, text, promptVersion, at, buttons)
+	_, err := queueReply(ctx, tx, conv, text, promptVersion, at, buttons, false)
 	return err
 }
 
-// queueReply is Reply, returning the queued row.
-func queueReply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion string, at time.Time, buttons []Button) (Outgoing, error) {
+// queueReply is Reply, returning the queued row. With feedback, the
+// feedback buttons, which name the stored message, follow buttons.
+func queueReply(ctx context.Context, tx Tx, conv Conversation, text, promptVersion string, at time.Time, buttons []Button, feedback bool) (Outgoing, error) {
 	msg := Message{
 		ConversationID: conv.ID,
 		Role:           RoleBot,
@@ -52,6 +54,9 @@ func queueReply(ctx context.Context, tx Tx, conv Conversation, text, promptVersi
 	}
 	if _, err := tx.AddMessage(ctx, &msg); err != nil {
 		return Outgoing{}, fmt.Errorf("store bot message: %w", err)
+	}
+	if feedback {
+		buttons = append(slices.Clip(buttons), FeedbackButtons(msg.ID)...)
 	}
 	out := ToCustomer(conv, KindReply, "", text, buttons)
 	out.CreatedAt = at
@@ -64,12 +69,18 @@ func queueReply(ctx context.Context, tx Tx, conv Conversation, text, promptVersi
 // reply stores a bot message and queues it for the customer. With
 // talkButton, the message offers the "Talk to a person" button.
 func (e *Engine) reply(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set, talkButton bool) error {
-	_, err := e.queueReply(ctx, tx, conv, text, set, talkButton)
+	_, err := e.queueReply(ctx, tx, conv, text, set, talkButton, false)
 	return err
 }
 
+// answer is reply for an answer of the model: it offers the "Talk to a
+// person" button and, with Config.Feedback, the feedback buttons.
+func (e *Engine) answer(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set) (Outgoing, error) {
+	return e.queueReply(ctx, tx, conv, text, set, true, e.cfg.Feedback)
+}
+
 // queueReply is reply, returning the queued row.
-func (e *Engine) queueReply(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set, talkButton bool) (Outgoing, error) {
+func (e *Engine) queueReply(ctx context.Context, tx Tx, conv Conversation, text string, set *prompts.Set, talkButton, feedback bool) (Outgoing, error) {
 	var buttons []Button
 	if talkButton {
 		label, err := set.Message("talk_to_person", conv.Lang, nil)
@@ -78,7 +89,7 @@ func (e *Engine) queueReply(ctx context.Context, tx Tx, conv Conversation, text 
 		}
 		buttons = []Button{{Action: ActionTalkToPerson, Label: label, Value: strconv.FormatInt(conv.ID, 10)}}
 	}
-	return queueReply(ctx, tx, conv, text, set.Version, e.now(), buttons)
+	return queueReply(ctx, tx, conv, text, set.Version, e.now(), buttons, feedback)
 }
 
 // Courier delivers rows that the transaction queueing them also claimed

@@ -33,6 +33,7 @@ type Tx interface {
 	Privacy
 	HandoffQueue
 	ConversationStats
+	Feedbacks
 	TurnLeases
 }
 

@@ -1,6 +1,9 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ConversationStats is what the support figures (`firstline stats`, the
 // KPI page) need recorded on a conversation as it goes: what it was about
@@ -14,4 +17,21 @@ type ConversationStats interface {
 	SetTopic(ctx context.Context, conversationID int64, topic string) (bool, error)
 	// AddUsage adds one turn's model tokens to the conversation's totals.
 	AddUsage(ctx context.Context, conversationID int64, promptTokens, completionTokens int) error
+}
+
+// Feedbacks stores the customers' votes on the bot's answers (the feedback
+// buttons under them).
+type Feedbacks interface {
+	// AddFeedback records a vote on a bot message. It reports false, and
+	// changes nothing, when the message has a vote already: the first
+	// stands.
+	AddFeedback(ctx context.Context, f Feedback) (bool, error)
+}
+
+// Feedback is a customer's vote on one bot answer.
+type Feedback struct {
+	MessageID      int64
+	ConversationID int64
+	Helpful        bool
+	At             time.Time
 }

@@ -334,7 +334,8 @@ func (e *Engine) finishReply(ctx context.Context, conv Conversation, text string
 		return turn{after: func(ctx context.Context, tx Tx, cur *Conversation, set *prompts.Set) error {
 			connect, code := e.connecting(*cur), e.verifying(*cur)
 			if !connect && !code {
-				return e.reply(ctx, tx, *cur, text, set, true) // linked meanwhile
+				_, err := e.answer(ctx, tx, *cur, text, set) // linked meanwhile
+				return err
 			}
 			if connect {
 				if err := e.offerConnect(ctx, tx, cur, set); err != nil {
@@ -469,7 +470,7 @@ func (e *Engine) storeTurn(ctx context.Context, tx Tx, conversationID int64, pen
 		cur.Misses = *t.misses
 	}
 	if t.reply != "" {
-		row, err := e.queueReply(ctx, tx, cur, t.reply, set, true)
+		row, err := e.answer(ctx, tx, cur, t.reply, set)
 		if err != nil {
 			return out, err
 		}

@@ -166,6 +166,9 @@ const (
 	ActionResolve      Action = "resolve"
 	ActionRate         Action = "rate"
 	ActionSendDraft    Action = "send_draft"
+	// ActionFeedback is a vote on the answer it sits under: Value is
+	// FeedbackValue's "<message id>:up" or "<message id>:down".
+	ActionFeedback Action = "feedback"
 	// ActionOpenURL is a link button: Value is the URL it opens, and
 	// pressing it asks nothing of the bot.
 	ActionOpenURL Action = "open_url"

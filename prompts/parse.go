@@ -38,6 +38,7 @@ var messageVars = map[string]map[string]any{
 	"no_payments":       {},
 	"fallback":          {},
 	"talk_to_person":    {},
+	"feedback_down":     {},
 
 	// Privacy and abuse protection (docs/privacy.md).
 	"rate_limited":        {},

@@ -31,6 +31,8 @@ const (
 // Engine is what the console needs of the conversation engine.
 type Engine interface {
 	Handle(ctx context.Context, in bot.Incoming) (bot.Accepted, error)
+	// Feedback votes on an answer (/good, /bad).
+	Feedback(ctx context.Context, user string, messageID int64, helpful bool) error
 }
 
 // Handoffs is what the console needs of the handoff flow.
@@ -66,6 +68,7 @@ type Console struct {
 	mu         sync.Mutex
 	lastThread string // platform id of the latest handoff announcement
 	lastDraft  int64  // the latest draft answer (shadow mode), for /send
+	lastAnswer int64  // the latest answer with feedback buttons, for /good and /bad
 	seq        int
 }
 
@@ -89,6 +92,7 @@ const Help = `Type as the customer. Agent commands act on the latest handoff:
   /transcript     post the whole conversation in the handoff's thread
   /resolve        resolve it (the customer is asked for a rating)
   /send           send the bot's latest draft answer (shadow mode)
+  /good, /bad     as the customer, vote 👍 or 👎 on the bot's latest answer
   /help           this text
   /quit           leave (Ctrl-D works too)`
 
@@ -192,6 +196,8 @@ func (c *Console) line(ctx context.Context, line string) error {
 		text = "// " + arg
 	case "/send":
 		return c.sendDraft(ctx)
+	case "/good", "/bad":
+		return c.vote(ctx, cmd == "/good")
 	default:
 		fmt.Fprintf(c.cfg.Out, "unknown command %s; /help lists them\n", cmd)
 		return nil
@@ -239,8 +245,15 @@ func (c *Console) Send(_ context.Context, m bot.Outgoing) (string, error) {
 			prefixed(&b, "     ", btns)
 		}
 		for _, btn := range m.Buttons {
-			if btn.Action == bot.ActionOpenURL {
+			switch btn.Action {
+			case bot.ActionOpenURL:
 				prefixed(&b, "     ", "["+oneLine(btn.Label)+"] "+oneLine(btn.Value))
+			case bot.ActionFeedback:
+				if id, _, err := bot.ParseFeedback(btn.Value); err == nil {
+					c.mu.Lock()
+					c.lastAnswer = id
+					c.mu.Unlock()
+				}
 			}
 		}
 	case bot.KindRelay:
@@ -343,4 +356,18 @@ func (c *Console) sendDraft(ctx context.Context) error {
 		fmt.Fprintln(c.cfg.Out, c.md.render(res.Feedback))
 	}
 	return nil
+}
+
+// vote votes on the latest answer as the customer.
+func (c *Console) vote(ctx context.Context, helpful bool) error {
+	c.mu.Lock()
+	id := c.lastAnswer
+	c.mu.Unlock()
+	if id == 0 {
+		return writeOut(c.cfg.Out, "no answer to vote on yet\n")
+	}
+	if err := c.cfg.Engine.Feedback(ctx, User, id, helpful); err != nil {
+		return err
+	}
+	return writeOut(c.cfg.Out, "thanks: your vote is counted in firstline stats\n")
 }

@@ -16,6 +16,8 @@ func (fakeEngine) Handle(context.Context, bot.Incoming) (bot.Accepted, error) {
 	return bot.Accepted{}, nil
 }
 
+func (fakeEngine) Feedback(context.Context, string, int64, bool) error { return nil }
+
 type fakeHandoffs struct{}
 
 func (fakeHandoffs) AgentMessage(context.Context, handoff.AgentMessage) (handoff.Result, error) {

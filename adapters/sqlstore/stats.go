@@ -123,6 +123,26 @@ func (s *Store) ConversationRecords(ctx context.Context, since time.Time) ([]sta
 			convs[i].Handoffs = append(convs[i].Handoffs, o.h)
 		}
 	}
+	type vote struct {
+		conv int64
+		v    stats.Vote
+	}
+	vs, err := queryAll(ctx, t, func(r scanner) (vote, error) {
+		var v vote
+		err := r.Scan(&v.conv, &v.v.PromptVersion, &v.v.Helpful)
+		return v, err
+	}, `SELECT f.conversation_id, m.prompt_version, f.helpful
+		FROM feedback f JOIN messages m ON m.id = f.message_id JOIN conversations c ON c.id = f.conversation_id
+		`+where+`
+		ORDER BY f.conversation_id, f.message_id`, args...)
+	if err != nil {
+		return nil, s.errorf("feedback records since %s: %w", since.UTC().Format(time.RFC3339), err)
+	}
+	for _, v := range vs {
+		if i, ok := byID[v.conv]; ok {
+			convs[i].Votes = append(convs[i].Votes, v.v)
+		}
+	}
 	return convs, nil
 }
 
@@ -162,4 +182,18 @@ func (s *Store) OutboxPending(ctx context.Context) (int, error) {
 		return 0, s.errorf("count pending outbox rows: %w", s.d.redact(err))
 	}
 	return int(n), nil
+}
+
+// AddFeedback implements bot.Feedbacks.
+func (t *tx) AddFeedback(ctx context.Context, f bot.Feedback) (bool, error) {
+	if f.At.IsZero() {
+		f.At = t.now()
+	}
+	n, err := t.execN(ctx, `INSERT INTO feedback (message_id, conversation_id, helpful, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING`,
+		f.MessageID, f.ConversationID, f.Helpful, stamp(f.At))
+	if err != nil {
+		return false, t.errorf("add feedback on message %d: %w", f.MessageID, err)
+	}
+	return n == 1, nil
 }

@@ -35,6 +35,16 @@ type Conversation struct {
 	Handoffs         []Handoff
 	PromptTokens     int
 	CompletionTokens int
+	// Votes are the customer's feedback on the bot's answers.
+	Votes []Vote
+}
+
+// Vote is a customer's 👍 or 👎 on one answer of the bot.
+type Vote struct {
+	// PromptVersion is the version of the prompt files the answer was
+	// made with.
+	PromptVersion string
+	Helpful       bool
 }
 
 // Handoff is one handoff of a conversation.
@@ -73,6 +83,11 @@ type Report struct {
 	PromptTokens          int
 	CompletionTokens      int
 	TokensPerConversation float64
+	// Feedback on the bot's answers: votes in conversations opened in the
+	// period.
+	Helpful     int
+	NotHelpful  int
+	HelpfulRate float64 // Helpful / (Helpful + NotHelpful)
 	// Days is the daily series for charts, oldest first.
 	Days []Day
 }
@@ -135,6 +150,13 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 		if rep.of(c) {
 			r.Repeats++
 		}
+		for _, v := range c.Votes {
+			if v.Helpful {
+				r.Helpful++
+			} else {
+				r.NotHelpful++
+			}
+		}
 	}
 	withHandoff := 0
 	for _, c := range history {
@@ -146,6 +168,7 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 	r.HandoffRate = ratio(withHandoff, r.Conversations)
 	r.RepeatRate = ratio(r.Repeats, r.Conversations)
 	r.TokensPerConversation = ratio(r.PromptTokens+r.CompletionTokens, r.Closed)
+	r.HelpfulRate = ratio(r.Helpful, r.Helpful+r.NotHelpful)
 	if r.CSATCount > 0 {
 		r.CSATAverage = float64(ratingSum) / float64(r.CSATCount)
 	}

@@ -11,8 +11,9 @@ import (
 // Summary is the report of a period and its topics: what `firstline stats`
 // prints, as a table or as JSON.
 type Summary struct {
-	report Report
-	topics []TopicCount
+	report   Report
+	topics   []TopicCount
+	versions []VersionCount
 }
 
 // Summarize reads the records of the period ending at now and computes
@@ -24,8 +25,9 @@ func Summarize(ctx context.Context, r Records, now time.Time, period, idle time.
 		return Summary{}, err
 	}
 	return Summary{
-		report: Compute(history, since, now, idle),
-		topics: Topics(history, since, now),
+		report:   Compute(history, since, now, idle),
+		topics:   Topics(history, since, now),
+		versions: Versions(history, since, now),
 	}, nil
 }
 
@@ -53,21 +55,35 @@ func (s Summary) WriteTable(w io.Writer, period string) error {
 	}
 	fmt.Fprintf(tw, "model tokens\t%s\tper closed conversation (%d prompt + %d completion)\n",
 		tokens, r.PromptTokens, r.CompletionTokens)
+	votes := r.Helpful + r.NotHelpful
+	fmt.Fprintf(tw, "answers rated helpful\t%s\t%d 👍, %d 👎 on the bot's answers\n", pct(r.HelpfulRate, votes), r.Helpful, r.NotHelpful)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(s.topics) == 0 {
+	if len(s.topics) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TOPIC\tCONVERSATIONS\tHANDED OFF\tREPEATS\t👍\t👎")
+		for _, t := range s.topics {
+			topic := t.Topic
+			if topic == "" {
+				topic = "(not labelled yet)"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", topic, t.Conversations, t.HandedOff, t.Repeats, t.Helpful, t.NotHelpful)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(s.versions) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tCONVERSATIONS\tHANDED OFF\tREPEATS")
-	for _, t := range s.topics {
-		topic := t.Topic
-		if topic == "" {
-			topic = "(not labelled yet)"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", topic, t.Conversations, t.HandedOff, t.Repeats)
+	fmt.Fprintln(tw, "PROMPT VERSION\t👍\t👎\tHELPFUL")
+	for _, v := range s.versions {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", v.PromptVersion, v.Helpful, v.NotHelpful,
+			pct(ratio(v.Helpful, v.Helpful+v.NotHelpful), v.Helpful+v.NotHelpful))
 	}
 	return tw.Flush()
 }
@@ -76,28 +92,39 @@ func (s Summary) WriteTable(w io.Writer, period string) error {
 // the period has no sample; rates are fractions from 0 to 1, null when
 // there is nothing to divide by.
 type SummaryJSON struct {
-	Period                      string      `json:"period"`
-	Since                       time.Time   `json:"since"`
-	Until                       time.Time   `json:"until"`
-	Conversations               int         `json:"conversations"`
-	Closed                      int         `json:"closed"`
-	Automated                   int         `json:"automated"`
-	AutomationRate              *float64    `json:"automation_rate"`
-	HandoffRate                 *float64    `json:"handoff_rate"`
-	Handoffs                    int         `json:"handoffs"`
-	FirstResponseP50            *float64    `json:"first_response_p50_seconds"`
-	FirstResponseP90            *float64    `json:"first_response_p90_seconds"`
-	TimeToClaimP50              *float64    `json:"time_to_claim_p50_seconds"`
-	ResolutionP50               *float64    `json:"resolution_p50_seconds"`
-	CSATAverage                 *float64    `json:"csat_average"`
-	CSATCount                   int         `json:"csat_count"`
-	Repeats                     int         `json:"repeats"`
-	RepeatRate                  *float64    `json:"repeat_rate"`
-	PromptTokens                int         `json:"prompt_tokens"`
-	CompletionTokens            int         `json:"completion_tokens"`
-	TokensPerClosedConversation *float64    `json:"tokens_per_closed_conversation"`
-	Topics                      []TopicJSON `json:"topics"`
-	Days                        []DayJSON   `json:"days"`
+	Period                      string        `json:"period"`
+	Since                       time.Time     `json:"since"`
+	Until                       time.Time     `json:"until"`
+	Conversations               int           `json:"conversations"`
+	Closed                      int           `json:"closed"`
+	Automated                   int           `json:"automated"`
+	AutomationRate              *float64      `json:"automation_rate"`
+	HandoffRate                 *float64      `json:"handoff_rate"`
+	Handoffs                    int           `json:"handoffs"`
+	FirstResponseP50            *float64      `json:"first_response_p50_seconds"`
+	FirstResponseP90            *float64      `json:"first_response_p90_seconds"`
+	TimeToClaimP50              *float64      `json:"time_to_claim_p50_seconds"`
+	ResolutionP50               *float64      `json:"resolution_p50_seconds"`
+	CSATAverage                 *float64      `json:"csat_average"`
+	CSATCount                   int           `json:"csat_count"`
+	Repeats                     int           `json:"repeats"`
+	RepeatRate                  *float64      `json:"repeat_rate"`
+	PromptTokens                int           `json:"prompt_tokens"`
+	CompletionTokens            int           `json:"completion_tokens"`
+	TokensPerClosedConversation *float64      `json:"tokens_per_closed_conversation"`
+	Helpful                     int           `json:"helpful"`
+	NotHelpful                  int           `json:"not_helpful"`
+	HelpfulRate                 *float64      `json:"helpful_rate"`
+	Topics                      []TopicJSON   `json:"topics"`
+	PromptVersions              []VersionJSON `json:"prompt_versions"`
+	Days                        []DayJSON     `json:"days"`
+}
+
+// VersionJSON is one prompt version of SummaryJSON.
+type VersionJSON struct {
+	PromptVersion string `json:"prompt_version"`
+	Helpful       int    `json:"helpful"`
+	NotHelpful    int    `json:"not_helpful"`
 }
 
 // TopicJSON is one topic of SummaryJSON.
@@ -106,6 +133,8 @@ type TopicJSON struct {
 	Conversations int    `json:"conversations"`
 	HandedOff     int    `json:"handed_off"`
 	Repeats       int    `json:"repeats"`
+	Helpful       int    `json:"helpful"`
+	NotHelpful    int    `json:"not_helpful"`
 }
 
 // DayJSON is one day of SummaryJSON.
@@ -127,8 +156,13 @@ func (s Summary) JSON(period string) SummaryJSON {
 		CSATCount: r.CSATCount, Repeats: r.Repeats, RepeatRate: rate(r.RepeatRate, r.Conversations),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		TokensPerClosedConversation: rate(r.TokensPerConversation, r.Closed),
-		Topics:                      []TopicJSON{},
-		Days:                        []DayJSON{},
+		Helpful:                     r.Helpful, NotHelpful: r.NotHelpful, HelpfulRate: rate(r.HelpfulRate, r.Helpful+r.NotHelpful),
+		Topics:         []TopicJSON{},
+		PromptVersions: []VersionJSON{},
+		Days:           []DayJSON{},
+	}
+	for _, v := range s.versions {
+		out.PromptVersions = append(out.PromptVersions, VersionJSON(v))
 	}
 	if r.CSATCount > 0 {
 		avg := r.CSATAverage

@@ -15,6 +15,9 @@ type TopicCount struct {
 	Conversations int
 	HandedOff     int
 	Repeats       int
+	// Helpful and NotHelpful count the votes on the bot's answers in them.
+	Helpful    int
+	NotHelpful int
 }
 
 // Topics counts the conversations opened in [since, until) by topic, most
@@ -40,6 +43,13 @@ func Topics(history []Conversation, since, until time.Time) []TopicCount {
 		if rep.of(c) {
 			tc.Repeats++
 		}
+		for _, v := range c.Votes {
+			if v.Helpful {
+				tc.Helpful++
+			} else {
+				tc.NotHelpful++
+			}
+		}
 	}
 	out := make([]TopicCount, 0, len(counts))
 	for _, tc := range counts {
@@ -50,6 +60,50 @@ func Topics(history []Conversation, since, until time.Time) []TopicCount {
 			return c
 		}
 		return cmp.Compare(a.Topic, b.Topic)
+	})
+	return out
+}
+
+// VersionCount is the feedback on the answers made with one version of the
+// prompt files.
+type VersionCount struct {
+	PromptVersion string
+	Helpful       int
+	NotHelpful    int
+}
+
+// Versions counts the votes on the bot's answers in conversations opened in
+// [since, until) by the prompt version the answer was made with, most
+// votes first (then by version), so an admin sees whether an edit of the
+// prompts helped.
+func Versions(history []Conversation, since, until time.Time) []VersionCount {
+	counts := map[string]*VersionCount{}
+	for _, c := range history {
+		if c.OpenedAt.Before(since) || !c.OpenedAt.Before(until) {
+			continue
+		}
+		for _, v := range c.Votes {
+			vc := counts[v.PromptVersion]
+			if vc == nil {
+				vc = &VersionCount{PromptVersion: v.PromptVersion}
+				counts[v.PromptVersion] = vc
+			}
+			if v.Helpful {
+				vc.Helpful++
+			} else {
+				vc.NotHelpful++
+			}
+		}
+	}
+	out := make([]VersionCount, 0, len(counts))
+	for _, vc := range counts {
+		out = append(out, *vc)
+	}
+	slices.SortFunc(out, func(a, b VersionCount) int {
+		if c := cmp.Compare(b.Helpful+b.NotHelpful, a.Helpful+a.NotHelpful); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.PromptVersion, b.PromptVersion)
 	})
 	return out
 }

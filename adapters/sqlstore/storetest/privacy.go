@@ -660,3 +660,38 @@ func testEraseByAuthor(t *testing.T, s Store) {
 		t.Errorf("CustomerData after erasure still has %d messages elsewhere", len(d.Elsewhere))
 	}
 }
+
+// testFeedback: the first vote on a message stands, and votes go with
+// their conversation at erasure.
+func testFeedback(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustCustomer(t, s, "C-1")
+	c := bot.Conversation{Key: bot.ConversationKey{Platform: bot.Slack, Workspace: "T1", Channel: "D-U1"}, State: bot.StateBot,
+		Private: true, User: "U1", CustomerID: "C-1", OpenedAt: at(0), LastMessageAt: at(0)}
+	mustDo(t, s, func(tx bot.Tx) error { return tx.CreateConversation(ctx, &c) })
+	m := bot.Message{ConversationID: c.ID, Role: bot.RoleBot, Text: "an answer", PromptVersion: "v1", CreatedAt: at(0)}
+	mustDo(t, s, func(tx bot.Tx) error { _, err := tx.AddMessage(ctx, &m); return err })
+	add := func(helpful bool) bool {
+		t.Helper()
+		return mustTx(t, s, func(tx bot.Tx) (bool, error) {
+			return tx.AddFeedback(ctx, bot.Feedback{MessageID: m.ID, ConversationID: c.ID, Helpful: helpful, At: at(time.Minute)})
+		})
+	}
+	if !add(false) {
+		t.Error("first vote not counted")
+	}
+	if add(true) {
+		t.Error("second vote counted")
+	}
+	recs, err := s.ConversationRecords(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || len(recs[0].Votes) != 1 || recs[0].Votes[0].Helpful || recs[0].Votes[0].PromptVersion != "v1" {
+		t.Errorf("records = %+v, want one 👎 on v1", recs)
+	}
+	mustTx(t, s, func(tx bot.Tx) (bot.Erased, error) { return tx.EraseCustomer(ctx, "C-1") })
+	if recs, err = s.ConversationRecords(ctx, time.Time{}); err != nil || len(recs) != 0 {
+		t.Errorf("records after erasure = %+v, %v", recs, err)
+	}
+}

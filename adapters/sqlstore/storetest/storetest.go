@@ -91,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Privacy/CustomerData", testCustomerData},
 		{"Privacy/EraseCustomer", testEraseCustomer},
 		{"Privacy/EraseByAuthor", testEraseByAuthor},
+		{"Privacy/Feedback", testFeedback},
 		{"Privacy/UnlinkIdentity", testUnlinkIdentity},
 		{"Privacy/RetentionMessages", testRetentionMessages},
 		{"Privacy/RetentionOutbox", testRetentionOutbox},
