@@ -21,6 +21,8 @@ const noData = "–"
 var funcs = template.FuncMap{
 	// rate prints a fraction of n (its denominator) as a percentage.
 	"rate": rate,
+	// votes is how many feedback votes a report counts.
+	"votes": func(r stats.Report) int { return r.Helpful + r.NotHelpful },
 	// perClosed prints a per-conversation average over n closed ones.
 	"perClosed": perClosed,
 	"dur":       stats.FormatDuration,

@@ -42,7 +42,7 @@ func newHandlerWith(t *testing.T, mod func(*Config)) *Handler {
 			Since: now.Add(-7 * 24 * time.Hour), Until: now, Conversations: 70, Closed: 60, Automated: 42,
 			AutomationRate: 0.7, HandoffRate: 0.3, FirstResponseP50: 2 * time.Second, FirstResponseP90: 9 * time.Second,
 			TimeToClaimP50: 4 * time.Minute, ResolutionP50: 35 * time.Minute, CSATAverage: 4.25, CSATCount: 12,
-			RepeatRate: 0.05, TokensPerConversation: 812, Days: days,
+			RepeatRate: 0.05, TokensPerConversation: 812, Helpful: 9, NotHelpful: 3, HelpfulRate: 0.75, Days: days,
 		},
 		queue: []QueueItem{
 			{HandoffID: 7, Platform: "slack", Customer: "C-1001", Reason: "The customer asked for a person.", Since: now.Add(-12 * time.Minute)},
@@ -149,7 +149,7 @@ func TestPageContent(t *testing.T) {
 	}
 	walk(doc)
 	all := strings.Join(texts, " | ")
-	for _, want := range []string{"70", "70%", "30%", "2.0s", "9.0s", "4m00s", "35m00s", "4.2 / 5", "5%", "812",
+	for _, want := range []string{"70", "70%", "30%", "2.0s", "9.0s", "4m00s", "35m00s", "4.2 / 5", "5%", "812", "75%", "9 👍, 3 👎",
 		"claimed by Alex", "waiting", "12m00s", "C-1001", "not linked", `<script>alert("x")</script>`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("page text lacks %q", want)
