@@ -34,15 +34,28 @@
 //     agent please", "I want a human", "This is useless. Agent!"). Fillers
 //     of every language count, since customers mix them ("human bitte"). A
 //     negation standing as a clause of its own is an answer, not a negation,
-//     and counts as a filler ("No, human please").
+//     and counts as a filler ("No, human please"). The last clause of a
+//     sentence, when it has at most three words, is also read on its own, so
+//     a request after a complaint counts ("this is not helping, human", "not
+//     a bot, human", "das hilft nicht, Mensch"); the first is not ("Mensch,
+//     warum dauert das?" addresses the bot).
 //   - Negations: a negation of the phrase's language vetoes a Phrases match
 //     when it stands in the same clause right before it, or with at most two
 //     filler words between ("I don't want to talk to a human", "no quiero
 //     hablar con una persona"). Requiring the words between to be fillers
-//     keeps "this is not working get me an agent" a request.
-//   - Except phrases, matched exactly, veto any match they overlap, whatever
-//     the languages of both ("humane society", "human resources", "are you a
-//     real person", and French "est-ce un humain" against English "human").
+//     keeps "this is not working get me an agent" a request. A word of
+//     ability between them, or right before the negation give or take
+//     fillers, makes it a complaint that no one is reachable, which is a
+//     request: "I can not reach a human", "kann ich nicht mit einem Menschen
+//     sprechen?", "no puedo hablar con una persona", "je n'arrive pas à
+//     joindre quelqu'un" (the words are a fixed list, see ability).
+//   - Except phrases, matched exactly and within one clause, veto any match
+//     they overlap, whatever the languages of both ("humane society", "human
+//     resources", "are you a real person", and French "est-ce un humain"
+//     against English "human"). Within one clause: "no human" vetoes "no
+//     human please" but not "No. Human please" or "no, human please"; that
+//     is how a determiner "no" is told from an answer "no" (which is why
+//     English "no" is an Except word, not a negation: "No I want a human").
 //   - Long messages: a message of up to 4,000 runes is read whole, a longer
 //     one only as its first and its last 2,000 runes (see windowRunes), so
 //     the cost is bounded whatever a customer pastes.
@@ -110,6 +123,10 @@ type ref struct{ lang, idx int32 }
 // "essentially alone" is short, even with greetings and fillers around it
 // ("hi there, could I please talk to a human now, thank you").
 const maxAloneWords = 24
+
+// maxLastClauseWords bounds the last clause of a sentence that the Alone
+// rule also reads on its own ("this is not helping, human please").
+const maxLastClauseWords = 3
 
 // NewMatcher compiles langs. It returns an error, naming the language and the
 // list index, when there is no language, a language has no code or is listed

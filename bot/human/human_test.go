@@ -345,6 +345,57 @@ func TestMatchRules(t *testing.T) {
 	}
 }
 
+// TestMatchClauses checks the punctuation-aware rules of issue 17, item 6:
+// Except phrases read within one clause, negations that a word of ability
+// turns into a complaint, and a short last clause read as an Alone request.
+func TestMatchClauses(t *testing.T) {
+	m, err := NewMatcher([]Lang{{
+		Code:      "en",
+		Phrases:   []string{"talk to a human", "human please", "reach a human"},
+		Alone:     []string{"human", "agent"},
+		Fillers:   []string{"please", "a", "i", "want", "to", "can", "could"},
+		Negations: []string{"not", "dont"},
+		Except:    []string{"no human", "not human"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text string
+		want bool
+	}{
+		// Except within one clause.
+		{"no human please", false},
+		{"No human please!", false},
+		{"no, human please", true},
+		{"no. human please", true},
+		{"no! human please", true},
+		{"no\nhuman please", true},
+		{"not. human", true},
+		{"not human", false},
+		// Negations, and ability.
+		{"dont talk to a human", false},
+		{"i dont want to talk to a human", false},
+		{"i can not reach a human", true},
+		{"can i not talk to a human", true},
+		{"could not reach a human", true},
+		{"i can do it x not talk to a human", false}, // "x" ends the look-back
+		{"not, talk to a human", true},
+		// A short last clause.
+		{"this is x, human", true},
+		{"this is x, human please", true},
+		{"not a x, agent", true},
+		{"this is x, i want a human", false}, // four words: too long
+		{"human, this is x", false},          // the first clause addresses the bot
+		{"this is x, not human", false},
+	}
+	for _, tt := range tests {
+		if _, got := m.Match(tt.text); got != tt.want {
+			t.Errorf("Match(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Don't  STOP", "dont stop"},
@@ -604,6 +655,18 @@ func FuzzMatch(f *testing.F) {
 		"a\u0308\u00ad'’", "\xff\xfe human", "agent. agent, not agent",
 		"ｔａｌｋ ｔｏ ａ ｈｕｍａｎ", "𝐡𝐮𝐦𝐚𝐧", "tаlk to а humаn", "hu\u200bman\u200d please",
 		"ΗUΜΑΝ", "\u202ehuman", "no human please", "I didn't ask to talk to someone",
+		// Issue 17, item 6: clauses, negations and complaints.
+		"no, I want a human", "no! human please", "No. Human please.", "no humans please",
+		"no need to talk to someone", "I don't want a human", "not a human, the bot is fine",
+		"this is not helping, human", "not a bot, human", "i'm not talking to a bot anymore, human",
+		"I can not reach a human", "why can I not talk to a human?", "how do I contact a human?",
+		"help me contact a person", "you're not helping, can I contact someone?", "can i talk to sopmeone",
+		"ingen människa tack", "du fattar inte. MÄNNISKA", "kan jag inte prata med en människa?",
+		"inte en bot, människa", "keinen Menschen bitte", "kann ich nicht mit einem Menschen sprechen?",
+		"das hilft nicht, Mensch", "Mensch, warum dauert das?", "sin humano por favor",
+		"no puedo hablar con una persona?", "esto no ayuda, humano", "no pedí hablar con alguien",
+		"pas d'humain svp", "je n'arrive pas à joindre quelqu'un", "ça n'aide pas, humain",
+		"je n'ai jamais demandé à parler à un humain", "𝐡𝐮𝐦𝐚𝐧𝐨 por favor", "prаtа med en människа",
 	} {
 		f.Add(s)
 	}

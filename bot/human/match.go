@@ -235,15 +235,28 @@ func (m *Matcher) findPhrases(sc *scratch) {
 // s: one in the same clause, right before it or with at most two fillers in
 // between ("don't [want to] talk to a human"). Any other word in between ends
 // the negation's reach ("not working, get me an agent" is a request, and so
-// is "not working get me an agent").
+// is "not working get me an agent"), and so does a word of ability (see
+// ability) between them or right before the negation, give or take fillers:
+// "I can not reach a human", "kan jag inte prata med en människa?", "no puedo
+// hablar con una persona" and "je n'arrive pas à joindre quelqu'un" are
+// complaints that no person is reachable, which is a request.
 func (m *Matcher) negated(sc *scratch, l *language, s int) bool {
 	toks := sc.tk.toks
 	for k := 1; k <= 3; k++ {
 		j := s - k
-		if j < 0 || toks[j].clause != toks[s].clause {
+		if j < 0 || toks[j].clause != toks[s].clause || sc.ability(j) {
 			return false
 		}
 		if toks[j].exact >= 0 && l.negation[toks[j].exact] {
+			// "can [I] not", "kann [ich] nicht", "ne peux pas".
+			for i := j - 1; i >= 0 && i >= j-2 && toks[i].clause == toks[j].clause; i-- {
+				if sc.ability(i) {
+					return false
+				}
+				if !toks[i].filler {
+					break
+				}
+			}
 			return true
 		}
 		if !toks[j].filler {
@@ -252,6 +265,32 @@ func (m *Matcher) negated(sc *scratch, l *language, s int) bool {
 	}
 	return false
 }
+
+// ability lists the words, normalized, that turn a negation into a
+// complaint that no one can be reached ("I can not reach a human", "kann ich
+// nicht mit einem Menschen sprechen?"): a customer who writes that wants a
+// person, and the promise is that one is always reachable. They are a fixed
+// list for the shipped languages rather than a list of the phrase file,
+// whose format other parts of Firstline validate; a language without them
+// only loses the exemption, and negations there veto as before.
+var ability = map[string]bool{
+	// English ("can't", "cannot" are no negations, so need no entry).
+	"can": true, "could": true, "able": true, "unable": true,
+	// Swedish.
+	"kan": true, "kunde": true, "kunna": true, "lyckas": true, "gar": true,
+	// German.
+	"kann": true, "kannst": true, "konnen": true, "konnte": true, "konnten": true, "schaffe": true,
+	// Spanish.
+	"puedo": true, "puede": true, "puedes": true, "pueden": true, "podemos": true,
+	"podria": true, "podrias": true, "poder": true, "pude": true, "consigo": true, "logro": true,
+	// French ("n'arrive" is one word, "narrive", once the apostrophe is dropped).
+	"peux": true, "peut": true, "pouvez": true, "pouvons": true, "peuvent": true, "pourrais": true,
+	"pourriez": true, "pouvoir": true, "arrive": true, "narrive": true, "arrivons": true,
+	"narrivons": true, "reussis": true, "parviens": true,
+}
+
+// ability reports whether message word i is a word of ability.
+func (sc *scratch) ability(i int) bool { return ability[string(sc.tk.word(i))] }
 
 // excepted reports whether an Except phrase (of any language) overlaps the
 // message words [s, e).
@@ -277,14 +316,17 @@ func (m *Matcher) excepted(sc *scratch, s, e int) bool {
 	return false
 }
 
-// matchExact reports whether words are exactly the message words from i on.
+// matchExact reports whether words are exactly the message words from i on,
+// all in one clause (and so in one window segment: a segment starts a clause).
 func (sc *scratch) matchExact(words []int32, i int) bool {
 	toks := sc.tk.toks
 	if i+len(words) > len(toks) {
 		return false
 	}
 	for k, id := range words {
-		if toks[i+k].exact != id || toks[i+k].seg != toks[i].seg {
+		// An Except phrase is read within one clause: "no human" vetoes "no
+		// human please" but not "No. Human please" or "no, human please".
+		if toks[i+k].exact != id || toks[i+k].clause != toks[i].clause {
 			return false
 		}
 	}
@@ -301,6 +343,20 @@ func (m *Matcher) findAlone(sc *scratch) {
 		}
 		if b-a <= maxAloneWords {
 			m.aloneIn(sc, a, b)
+		}
+		// A short last clause of a sentence may be a request of its own
+		// after a complaint: "this is not helping, human", "not a bot,
+		// human", "das hilft nicht, Mensch". Short, because a longer one is
+		// more often what the clause before governs ("ich habe nicht darum
+		// gebeten, mit jemandem zu sprechen"). Not the first clause:
+		// "Mensch, warum dauert das so lange?" and "Hi agent, my card ..."
+		// address the bot.
+		c := b - 1
+		for c > a && toks[c-1].clause == toks[b-1].clause {
+			c--
+		}
+		if c > a && b-c <= maxLastClauseWords {
+			m.aloneIn(sc, c, b)
 		}
 		a = b
 	}

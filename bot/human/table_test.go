@@ -2,7 +2,9 @@ package human
 
 import (
 	"bufio"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,22 +45,32 @@ func mustLoadTable(tb testing.TB, path string) []tableCase {
 // tableBounds is, per language, the least recall on the table's explicit
 // requests and the most false handoffs on its other questions that
 // TestRequestTable accepts. The goal (issue 17, item 6) is recall ≥ 0.98
-// with no more false handoffs than the matcher had before; the floors here
-// are what the shipped phrase file reaches today, so that they can only be
-// raised. The one false handoff left is English "no human please": phrases
-// and Except entries ignore punctuation, so neither "no" as a negation nor an
-// Except "no human" can tell it from "No. Human please." / "No I want a
-// human", which must stay requests.
+// with no more false handoffs than before; the false-handoff bounds are what
+// the shipped phrase file reaches today, so that a regression fails. The two
+// left are questions that read word for word as requests ("¿tengo que hablar
+// con alguien para cerrar mi cuenta?" is "I have to talk to someone …"
+// apart from its "¿"), where handing off is the safe side.
+//
+// The table was written for the matcher, and phrases were added until it
+// passed, so it measures regressions, not how well the matcher does on
+// phrasings nobody has seen: a set of 80 requests and 30 other questions
+// written afterwards, before any phrase for it was added, found 73–75% of
+// the requests per language and handed off on one other question in each
+// (the last block of the table; phrases for it were added since).
 var tableBounds = map[string]struct {
 	minRecall float64
 	maxFalse  int
 }{
-	"en": {0.98, 1}, // "no human please": see above
+	"en": {0.98, 0},
 	"sv": {0.98, 0},
 	"de": {0.98, 0},
-	"es": {0.98, 0},
-	"fr": {0.98, 0},
+	"es": {0.98, 1}, // "¿tengo que hablar con alguien para cerrar mi cuenta?"
+	"fr": {0.98, 1}, // "je dois parler à quelqu'un pour fermer mon compte ?"
 }
+
+// tableMinCases is how many rows of each kind each language keeps in the
+// table (issue 17, item 6), so that trimming it fails too.
+const tableMinRequests, tableMinOthers = 120, 80
 
 // TestRequestTable runs the matcher with the shipped phrase file over
 // testdata/requests.tsv and checks recall and false handoffs per language.
@@ -90,11 +102,15 @@ func TestRequestTable(t *testing.T) {
 			}
 		}
 	}
-	for lang, b := range tableBounds {
-		tl := got[lang]
+	for _, lang := range slices.Sorted(maps.Keys(tableBounds)) {
+		b, tl := tableBounds[lang], got[lang]
 		if tl == nil || tl.persons == 0 || tl.others == 0 {
 			t.Errorf("%s: no cases of both kinds in the table", lang)
 			continue
+		}
+		if tl.persons < tableMinRequests || tl.others < tableMinOthers {
+			t.Errorf("%s: %d requests and %d other questions in the table, want at least %d and %d",
+				lang, tl.persons, tl.others, tableMinRequests, tableMinOthers)
 		}
 		recall := float64(tl.hits) / float64(tl.persons)
 		t.Logf("%s: recall %d/%d = %.2f, false handoffs %d/%d", lang, tl.hits, tl.persons, recall, tl.falses, tl.others)
