@@ -48,6 +48,8 @@ type attack struct {
 	// reasons are the audit reasons the tool calls must be refused with,
 	// in order; none checked when empty.
 	reasons []string
+	// extra are more harness options (the data tools of tools.yaml).
+	extra []testkit.Option
 }
 
 func call(name, args string) bot.ToolCall { return bot.ToolCall{ID: "x", Name: name, Arguments: args} }
@@ -196,6 +198,7 @@ func playAttack(t *testing.T, store string, a attack) {
 	if store == "postgres" {
 		opts = append(opts, testkit.WithStore(testkit.Postgres))
 	}
+	opts = append(opts, a.extra...)
 	h := testkit.New(t, opts...)
 	user := a.user
 	if user == "" {

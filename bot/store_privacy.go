@@ -98,7 +98,8 @@ type Retention interface {
 	ScrubConversations(ctx context.Context, cutoff time.Time) (int, error)
 	// PurgeVerifications deletes identity verifications last changed
 	// before cutoff whose lockout has ended, verification budgets alike,
-	// and connect states that expired before cutoff.
+	// connect states that expired before cutoff, and intakes left over
+	// from before cutoff (Intakes; they live for seconds).
 	PurgeVerifications(ctx context.Context, cutoff time.Time) (int, error)
 }
 
@@ -161,6 +162,7 @@ type AuditAction string
 const (
 	AuditPaymentLookup  AuditAction = "payment_lookup"  // payment_status for one reference
 	AuditPaymentList    AuditAction = "payment_list"    // payment_status for the recent payments
+	AuditToolCall       AuditAction = "tool_call"       // a data tool of tools.yaml: Record is "name:ids"
 	AuditLink           AuditAction = "link"            // `firstline link`
 	AuditUnlink         AuditAction = "unlink"          // `firstline link --unlink`
 	AuditLinkByEmail    AuditAction = "link_by_email"   // SLACK_LINK_BY_EMAIL

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/firstlinehq/firstline/bot/datatools"
+	"github.com/firstlinehq/firstline/prompts"
 )
 
 // Tool names the model may call.
@@ -21,7 +25,19 @@ const (
 // maxPayments bounds how many payments one tool call returns.
 const maxPayments = 5
 
-func toolDefs() []ToolDef {
+// toolDefs are the tools offered to the model: the built-in ones, then the
+// company's data tools of tools.yaml.
+func toolDefs(data *datatools.Set) []ToolDef {
+	defs := builtinTools()
+	if data != nil {
+		for _, d := range data.Defs() {
+			defs = append(defs, ToolDef{Name: d.Name, Description: d.Description, Parameters: d.Parameters})
+		}
+	}
+	return defs
+}
+
+func builtinTools() []ToolDef {
 	return []ToolDef{
 		{
 			Name: ToolPaymentStatus,
@@ -60,13 +76,16 @@ func (r toolResult) audited(action AuditAction, customer, record string, outcome
 // the customer linked to the conversation, and only in a private chat.
 type toolbox struct {
 	payments PaymentSource
+	// data are the company's data tools (tools.yaml), which scope every
+	// call to customer the same way (bot/datatools).
+	data     *datatools.Set
 	customer string // linked customer id, "" when not linked
 	private  bool
 	now      func() time.Time
 }
 
-func (e *Engine) toolbox(conv Conversation, _ []Message) toolbox {
-	return toolbox{payments: e.cfg.Payments, customer: conv.CustomerID, private: conv.Private, now: e.now}
+func (e *Engine) toolbox(conv Conversation, set *prompts.Set) toolbox {
+	return toolbox{payments: e.cfg.Payments, data: set.Tools, customer: conv.CustomerID, private: conv.Private, now: e.now}
 }
 
 var referenceRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -106,9 +125,44 @@ func (tb toolbox) run(ctx context.Context, call ToolCall) toolResult {
 			Reason:  "The AI assistant handed off: " + reason,
 		}}
 	default:
+		if tb.data != nil && tb.data.Has(call.Name) {
+			return tb.dataTool(ctx, call)
+		}
 		return refusal("invalid", "unknown_tool", fmt.Sprintf("there is no tool named %q", truncate(call.Name, 64)))
 	}
 }
+
+// dataTool runs a data tool of tools.yaml for the conversation's customer.
+// The package checks the arguments, binds the customer id (which the model
+// never sees or sets), drops records of other customers and fields not
+// allowed, and masks what comes back; the engine audits it like a payment
+// lookup and hands off when the company's system fails.
+func (tb toolbox) dataTool(ctx context.Context, call ToolCall) toolResult {
+	r := tb.data.Call(ctx, call.Name, json.RawMessage(call.Arguments), datatools.Caller{CustomerID: tb.customer, Private: tb.private})
+	outcome := AuditAllowed
+	if r.Outcome != datatools.OutcomeOK {
+		outcome = AuditRefused
+	}
+	record := call.Name
+	if len(r.Records) > 0 {
+		record += ":" + strings.Join(r.Records, ",")
+	}
+	reason := r.Reason
+	if r.Dropped > 0 && r.Reason != datatools.ReasonNotYours {
+		// Records of other customers the company's API returned: the
+		// customer never sees them, the audit log says they were there.
+		reason = strings.TrimSpace(reason + fmt.Sprintf(" dropped_%d_not_yours", r.Dropped))
+	}
+	res := toolResult{outcome: r.Outcome, content: r.Content}
+	if r.Outcome == datatools.OutcomeError {
+		res = toolResult{outcome: "error", handoff: &HandoffRequest{
+			Trigger: TriggerFailure,
+			Reason:  fmt.Sprintf("The %s lookup failed: %s", call.Name, cleanReason(cmp.Or(r.Detail, r.Reason))),
+		}}
+	}
+	return res.audited(AuditToolCall, tb.customer, record, outcome, reason)
+}
+
 
 func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 	action := AuditPaymentLookup

@@ -1,12 +1,12 @@
 // Package prompts loads the files admins edit to shape the bot: the system
 // prompt, the FAQ, the customer-facing messages, the handoff phrases, the
-// agent-channel summary, the business hours and the automatic escalation
-// rules. Defaults are embedded in the binary; a folder
+// agent-channel summary, the business hours, the automatic escalation
+// rules and the company's data tools (tools.yaml, parsed by bot/datatools). Defaults are embedded in the binary; a folder
 // overrides them file by file. Every file is validated as a whole, and errors
 // carry file:line so an admin can fix them. A Watcher keeps the set of a
 // folder live while admins edit it: a valid change goes live without a
-// restart, an invalid one is rejected and the last good set stays. The
-// package imports nothing of the project.
+// restart, an invalid one is rejected and the last good set stays. Of the
+// project it imports only bot/datatools, which checks tools.yaml.
 package prompts
 
 import (
@@ -18,12 +18,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/template"
+
+	"github.com/firstlinehq/firstline/bot/datatools"
 )
 
-//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml
+//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml tools.yaml
 var defaultFiles embed.FS
 
 // The files a prompt folder may hold. A file missing from the folder keeps
@@ -34,10 +37,13 @@ const (
 	FileMessages = "messages.yaml"
 	FilePhrases  = "phrases.yaml"
 	FileSummary  = "summary.md"
+	// FileTools declares the company's data tools (bot/datatools); its
+	// secrets come from the environment at each load.
+	FileTools = "tools.yaml"
 )
 
 // Files lists the prompt files in a stable order.
-var Files = []string{FileSystem, FileFAQ, FileMessages, FilePhrases, FileSummary, FileHours, FileEscalation}
+var Files = []string{FileSystem, FileFAQ, FileMessages, FilePhrases, FileSummary, FileHours, FileEscalation, FileTools}
 
 // Set is one loaded, validated version of the prompt files. It is immutable
 // and safe for concurrent use; a reload builds a new Set.
@@ -49,6 +55,8 @@ type Set struct {
 	Phrases []PhraseLang
 	// Escalation says when the bot offers a person unasked (escalation.yaml).
 	Escalation Escalation
+	// Tools are the company's data tools (tools.yaml); none by default.
+	Tools *datatools.Set
 
 	hours Hours
 
@@ -180,6 +188,16 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 	}
 	if s.Escalation, err = parseEscalation(contents[FileEscalation], sources[FileEscalation] != "default"); err != nil {
 		errs = appendErr(errs, FileEscalation, err)
+	}
+	if s.Tools, err = datatools.Parse(FileTools, contents[FileTools], os.Getenv); err != nil {
+		var des datatools.Errors
+		if errors.As(err, &des) {
+			for _, e := range des {
+				errs = append(errs, Error(e))
+			}
+		} else {
+			errs = appendErr(errs, FileTools, err)
+		}
 	}
 	if len(errs) > 0 {
 		for i, e := range errs {
