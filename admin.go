@@ -18,6 +18,7 @@ import (
 
 	"github.com/firstlinehq/firstline/adapters/discord"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
+	"github.com/firstlinehq/firstline/adapters/slack"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/customerfile"
@@ -455,6 +456,13 @@ func cmdPrompts(_ context.Context, args []string, sys stdio) error {
 	set, err := prompts.Load(os.DirFS(dir))
 	if err == nil {
 		err = checkPrompts(set)
+	}
+	if err == nil {
+		// Slack's assistant threads read their file themselves (the
+		// adapter reloads it); it is checked with the others.
+		if b, rerr := os.ReadFile(filepath.Join(dir, slack.AssistantFile)); rerr == nil {
+			err = slack.CheckAssistantFile(b)
+		}
 	}
 	if err != nil {
 		var errs prompts.Errors

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -134,7 +135,10 @@ func (s *server) platforms(parts app.Parts) (map[bot.Platform]outbox.Sender, err
 			APIURL: cfg.SlackAPIURL, AgentChannel: channel, AgentMention: cfg.SlackAgentMention,
 			Agents: cfg.SlackAgents, Leads: cfg.SlackAgentLeads,
 			LinkByEmail: cfg.SlackLinkByEmail, Engine: parts.Engine, Handoffs: parts.Handoffs,
-			Logger: log.With("adapter", "slack"),
+			// The assistant's suggested prompts (assistant.yaml) live in
+			// the prompt folder; without one, the built-in texts.
+			Prompts: os.DirFS(cfg.PromptsDir),
+			Logger:  log.With("adapter", "slack"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)

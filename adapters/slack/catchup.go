@@ -237,11 +237,13 @@ func (a *Adapter) catchUpConversation(ctx context.Context, self identity, c bot.
 			ts: msg.Timestamp, threadTS: msg.ThreadTimestamp, files: msg.Files,
 			onStored: func() { n++ },
 		}
-		if c.Key.Thread == "" {
+		if c.Key.Thread == "" || isDM(c.Key.Channel) {
 			// Conversations without a thread are direct messages: in a
-			// channel, the bot answers in a thread.
+			// channel, the bot answers in a thread. A thread in a DM is
+			// an assistant thread.
 			m.channelType = slackevents.ChannelTypeIM
-		} else {
+		}
+		if c.Key.Thread != "" {
 			m.threadTS = cmp.Or(m.threadTS, c.Key.Thread)
 		}
 		if !a.feed(ctx, self, m) {
@@ -386,3 +388,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// isDM reports whether a channel id is a direct message's (D…).
+func isDM(channel string) bool { return strings.HasPrefix(channel, "D") }

@@ -23,6 +23,8 @@ type message struct {
 	// mention is true for app_mention events; Slack also delivers the same
 	// message as a message event, and the engine keeps only one.
 	mention bool
+	// assistant is true for a message in an assistant thread.
+	assistant bool
 	// onStored, when set, is called once the engine stored the message as
 	// new (the catch-up counts what it fetched back).
 	onStored func()
@@ -66,6 +68,10 @@ func (a *Adapter) handleEvent(ctx context.Context, ev slackevents.EventsAPIEvent
 			channel: e.Channel, user: e.User, botID: e.BotID, text: e.Text,
 			ts: e.TimeStamp, threadTS: e.ThreadTimeStamp, files: e.Files, mention: true,
 		}
+	case *slackevents.AssistantThreadStartedEvent:
+		return a.assistantStarted(ctx, e.AssistantThread, true)
+	case *slackevents.AssistantThreadContextChangedEvent:
+		return a.assistantStarted(ctx, e.AssistantThread, false)
 	default:
 		return nop, nil
 	}
@@ -100,6 +106,16 @@ func (a *Adapter) handleMessage(ctx context.Context, self identity, m message) (
 	key := bot.ConversationKey{Platform: bot.Slack, Workspace: m.team, Channel: m.channel}
 	switch {
 	case m.channelType == slackevents.ChannelTypeIM:
+		if m.inThread() {
+			// In an assistant thread, the thread is the conversation.
+			assistant, err := a.inAssistantThread(ctx, key, m)
+			if err != nil {
+				return nil, err
+			}
+			if assistant {
+				key.Thread, m.assistant = m.threadTS, true
+			}
+		}
 		return a.customerMessage(ctx, self, key, true, m)
 	case m.channelType == slackevents.ChannelTypeMPIM:
 		return nop, nil // group DMs are not a place for support
@@ -124,8 +140,9 @@ func (a *Adapter) handleMessage(ctx context.Context, self identity, m message) (
 }
 
 // customerMessage stores a customer message with the engine. Once Slack is
-// acknowledged, the message gets a reaction as a sign of life and, when it
-// needs one, a model turn.
+// acknowledged, the message gets a sign of life (a reaction; in an
+// assistant thread, the thread's status when a model turn follows) and,
+// when it needs one, a model turn.
 func (a *Adapter) customerMessage(ctx context.Context, self identity, key bot.ConversationKey, private bool, m message) (func(), error) {
 	name := a.lookupAll(ctx, m.user, m.text, self.User)
 	if a.cfg.LinkByEmail {
@@ -151,7 +168,11 @@ func (a *Adapter) customerMessage(ctx context.Context, self identity, key bot.Co
 		m.onStored()
 	}
 	return func() {
-		a.react(ctx, m.channel, m.ts)
+		if m.assistant {
+			a.assistantTurn(ctx, m, in.Text, acc)
+		} else {
+			a.react(ctx, m.channel, m.ts)
+		}
 		if acc.Pending {
 			a.cfg.Engine.Submit(ctx, acc.ConversationID)
 		}
@@ -272,6 +293,9 @@ func (a *Adapter) retryIgnored(ctx context.Context, am handoff.AgentMessage) {
 func (a *Adapter) customerEdit(ctx context.Context, team string, e *slackevents.MessageEvent) (func(), error) {
 	if e.Channel == "" || (a.cfg.AgentChannel != "" && e.Channel == a.cfg.AgentChannel) {
 		return nop, nil
+	}
+	if e.Message != nil && e.Message.SubType == "assistant_app_thread" {
+		return nop, nil // an assistant thread's root, retitled: no one's words
 	}
 	self, err := a.whoami(ctx)
 	if err != nil {

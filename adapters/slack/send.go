@@ -17,8 +17,17 @@ import (
 
 // Send implements outbox.Sender: it posts one outgoing message and returns
 // its ts. Long texts go out as several messages (the buttons on the last);
-// the ts returned is the first's.
+// the ts returned is the first's. What was delivered may end an assistant
+// thread's status (assistant.go).
 func (a *Adapter) Send(ctx context.Context, m bot.Outgoing) (string, error) {
+	ts, err := a.send(ctx, m)
+	if err == nil {
+		a.assistantSent(ctx, m)
+	}
+	return ts, err
+}
+
+func (a *Adapter) send(ctx context.Context, m bot.Outgoing) (string, error) {
 	switch m.Kind {
 	case bot.KindReply:
 		return a.post(ctx, m, "post reply", m.Thread, m.Text)

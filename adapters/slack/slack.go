@@ -1,8 +1,9 @@
 // Package slack connects Firstline to Slack. Customers write to the bot in
 // direct messages, or mention it in a channel and continue in the thread it
-// answers in; agents work in an agent channel, where each handoff is a Block
-// Kit card with Claim and Resolve buttons and the card's thread is where
-// agent and customer talk.
+// answers in, or, when the app has Slack's assistant view, in assistant
+// threads (assistant.go); agents work in an agent channel, where each
+// handoff is a Block Kit card with Claim and Resolve buttons and the card's
+// thread is where agent and customer talk.
 //
 // The adapter only translates. Incoming events become bot.Incoming (for the
 // engine) or handoff actions (for the handoff flow); the platform is
@@ -21,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -90,9 +92,14 @@ type Config struct {
 	// LinkByEmail links Slack users to the customer with their profile
 	// email (needs the users:read.email scope).
 	LinkByEmail bool
-	Engine      Engine
-	Handoffs    Handoffs
-	Logger      *slog.Logger
+	// Prompts is the prompt folder (FIRSTLINE_PROMPTS_DIR, as os.DirFS):
+	// its assistant.yaml, when there is one, has the suggested prompts and
+	// the status of Slack's assistant threads per language, read again
+	// when it changes. nil, or no such file: the built-in ones.
+	Prompts  fs.FS
+	Engine   Engine
+	Handoffs Handoffs
+	Logger   *slog.Logger
 	// Now is the clock of the per-channel shaper, of the agents'
 	// refreshes and of the catch-up's horizon; default time.Now.
 	Now        func() time.Time
@@ -118,8 +125,9 @@ type Adapter struct {
 	authMu sync.Mutex
 	self   *identity // set by the first successful auth.test
 
-	parts *partials
-	catch *catchUp
+	parts  *partials
+	catch  *catchUp
+	assist *assistantState
 
 	bgMu      sync.Mutex
 	bgStopped bool
@@ -194,6 +202,7 @@ func New(cfg Config) (*Adapter, error) {
 		slots:   make(chan struct{}, maxHandlers),
 		parts:   newPartials(),
 		catch:   newCatchUp(),
+		assist:  newAssistantState(),
 	}
 	a.users = newUserCache(time.Now)
 	a.source = sourceOf(cfg)

@@ -154,6 +154,11 @@ func channelOf(ev slackevents.EventsAPIEvent) string {
 		return e.Channel
 	case *slackevents.AppMentionEvent:
 		return e.Channel
+	case *slackevents.AssistantThreadStartedEvent:
+		// With the DM's messages: a thread starts before its first one.
+		return e.AssistantThread.ChannelID
+	case *slackevents.AssistantThreadContextChangedEvent:
+		return e.AssistantThread.ChannelID
 	}
 	return ""
 }

@@ -38,6 +38,8 @@ type user struct {
 	// the email: a guest's, an outsider's or an unconfirmed address is
 	// anyone's to type.
 	guest, stranger, emailConfirmed bool
+	// locale is the user's Slack language ("sv-SE"), "" unknown.
+	locale string
 }
 
 // emailProfile is what the user's profile says for SLACK_LINK_BY_EMAIL in
@@ -152,6 +154,7 @@ func (a *Adapter) lookup(ctx context.Context, id string) cachedUser {
 		guest:          info.IsRestricted || info.IsUltraRestricted,
 		stranger:       info.IsStranger,
 		emailConfirmed: info.IsEmailConfirmed,
+		locale:         info.Locale,
 	}}
 	a.users.put(e)
 	return e

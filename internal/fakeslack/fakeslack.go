@@ -4,13 +4,15 @@
 // server.
 //
 // A test drives it as Slack would: customers and agents write (DM, Say),
-// press buttons (Press); the Web API fails, rate-limits or hangs (FailNext,
-// SetHook); connections drop (DropConnections); messages reach the history
-// but not the bot, as when Slack gave up on an event (Write). It keeps
-// every channel's history, so the bot can look up what it posted and fetch
-// back what it missed (conversations.history and conversations.replies,
-// paged, with message metadata), and records everything the bot did
-// (Posts, Reactions, Calls) for the test to check.
+// press buttons (Press), open assistant threads and write in them
+// (StartAssistantThread, AssistantSay); the Web API fails, rate-limits or
+// hangs (FailNext, SetHook); connections drop (DropConnections); messages
+// reach the history but not the bot, as when Slack gave up on an event
+// (Write). It keeps every channel's history, so the bot can look up what it
+// posted and fetch back what it missed (conversations.history and
+// conversations.replies, paged, with message metadata), and records
+// everything the bot did (Posts, Reactions, AssistantCalls, Calls) for the
+// test to check.
 //
 // Socket Mode envelopes are delivered as Slack delivers them: each waits
 // for its acknowledgement, and an event envelope left unacknowledged when
@@ -54,6 +56,9 @@ type User struct {
 	// Guest is a multi- or single-channel guest (is_restricted,
 	// is_ultra_restricted); EmailUnconfirmed clears is_email_confirmed.
 	Guest, EmailUnconfirmed bool
+	// Locale is the user's Slack language (users.info with
+	// include_locale), "en-US" when empty.
+	Locale string
 }
 
 // Metadata is a message's metadata (chat.postMessage's metadata argument).
@@ -199,6 +204,10 @@ type Server struct {
 	groups    map[string][]string // user group → its users
 	members   map[string][]string // channel → its members
 	private   map[string]bool     // channel → is_private
+	// assistThreads are the assistant threads opened (channel:thread_ts);
+	// assistCalls the assistant.threads calls accepted.
+	assistThreads map[string]bool
+	assistCalls   []AssistantCall
 
 	socket socketState
 }
@@ -271,8 +280,9 @@ func (s *Server) SetLatency(d time.Duration) {
 }
 
 // FailNext makes the next calls of a Web API method for a channel (its
-// channel argument) answer with replies, one each, in order (each after
-// letting its After calls through).
+// channel argument, channel_id for the assistant.threads methods) answer
+// with replies, one each, in order (each after letting its After calls
+// through).
 func (s *Server) FailNext(method, channel string, replies ...Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

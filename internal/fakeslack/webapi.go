@@ -1,6 +1,7 @@
 package fakeslack
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -48,12 +49,14 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.calls[method]++
 	hook, latency := s.hook, s.latency
 	var injected *Reply
-	if q := s.failures[method+" "+form.Get("channel")]; len(q) > 0 {
+	// The assistant.threads methods name their channel channel_id.
+	fk := method + " " + cmp.Or(form.Get("channel"), form.Get("channel_id"))
+	if q := s.failures[fk]; len(q) > 0 {
 		if q[0].After > 0 {
 			q[0].After--
 		} else {
 			injected = &q[0]
-			s.failures[method+" "+form.Get("channel")] = q[1:]
+			s.failures[fk] = q[1:]
 		}
 	}
 	s.mu.Unlock()
@@ -133,8 +136,8 @@ func (s *Server) call(method string, form url.Values) answer {
 		return ok(map[string]any{"user": map[string]any{
 			"id": id, "team_id": team, "name": u.Handle, "real_name": u.RealName, "deleted": false, "is_bot": false,
 			"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": team != Team,
-			"is_email_confirmed": !u.EmailUnconfirmed,
-			"profile":            map[string]any{"display_name": u.Display, "real_name": u.RealName, "email": u.Email},
+			"is_email_confirmed": !u.EmailUnconfirmed, "locale": cmp.Or(u.Locale, "en-US"),
+			"profile": map[string]any{"display_name": u.Display, "real_name": u.RealName, "email": u.Email},
 		}})
 	case "chat.postMessage", "chat.update", "chat.postEphemeral":
 		return s.postLocked(method, form)
@@ -151,6 +154,8 @@ func (s *Server) call(method string, form url.Values) answer {
 		return s.membersLocked(form)
 	case "conversations.info":
 		return s.infoLocked(form)
+	case SetStatus, SetSuggestedPrompts, SetTitle:
+		return s.assistantLocked(method, form)
 	case "apps.connections.open":
 		return ok(map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/link/?ticket=fake-ticket"})
 	}
