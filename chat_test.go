@@ -100,3 +100,32 @@ func TestEvalDefaultFolder(t *testing.T) {
 		t.Errorf("eval of the folder's evals: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 }
+
+// A customer in the terminal votes on an answer; a 👎 offers a person, and
+// `firstline stats` counts the votes.
+func TestChatFeedback(t *testing.T) {
+	dir := t.TempDir()
+	script := "how long does a refund take?\n/bad\n/good\nstatus of PAY-1002\n/good\n"
+	out, errOut, code := runBinary(t, dir, script, "chat")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := strings.Count(out, "your vote is counted"); n != 3 {
+		t.Errorf("%d votes acknowledged, want 3:\n%s", n, out)
+	}
+	if n := strings.Count(out, "didn't help"); n != 1 {
+		t.Errorf("the offer of a person after 👎 printed %d times, want once (a second press changes nothing):\n%s", n, out)
+	}
+	stats, errOut, code := runBinary(t, dir, "", "stats", "--db", "firstline-demo.db")
+	if code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(stats, "answers rated helpful") || !strings.Contains(stats, "1 👍, 1 👎") {
+		t.Errorf("stats do not count the votes (want 1 👍, 1 👎):\n%s", stats)
+	}
+	// Before any answer there is nothing to vote on.
+	out, _, _ = runBinary(t, t.TempDir(), "/good\n", "chat")
+	if !strings.Contains(out, "no answer to vote on yet") {
+		t.Errorf("a vote before any answer: %q", out)
+	}
+}

@@ -82,6 +82,9 @@ type Config struct {
 	Connect    ConnectConfig
 	AdminToken string
 	Shadow     bool
+	// Feedback (FIRSTLINE_FEEDBACK) puts 👍/👎 buttons under the bot's
+	// answers.
+	Feedback bool
 	// PprofAddr, when set, is a loopback address serving net/http/pprof.
 	PprofAddr string
 	// MetricsAddr (FIRSTLINE_METRICS_ADDR), when set, is an internal
@@ -138,6 +141,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	c.SlackLinkByEmail = envBool(getenv, "SLACK_LINK_BY_EMAIL", false, &errs)
 	c.Shadow = envBool(getenv, "FIRSTLINE_SHADOW", false, &errs)
+	c.Feedback = envBool(getenv, "FIRSTLINE_FEEDBACK", true, &errs)
 	c.HandoffReping = envDuration(getenv, "FIRSTLINE_HANDOFF_REPING", 5*time.Minute, &errs)
 	c.IdleTimeout = envDuration(getenv, "FIRSTLINE_IDLE_TIMEOUT", 24*time.Hour, &errs)
 	c.HTTPReadTimeout = envDuration(getenv, "FIRSTLINE_HTTP_READ_TIMEOUT", 15*time.Second, &errs)

@@ -191,6 +191,7 @@ func TestStatsCommandByHand(t *testing.T) {
 					{Topic: "faq:refund-time", Conversations: 1, HandedOff: 1},      // C
 					{Topic: "other", Conversations: 1},                              // H
 				},
+				PromptVersions: []stats.VersionJSON{}, // no votes in the data set
 			}
 			ignore := cmpIgnoreStatsTimes()
 			if diff := cmp.Diff(want, got, ignore); diff != "" {

@@ -102,6 +102,7 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 			ConnectURL:  p.cfg.Connect.URL,
 			IdleTimeout: p.cfg.IdleTimeout,
 			Shadow:      p.cfg.Shadow,
+			Feedback:    p.cfg.Feedback,
 			Limits:      p.cfg.Privacy.limits(),
 			Verifier:    verifier,
 			Links:       links.New(p.cfg.Privacy.LinkHosts...),
