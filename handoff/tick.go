@@ -230,3 +230,28 @@ func waitingSince(c bot.ClaimedHandoff) time.Time {
 	}
 	return c.CustomerWaitingSince
 }
+
+// Queue lists the waiting handoffs of the agent channel for an agent,
+// oldest first, worded as the re-ping digest words them (an agent's /queue
+// on Discord). It only reads: nobody is re-pinged. Only agents may read
+// it; anyone else gets the outsider's refusal. An empty queue is an empty
+// Feedback.
+func (s *Service) Queue(ctx context.Context, agent Agent) (Result, error) {
+	if !agent.isAgent() {
+		return notAgent, nil
+	}
+	var text string
+	err := s.cfg.Store.View(ctx, func(tx bot.Tx) error {
+		text = ""
+		qs, err := tx.WaitingHandoffs(ctx, s.cfg.AgentPlatform, s.cfg.AgentChannel)
+		if err != nil || len(qs) == 0 {
+			return err
+		}
+		text, err = s.digestText(ctx, tx, qs, s.now())
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("handoff: list the queue: %w", err)
+	}
+	return Result{Feedback: text}, nil
+}

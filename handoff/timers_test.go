@@ -491,3 +491,30 @@ func TestTranscript(t *testing.T) {
 		t.Error("the transcript lost messages")
 	}
 }
+
+// An agent's /queue lists the waiting handoffs, oldest first, without
+// re-pinging anyone; an outsider is refused.
+func TestQueueListing(t *testing.T) {
+	h := newTimerHarness(t, "")
+	agent := handoff.Agent{ID: "U-agent", Name: "Alex", Role: handoff.RoleAgent}
+	if res, err := h.Handoffs.Queue(h.Ctx, agent); err != nil || res.Feedback != "" {
+		t.Fatalf("empty queue: %+v, %v", res, err)
+	}
+	askForPerson(t, h, "U-ada")
+	h.Clock.Advance(2 * time.Minute)
+	askForPerson(t, h, "U-grace")
+	res, err := h.Handoffs.Queue(h.Ctx, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := strings.Index(res.Feedback, "#1 ada on slack, waiting 2 min"), strings.Index(res.Feedback, "#2 grace on slack")
+	if !strings.Contains(res.Feedback, "2 handoffs are waiting") || first < 0 || second < first {
+		t.Errorf("queue = %q; want both handoffs, oldest first", res.Feedback)
+	}
+	if res, _ := h.Handoffs.Queue(h.Ctx, handoff.Agent{ID: "U-ada", Name: "Ada"}); res.Outcome != handoff.NotAgent {
+		t.Errorf("an outsider's /queue = %+v, want the refusal", res)
+	}
+	// Listing re-pinged nobody: the first digest still comes at 5 minutes.
+	h.Clock.Advance(3 * time.Minute)
+	testkit.MustOne(t, digests(tick(t, h)), "digest at 10:05")
+}

@@ -18,7 +18,6 @@ const (
 	testHedy     = "1300000000000000010" // a lead by DISCORD_AGENT_LEADS, without a role
 	testNora     = "1300000000000000011" // an agent by DISCORD_AGENTS, without a role
 	testDMGrace  = "1400000000000000010" // Grace's DM channel with the bot
-	msgNotAgent  = "Only the support team's agents can act on handoffs."
 )
 
 // withConfig changes the adapter's configuration.

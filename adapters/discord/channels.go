@@ -16,6 +16,10 @@ type channelInfo struct {
 	thread bool
 	parent string // the channel a thread belongs to
 	guild  string // the server; "" when not looked up
+	// private: a private thread; owner: who started the thread.
+	private bool
+	owner   string
+	forum   bool // a forum channel (forum.go)
 }
 
 // channelCache remembers channels looked up, and the threads the adapter
@@ -65,7 +69,9 @@ func (a *Adapter) channel(ctx context.Context, id string) (channelInfo, error) {
 		}
 		return channelInfo{}, a.wrap(err, "look up channel %s", id)
 	}
-	info := channelInfo{thread: ch.IsThread(), parent: ch.ParentID, guild: ch.GuildID}
+	info := channelInfo{thread: ch.IsThread(), parent: ch.ParentID, guild: ch.GuildID,
+		private: ch.Type == discordgo.ChannelTypeGuildPrivateThread, owner: ch.OwnerID,
+		forum: ch.Type == discordgo.ChannelTypeGuildForum}
 	a.channels.put(id, info)
 	return info, nil
 }

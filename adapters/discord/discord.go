@@ -53,6 +53,8 @@ type Engine interface {
 	Active(ctx context.Context, key bot.ConversationKey) (bool, error)
 	TalkToPerson(ctx context.Context, conversationID int64, user string) error
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
+	// Feedback is a customer's vote on an answer (the 👍/👎 buttons).
+	Feedback(ctx context.Context, user string, messageID int64, helpful bool) error
 	Cursors(ctx context.Context, p bot.Platform) ([]bot.Cursor, error)
 	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 }
@@ -65,6 +67,8 @@ type Handoffs interface {
 	Resolve(ctx context.Context, handoffID int64, agent handoff.Agent) (handoff.Result, error)
 	SendDraft(ctx context.Context, draftID int64, agent handoff.Agent) (handoff.Result, error)
 	Threads(ctx context.Context, p bot.Platform) ([]handoff.ThreadCursor, error)
+	// Queue lists the waiting handoffs for an agent's /queue.
+	Queue(ctx context.Context, agent handoff.Agent) (handoff.Result, error)
 }
 
 var (
@@ -127,7 +131,12 @@ type Adapter struct {
 	replies  *replyTargets // what the bot replies to in in-channel conversations (inchannel.go)
 	roster   roster        // who is an agent, who a lead (agents.go)
 	members  *memberCache  // looked-up members' roles
-	now      func() time.Time
+	// registered are the servers this process set its slash commands in
+	// (commands.go).
+	registered guildSet
+	// forum is what is known of a forum agent channel (forum.go).
+	forum forumState
+	now   func() time.Time
 
 	botID    atomic.Pointer[string]
 	ready    atomic.Bool

@@ -100,6 +100,10 @@ func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message, membe
 		a.customerMessage(ctx, m, key, true)
 	case a.addressesSelf(m):
 		a.startConversation(ctx, m)
+	case a.supportThread(ctx, m.ChannelID):
+		// A private thread /support opened without a question: its first
+		// message starts the conversation.
+		a.customerMessage(ctx, m, key, true)
 	}
 }
 

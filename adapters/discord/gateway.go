@@ -211,6 +211,7 @@ func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 	ctx := a.runContext()
 	a.log.InfoContext(ctx, "discord: gateway session ready; fetching back missed messages")
 	a.scheduleBackfill(ctx)
+	a.registerCommands(ctx, r)
 }
 
 // onResumed notes a resumed session: Discord replays what was missed.

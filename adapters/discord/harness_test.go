@@ -2,6 +2,7 @@ package discord
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -53,14 +54,35 @@ type env struct {
 	h    *testkit.Harness
 	a    *Adapter
 	logs *syncBuffer
+	// agents is the agent channel.
+	agents string
 }
 
 type envOption func(*envOptions)
 
 type envOptions struct {
-	sender func(*Adapter) outbox.Sender
-	config func(*Config)
-	engine func(*bot.Config)
+	sender  func(*Adapter) outbox.Sender
+	config  func(*Config)
+	engine  func(*bot.Config)
+	fake    func(*fakediscord.Server)
+	adapter func(*Adapter)
+	// agents is the agent channel; testAgents when "".
+	agents string
+}
+
+// withAgentChannel makes another channel the agent channel (a forum).
+func withAgentChannel(id string) envOption {
+	return func(o *envOptions) { o.agents = id }
+}
+
+// withFake prepares the fake Discord before the adapter connects.
+func withFake(f func(*fakediscord.Server)) envOption {
+	return func(o *envOptions) { o.fake = f }
+}
+
+// withAdapter changes the adapter before it runs (its timings).
+func withAdapter(f func(*Adapter)) envOption {
+	return func(o *envOptions) { o.adapter = f }
 }
 
 // withEngine changes the engine's configuration.
@@ -83,18 +105,22 @@ func start(t *testing.T, opts ...envOption) *env {
 		opt(&o)
 	}
 	f := fakediscord.New(t)
+	if o.fake != nil {
+		o.fake(f)
+	}
 	logs := &syncBuffer{}
 	var a *Adapter
 	engine := func(*bot.Config) {}
 	if o.engine != nil {
 		engine = o.engine
 	}
-	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", testAgents), testkit.WithClock(time.Now), testkit.WithEngine(engine),
+	agents := cmp.Or(o.agents, testAgents)
+	h := testkit.New(t, testkit.WithAgents(bot.Discord, "", agents), testkit.WithClock(time.Now), testkit.WithEngine(engine),
 		testkit.WithSenders(func(p testkit.Parts) (map[bot.Platform]outbox.Sender, error) {
 			cfg := Config{
 				Token:        testToken,
 				APIURL:       f.APIURL(),
-				AgentChannel: testAgents,
+				AgentChannel: agents,
 				AgentRole:    testRole,
 				Engine:       p.Engine,
 				Handoffs:     p.Handoffs,
@@ -108,6 +134,9 @@ func start(t *testing.T, opts ...envOption) *env {
 				return nil, err
 			}
 			a.retryBase = 10 * time.Millisecond
+			if o.adapter != nil {
+				o.adapter(a)
+			}
 			if o.sender != nil {
 				return map[bot.Platform]outbox.Sender{bot.Discord: o.sender(a)}, nil
 			}
@@ -121,7 +150,7 @@ func start(t *testing.T, opts ...envOption) *env {
 		defer close(dispDone)
 		_ = h.Disp.Run(ctx)
 	}()
-	e := &env{t: t, f: f, h: h, a: a, logs: logs}
+	e := &env{t: t, f: f, h: h, a: a, logs: logs, agents: agents}
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -160,7 +189,7 @@ func (e *env) checkInvariants() {
 			t.Errorf("%s to %s: allowed_mentions.parse = %v, want []", s.Method, s.Channel, s.AllowedMentions["parse"])
 		}
 		roles, hasRoles := s.AllowedMentions["roles"].([]any)
-		card := s.Method == "POST" && s.Channel == testAgents && strings.HasPrefix(s.Content, "<@&"+testRole+"> ")
+		card := s.Method == "POST" && (s.Channel == testAgents || s.ForumStarter) && strings.HasPrefix(s.Content, "<@&"+testRole+"> ")
 		switch {
 		case card && (len(roles) != 1 || roles[0] != testRole):
 			t.Errorf("handoff card: allowed_mentions.roles = %v, want [%s]", roles, testRole)
@@ -175,7 +204,8 @@ func (e *env) checkInvariants() {
 				t.Errorf("%s to %s may ping users %v: %q", s.Method, s.Channel, users, s.Content)
 			}
 		}
-		if s.Method == "POST" && (!strings.HasPrefix(s.Nonce, "fl") || len(s.Nonce) > 25 || !s.EnforceNonce) {
+		// A forum post's first message takes no nonce (forum.go).
+		if s.Method == "POST" && !s.ForumStarter && (!strings.HasPrefix(s.Nonce, "fl") || len(s.Nonce) > 25 || !s.EnforceNonce) {
 			t.Errorf("POST to %s: nonce %q enforce_nonce %v, want fl… enforced", s.Channel, s.Nonce, s.EnforceNonce)
 		}
 	}

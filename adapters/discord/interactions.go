@@ -47,16 +47,21 @@ func parseCustomID(id string) (bot.Action, string, bool) {
 	return bot.Action(action), value, ok && action != ""
 }
 
-// onInteractionCreate handles a button press away from the gateway's
-// reader: the action takes a store transaction and the response a REST
-// call.
+// onInteractionCreate handles a button press or a slash command
+// (commands.go) away from the gateway's reader: the action takes a store
+// transaction and the response a REST call.
 func (a *Adapter) onInteractionCreate(_ *discordgo.Session, e *discordgo.InteractionCreate) {
-	if e.Interaction == nil || e.Type != discordgo.InteractionMessageComponent {
-		return // no slash commands are registered
+	if e.Interaction == nil {
+		return
 	}
 	i := e.Interaction
 	ctx := a.runContext()
-	a.goBackground(func() { a.handleComponent(ctx, i) })
+	switch i.Type {
+	case discordgo.InteractionMessageComponent:
+		a.goBackground(func() { a.handleComponent(ctx, i) })
+	case discordgo.InteractionApplicationCommand:
+		a.goBackground(func() { a.handleCommand(ctx, i) })
+	}
 }
 
 // handleComponent runs a button's action and answers the interaction.
@@ -111,6 +116,22 @@ func (a *Adapter) act(ctx context.Context, i *discordgo.Interaction) string {
 			return msgNotYours
 		case err != nil:
 			log.ErrorContext(ctx, "discord: talk-to-a-person button failed", "conversation", id, "err", err)
+			return msgFailed
+		}
+		return ""
+	case bot.ActionFeedback:
+		id, helpful, err := bot.ParseFeedback(value)
+		if err != nil {
+			return msgUnknownButton
+		}
+		err = a.cfg.Engine.Feedback(ctx, user.ID, id, helpful)
+		switch {
+		case errors.Is(err, bot.ErrNotYours):
+			return msgNotYours
+		case errors.Is(err, bot.ErrNotAnAnswer), errors.Is(err, bot.ErrNotFound):
+			return msgUnknownButton
+		case err != nil:
+			log.ErrorContext(ctx, "discord: feedback button failed", "message", id, "err", err)
 			return msgFailed
 		}
 		return ""
@@ -174,8 +195,13 @@ func (a *Adapter) inAgentChannel(ctx context.Context, channel string) bool {
 // interactionReply is an interaction callback (POST
 // /interactions/{id}/{token}/callback).
 type interactionReply struct {
-	Type int                   `json:"type"`
-	Data *interactionReplyData `json:"data,omitempty"`
+	Type int `json:"type"`
+	Data any `json:"data,omitempty"` // *interactionReplyData, or *deferredData
+}
+
+// deferredData is a deferred message's data: only its flags.
+type deferredData struct {
+	Flags int `json:"flags"`
 }
 
 type interactionReplyData struct {
@@ -187,22 +213,59 @@ type interactionReplyData struct {
 // respond answers an interaction: with a message only the presser sees, or
 // with nothing visible (a deferred update: the message stays as it is).
 func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, feedback string) {
-	reply := interactionReply{Type: int(discordgo.InteractionResponseDeferredMessageUpdate)}
-	if feedback != "" {
-		reply = interactionReply{
-			Type: int(discordgo.InteractionResponseChannelMessageWithSource),
-			Data: &interactionReplyData{
-				Content:         fitOne(feedback, MaxMessageLen),
-				Flags:           int(discordgo.MessageFlagsEphemeral),
-				AllowedMentions: noMentions(),
-			},
-		}
+	if feedback == "" {
+		a.callback(ctx, i, interactionReply{Type: int(discordgo.InteractionResponseDeferredMessageUpdate)})
+		return
 	}
+	a.respondMessage(ctx, i, feedback)
+}
+
+// respondMessage answers an interaction with a message only the caller
+// sees.
+func (a *Adapter) respondMessage(ctx context.Context, i *discordgo.Interaction, text string) {
+	a.callback(ctx, i, interactionReply{
+		Type: int(discordgo.InteractionResponseChannelMessageWithSource),
+		Data: &interactionReplyData{
+			Content:         fitOne(text, MaxMessageLen),
+			Flags:           int(discordgo.MessageFlagsEphemeral),
+			AllowedMentions: noMentions(),
+		},
+	})
+}
+
+// deferMessage acknowledges a slash command with a deferred message only
+// the caller sees ("thinking…"); editOriginal then replaces it.
+func (a *Adapter) deferMessage(ctx context.Context, i *discordgo.Interaction) {
+	a.callback(ctx, i, interactionReply{
+		Type: int(discordgo.InteractionResponseDeferredChannelMessageWithSource),
+		Data: &deferredData{Flags: int(discordgo.MessageFlagsEphemeral)},
+	})
+}
+
+// callback sends an interaction's one response (POST
+// /interactions/{id}/{token}/callback).
+func (a *Adapter) callback(ctx context.Context, i *discordgo.Interaction, reply interactionReply) {
 	ctx, cancel := context.WithTimeout(ctx, respondTimeout)
 	defer cancel()
 	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
 	if _, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, reply, endpoint, discordgo.WithContext(ctx)); err != nil {
-		a.log.WarnContext(ctx, "discord: cannot answer a button press", "interaction", i.ID, "err", a.redact(err))
+		a.log.WarnContext(ctx, "discord: cannot answer an interaction", "interaction", i.ID, "err", a.redact(err))
+	}
+}
+
+// editOriginal replaces a deferred answer with the text (PATCH
+// /webhooks/{app}/{token}/messages/@original); it stays ephemeral.
+func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, text string) {
+	ctx, cancel := context.WithTimeout(ctx, respondTimeout)
+	defer cancel()
+	endpoint := discordgo.EndpointInteractionResponseActions(i.AppID, i.Token)
+	body := struct {
+		Content         string          `json:"content"`
+		AllowedMentions allowedMentions `json:"allowed_mentions"`
+	}{fitOne(text, MaxMessageLen), noMentions()}
+	bucket := discordgo.EndpointInteractionResponseActions(i.AppID, "")
+	if _, err := a.session.RequestWithBucketID(http.MethodPatch, endpoint, body, bucket, discordgo.WithContext(ctx)); err != nil {
+		a.log.WarnContext(ctx, "discord: cannot send a command's answer", "interaction", i.ID, "err", a.redact(err))
 	}
 }
 

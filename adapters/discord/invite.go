@@ -20,22 +20,26 @@ import (
 //     handoff threads.
 //   - Create Public Threads: start a thread from a customer's mention and
 //     from each handoff card.
+//   - Create Private Threads: open the private thread of /support, which
+//     only the customer, the bot (and moderators) see.
 //   - Read Message History: fetch back messages sent while the gateway was
 //     disconnected, in conversation and handoff threads.
 //
-// Editing its own messages (the handoff card) and answering button clicks
+// Editing its own messages (the handoff card), adding the customer to the
+// private thread it started, and answering button clicks and slash commands
 // need no permission. The agent role is pinged without Mention Everyone: make
 // the role mentionable ("Allow anyone to @mention this role") instead.
 const Permissions = discordgo.PermissionViewChannel |
 	discordgo.PermissionSendMessages |
 	discordgo.PermissionSendMessagesInThreads |
 	discordgo.PermissionCreatePublicThreads |
+	discordgo.PermissionCreatePrivateThreads |
 	discordgo.PermissionReadMessageHistory
 
 // Scopes are the OAuth2 scopes of the invite: "bot" adds the bot user to the
-// server. Message buttons need no other scope (no slash commands are
-// registered).
-var scopes = []string{"bot"}
+// server, "applications.commands" lets it register its slash commands
+// there (commands.go). Message buttons need no scope of their own.
+var scopes = []string{"bot", "applications.commands"}
 
 // InviteURL returns the OAuth2 URL that adds the bot with the given client
 // (application) id to a server, asking for exactly Permissions.

@@ -25,16 +25,17 @@ func TestInviteURL(t *testing.T) {
 			t.Errorf("%s: %s: want https://discord.com/oauth2/authorize", tt.name, got)
 		}
 		q := u.Query()
-		if q.Get("client_id") != tt.clientID || q.Get("scope") != "bot" || len(q) != 3 {
-			t.Errorf("%s: query %v: want client_id, scope=bot, permissions only", tt.name, q)
+		if q.Get("client_id") != tt.clientID || q.Get("scope") != "bot applications.commands" || len(q) != 3 {
+			t.Errorf("%s: query %v: want client_id, scope=bot applications.commands, permissions only", tt.name, q)
 		}
 		// View Channels, Send Messages, Read Message History, Create
-		// Public Threads, Send Messages in Threads; nothing else.
-		if want := "309237713920"; q.Get("permissions") != want {
+		// Public Threads, Create Private Threads, Send Messages in
+		// Threads; nothing else.
+		if want := "377957190656"; q.Get("permissions") != want {
 			t.Errorf("%s: permissions = %s, want %s", tt.name, q.Get("permissions"), want)
 		}
 	}
-	if Permissions != 1<<10|1<<11|1<<16|1<<35|1<<38 {
+	if Permissions != 1<<10|1<<11|1<<16|1<<35|1<<36|1<<38 {
 		t.Errorf("Permissions = %d", Permissions)
 	}
 }

@@ -92,7 +92,11 @@ func (a *Adapter) Send(ctx context.Context, m bot.Outgoing) (string, error) {
 		// goes to the agent channel itself.
 		channel := m.ParentRef
 		if channel == "" {
-			channel = m.Channel
+			// A forum takes no message of its own (forum.go).
+			var err error
+			if channel, err = a.forumChannel(ctx, m.Channel); err != nil {
+				return "", err
+			}
 		}
 		text, roles := a.withRoleMention(m)
 		return a.post(ctx, m, channel, text, roles)
@@ -135,6 +139,15 @@ func (a *Adapter) announce(ctx context.Context, m bot.Outgoing) (string, error) 
 	}
 	if channel == "" {
 		return "", outbox.Permanent(errors.New("discord: post handoff card: no agent channel"))
+	}
+	if channel == a.cfg.AgentChannel {
+		forum, err := a.agentForum(ctx)
+		if err != nil {
+			return "", err
+		}
+		if forum {
+			return a.announceForum(ctx, m)
+		}
 	}
 	text, roles := a.withRoleMention(m)
 	body := messageBody{
@@ -267,6 +280,15 @@ func (a *Adapter) update(ctx context.Context, m bot.Outgoing) (string, error) {
 	}
 	if m.Channel == "" {
 		return "", outbox.Permanent(fmt.Errorf("discord: update handoff card %d: no channel", m.HandoffID))
+	}
+	if m.Channel == a.cfg.AgentChannel {
+		forum, err := a.agentForum(ctx)
+		if err != nil {
+			return "", err
+		}
+		if forum {
+			return a.updateForum(ctx, m)
+		}
 	}
 	rows := a.components(ctx, m.Buttons)
 	body := messageBody{

@@ -28,6 +28,7 @@ func (s *stubEngine) Accept(context.Context, bot.Incoming) (bot.Accepted, error)
 }
 func (s *stubEngine) Submit(context.Context, int64)                               {}
 func (s *stubEngine) Active(context.Context, bot.ConversationKey) (bool, error)   { return false, nil }
+func (s *stubEngine) Feedback(context.Context, string, int64, bool) error         { return nil }
 func (s *stubEngine) Rate(context.Context, string, int64, int) error              { return nil }
 func (s *stubEngine) Cursors(context.Context, bot.Platform) ([]bot.Cursor, error) { return nil, nil }
 func (s *stubEngine) Edited(context.Context, bot.Edit) (bool, error)              { return false, nil }
@@ -54,6 +55,9 @@ func (stubHandoffs) SendDraft(context.Context, int64, handoff.Agent) (handoff.Re
 }
 func (stubHandoffs) Threads(context.Context, bot.Platform) ([]handoff.ThreadCursor, error) {
 	return nil, nil
+}
+func (stubHandoffs) Queue(context.Context, handoff.Agent) (handoff.Result, error) {
+	return handoff.Result{}, nil
 }
 
 var (

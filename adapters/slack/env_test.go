@@ -365,7 +365,20 @@ func (e *env) press(user, channel, ts string, b button) {
 
 func (e *env) pressStatus(user, channel, ts string, b button) (int, string) {
 	e.t.Helper()
-	payload := fakeslack.BlockActions(user, channel, ts, b)
+	return e.sendAction(fakeslack.BlockActions(user, channel, ts, b))
+}
+
+// pressFeedback presses b, one of a feedback_buttons element's buttons.
+func (e *env) pressFeedback(user, channel, ts string, b button) {
+	e.t.Helper()
+	if code, body := e.sendAction(fakeslack.FeedbackActions(user, channel, ts, b)); code != http.StatusOK {
+		e.t.Fatalf("press feedback %s: %d %s", b.Value, code, body)
+	}
+}
+
+// sendAction delivers a block_actions payload.
+func (e *env) sendAction(payload []byte) (int, string) {
+	e.t.Helper()
 	switch e.mode {
 	case httpMode:
 		form := url.Values{"payload": {string(payload)}}

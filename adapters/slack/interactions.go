@@ -72,6 +72,18 @@ func (a *Adapter) press(ctx context.Context, cb slackapi.InteractionCallback, ac
 		}
 		err = a.cfg.Engine.TalkToPerson(ctx, id, who)
 		return a.customerButton(ctx, cb, "talk to a person", err)
+	case bot.ActionFeedback:
+		id, helpful, err := bot.ParseFeedback(value)
+		if err != nil {
+			a.log.WarnContext(ctx, "slack feedback button with a bad value", "value", value)
+			return nil
+		}
+		err = a.cfg.Engine.Feedback(ctx, who, id, helpful)
+		if errors.Is(err, bot.ErrNotAnAnswer) {
+			a.log.WarnContext(ctx, "slack feedback on a message that is no answer", "message", id)
+			return nil
+		}
+		return a.customerButton(ctx, cb, "feedback", err)
 	case bot.ActionRate:
 		handoffID, score, err := handoff.ParseRating(value)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,6 +188,16 @@ func (a *Adapter) msgOptions(text string, buttons []bot.Button) []slackapi.MsgOp
 			slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, true), nil, nil))
 	}
 	fallback := text
+	// The feedback buttons are Slack's own feedback_buttons element, in a
+	// context_actions block under the message; the others are buttons.
+	var feedback []bot.Button
+	buttons = slices.DeleteFunc(slices.Clone(buttons), func(b bot.Button) bool {
+		if b.Action == bot.ActionFeedback {
+			feedback = append(feedback, b)
+			return true
+		}
+		return false
+	})
 	if len(buttons) > 0 {
 		seen := map[bot.Action]int{}
 		for _, b := range buttons {
@@ -220,6 +231,14 @@ func (a *Adapter) msgOptions(text string, buttons []bot.Button) []slackapi.MsgOp
 			}
 			fallback = strings.Join(labels, " · ")
 		}
+	}
+	if len(feedback) == 2 {
+		up, down := feedback[0], feedback[1]
+		pos := slackapi.NewFeedbackButton(slackapi.NewTextBlockObject(slackapi.PlainTextType, up.Label, true, false), up.Value).
+			WithAccessibilityLabel("This answer helped")
+		neg := slackapi.NewFeedbackButton(slackapi.NewTextBlockObject(slackapi.PlainTextType, down.Label, true, false), down.Value).
+			WithAccessibilityLabel("This answer did not help")
+		blocks = append(blocks, slackapi.NewContextActionsBlock("", slackapi.NewFeedbackButtonsBlockElement(actionID(bot.ActionFeedback, 0), pos, neg)))
 	}
 	return []slackapi.MsgOption{
 		slackapi.MsgOptionText(fallback, false),

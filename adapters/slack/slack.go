@@ -45,6 +45,8 @@ type Engine interface {
 	Active(ctx context.Context, key bot.ConversationKey) (bool, error)
 	TalkToPerson(ctx context.Context, conversationID int64, user string) error
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
+	// Feedback is a customer's vote on an answer (the feedback buttons).
+	Feedback(ctx context.Context, user string, messageID int64, helpful bool) error
 	LinkByEmail(ctx context.Context, id bot.Identity, p bot.EmailProfile) (bool, error)
 	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 	// Cursors says where each open conversation stands, for fetching back

@@ -103,9 +103,13 @@ type User struct {
 // Channel is a channel the fake knows.
 type Channel struct {
 	ID, GuildID, ParentID string
-	Type                  int // 0 text, 1 DM, 11 public thread
+	Type                  int // 0 text, 1 DM, 11 public thread, 12 private thread, 15 forum
 	// Recipient is the user a DM channel is with.
 	Recipient string
+	// Name is a thread's name ("thread" when empty).
+	Name string
+	// Invitable: members of a private thread may invite others.
+	Invitable bool
 }
 
 // message is a message in the fake's history.
@@ -133,6 +137,9 @@ type Sent struct {
 	// Deduped is true when Discord returned an earlier message for the
 	// nonce instead of creating one.
 	Deduped bool
+	// ForumStarter: the first message of a forum post, created with the
+	// post (it takes no nonce).
+	ForumStarter bool
 }
 
 // CustomIDs returns the custom_ids of a message's buttons, in order.
@@ -208,6 +215,25 @@ type Server struct {
 	threadFailures map[string][]Failure
 	noHistory      map[string]bool // channels where the bot may not read history, so not reply
 	noThreads      map[string]bool // channels where the bot may not create public threads
+	noPrivate      map[string]bool // channels where the bot may not create private threads
+
+	// application commands and interactions (commands.go)
+	guilds        []string             // the servers the bot is in, as READY lists them
+	commands      map[string][]Command // by guild
+	overwrites    map[string]int       // bulk overwrites, by guild
+	noCommands    map[string]bool      // guilds where the bot lacks the applications.commands scope
+	tokens        map[string]string    // interaction token → interaction id
+	answered      map[string]bool      // interactions with a callback
+	originals     map[string]Callback  // the latest edit of each interaction's @original
+	originalEdits []Callback
+	created       []PrivateThread     // threads started without a message
+	threadMembers map[string][]string // members of the threads the bot started without a message
+
+	// forum channels (forum.go)
+	forumTags   map[string][]forumTag // by forum
+	appliedTags map[string][]string   // by post: tag ids
+	tagHistory  map[string][][]string // by post: each set of tag ids applied
+	noManage    map[string]bool       // channels where the bot lacks Manage Channels
 
 	// gateway
 	conn          *conn
@@ -241,6 +267,20 @@ func New(t testing.TB) *Server {
 		threadFailures: map[string][]Failure{},
 		noHistory:      map[string]bool{},
 		noThreads:      map[string]bool{},
+		noPrivate:      map[string]bool{},
+
+		guilds:        []string{Guild},
+		commands:      map[string][]Command{},
+		overwrites:    map[string]int{},
+		noCommands:    map[string]bool{},
+		tokens:        map[string]string{},
+		answered:      map[string]bool{},
+		originals:     map[string]Callback{},
+		threadMembers: map[string][]string{},
+		forumTags:     map[string][]forumTag{},
+		appliedTags:   map[string][]string{},
+		tagHistory:    map[string][][]string{},
+		noManage:      map[string]bool{},
 	}
 	for _, u := range []User{
 		{ID: BotID, Username: "firstline", Bot: true},

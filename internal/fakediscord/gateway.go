@@ -114,7 +114,7 @@ func (s *Server) identify(c *conn, raw json.RawMessage) {
 	s.dispatchLocked("READY", map[string]any{
 		"v":                  10,
 		"user":               userJSON(s.users[BotID]),
-		"guilds":             []any{map[string]any{"id": Guild, "unavailable": true}},
+		"guilds":             s.readyGuildsLocked(),
 		"session_id":         s.sessionID,
 		"resume_gateway_url": "ws" + strings.TrimPrefix(s.gw.URL, "http"),
 		"shard":              []int{0, 1},
@@ -122,6 +122,16 @@ func (s *Server) identify(c *conn, raw json.RawMessage) {
 		"private_channels":   []any{},
 		"_trace":             []string{"fake-gateway"},
 	})
+}
+
+// readyGuildsLocked are READY's guilds: unavailable guild objects, which
+// GUILD_CREATE events would fill in.
+func (s *Server) readyGuildsLocked() []any {
+	out := []any{}
+	for _, g := range s.guilds {
+		out = append(out, map[string]any{"id": g, "unavailable": true})
+	}
+	return out
 }
 
 func (s *Server) resume(c *conn, raw json.RawMessage) {

@@ -58,6 +58,9 @@ func (s *Server) addLocked(channel, user, content string, opts ...MsgOpt) *messa
 	if _, ok := s.channels[channel]; !ok {
 		s.t.Fatalf("fakediscord: no channel %s", channel)
 	}
+	if !s.mayWriteLocked(channel, user) {
+		s.t.Fatalf("fakediscord: %s writes in private thread %s without being its member", user, channel)
+	}
 	m := &message{ID: s.newIDLocked(), ChannelID: channel, AuthorID: user, Content: content}
 	for _, o := range opts {
 		o(m)
@@ -71,37 +74,11 @@ func (s *Server) addLocked(channel, user, content string, opts ...MsgOpt) *messa
 func (s *Server) Click(channel, messageID, customID, user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channels[channel]
-	id := s.newIDLocked()
-	u := s.users[user]
-	d := map[string]any{
-		"id":                             id,
-		"application_id":                 BotID,
-		"type":                           3,
-		"data":                           map[string]any{"custom_id": customID, "component_type": 2},
-		"channel_id":                     channel,
-		"channel":                        s.channelJSONLocked(c),
-		"token":                          "interaction-token-" + id,
-		"version":                        1,
-		"locale":                         "en-US",
-		"app_permissions":                "2248473465835073",
-		"entitlements":                   []any{},
-		"authorizing_integration_owners": map[string]any{"0": Guild},
-		"context":                        0,
-	}
+	var msg map[string]any
 	if m := s.find(channel, messageID); m != nil {
-		d["message"] = s.messageJSON(m, false)
+		msg = s.messageJSON(m, false)
 	}
-	if c.GuildID != "" {
-		d["guild_id"] = c.GuildID
-		d["guild_locale"] = "en-US"
-		d["member"] = memberJSON(u, true)
-	} else {
-		d["user"] = userJSON(u)
-		d["context"] = 1
-	}
-	s.dispatchLocked("INTERACTION_CREATE", d)
-	return id
+	return s.interactionLocked(3, channel, user, map[string]any{"custom_id": customID, "component_type": 2}, msg)
 }
 
 // ---- JSON shapes ----
@@ -141,10 +118,26 @@ func (s *Server) channelJSONLocked(c Channel) map[string]any {
 	case 1:
 		out["recipients"] = []any{userJSON(s.users[c.Recipient])}
 		out["last_message_id"] = nil
-	case 11:
-		out["guild_id"], out["parent_id"], out["name"] = c.GuildID, c.ParentID, "thread"
+	case 11, 12:
+		name := c.Name
+		if name == "" {
+			name = "thread"
+		}
+		out["guild_id"], out["parent_id"], out["name"] = c.GuildID, c.ParentID, name
 		out["owner_id"] = BotID
-		out["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false, "archive_timestamp": "2026-01-01T00:00:00.000000+00:00"}
+		meta := map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false, "archive_timestamp": "2026-01-01T00:00:00.000000+00:00"}
+		if c.Type == 12 {
+			meta["invitable"] = c.Invitable
+		}
+		out["thread_metadata"] = meta
+		out["member_count"] = len(s.threadMembers[c.ID])
+		if s.channels[c.ParentID].Type == 15 {
+			out["applied_tags"] = append([]string{}, s.appliedTags[c.ID]...)
+		}
+	case 15:
+		out["guild_id"], out["name"], out["position"] = c.GuildID, "support-forum", 0
+		out["available_tags"] = s.forumTagsJSONLocked(c.ID)
+		out["default_reaction_emoji"], out["default_sort_order"], out["default_forum_layout"] = nil, nil, 1
 	default:
 		out["guild_id"], out["name"], out["position"] = c.GuildID, "general", 0
 	}

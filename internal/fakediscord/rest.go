@@ -39,6 +39,13 @@ func (s *Server) restHandler() http.Handler {
 	})
 	mux.HandleFunc("POST /api/v9/interactions/{id}/{token}/callback", s.interactionCallback)
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{token}", s.followup)
+	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/@original", s.editOriginal)
+	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{guild}/commands", s.overwriteCommands)
+	mux.HandleFunc("GET /api/v9/applications/{app}/guilds/{guild}/commands", s.getCommands)
+	mux.HandleFunc("POST /api/v9/channels/{ch}/threads", s.createThread)
+	mux.HandleFunc("PUT /api/v9/channels/{ch}/thread-members/{user}", s.addThreadMember)
+	mux.HandleFunc("PATCH /api/v9/channels/{ch}", s.modifyChannel)
+	mux.HandleFunc("GET /api/v9/guilds/{guild}/threads/active", s.activeThreads)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
@@ -157,6 +164,9 @@ func (s *Server) createLocked(ch string, body map[string]any) (int, any) {
 	if !ok {
 		return http.StatusNotFound, map[string]any{"message": "Unknown Channel", "code": codeUnknownChannel}
 	}
+	if c.Type == 15 {
+		return http.StatusBadRequest, map[string]any{"message": "Cannot send messages in a non-text channel", "code": codeNonTextChannel}
+	}
 	if c.ID == DMGone {
 		return http.StatusForbidden, map[string]any{"message": "Cannot send messages to this user", "code": codeCannotSendToUser}
 	}
@@ -248,16 +258,32 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.channelJSONLocked(c))
 }
 
+// interactionCallback serves POST /interactions/{id}/{token}/callback:
+// the one answer an interaction gets (type 4 a message, 5 a deferred
+// message, 6 a deferred update of a component's message).
 func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request) {
 	body := mustBody(s.t, r)
-	cb := Callback{Interaction: r.PathValue("id"), Type: int(num(body["type"]))}
+	id := r.PathValue("id")
+	cb := Callback{Interaction: id, Type: int(num(body["type"]))}
 	if d, ok := body["data"].(map[string]any); ok {
 		cb.Content, _ = d["content"].(string)
 		cb.Flags = int(num(d["flags"]))
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if known, ok := s.tokens[r.PathValue("token")]; !ok || known != id {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Unknown interaction", "code": codeUnknownInteraction})
+		return
+	}
+	if s.answered[id] {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Interaction has already been acknowledged.", "code": codeAlreadyAcknowledged})
+		return
+	}
+	if !slices.Contains([]int{4, 5, 6}, cb.Type) {
+		s.t.Errorf("fakediscord: interaction %s answered with type %d, want 4, 5 or 6", id, cb.Type)
+	}
+	s.answered[id] = true
 	s.callbacks = append(s.callbacks, cb)
-	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -352,6 +378,19 @@ func mustBody(t testing.TB, r *http.Request) map[string]any {
 		if err := json.Unmarshal(data, &body); err != nil {
 			t.Errorf("fakediscord: %s %s: body is not JSON: %v: %s", r.Method, r.URL.Path, err, data)
 		}
+	}
+	return body
+}
+
+// mustBodyArray reads a JSON array body, as bulk overwrites send.
+func mustBodyArray(t testing.TB, r *http.Request) []any {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Errorf("fakediscord: read body: %v", err)
+	}
+	var body []any
+	if err := json.Unmarshal(data, &body); err != nil {
+		t.Errorf("fakediscord: %s %s: body is not a JSON array: %v: %s", r.Method, r.URL.Path, err, data)
 	}
 	return body
 }

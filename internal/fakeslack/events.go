@@ -72,6 +72,23 @@ func (s *Server) EventCallback(inner map[string]any) []byte {
 // BlockActions is the block_actions payload of user pressing button b of
 // the message ts in channel.
 func BlockActions(user, channel, ts string, b Button) []byte {
+	return blockActions(user, channel, ts, b, "button")
+}
+
+// FeedbackActions is the block_actions payload of user pressing b, one of
+// the two buttons of a feedback_buttons element (Post.Feedback): Slack
+// sends the element's action id with the pressed button's value.
+func FeedbackActions(user, channel, ts string, b Button) []byte {
+	return blockActions(user, channel, ts, b, "feedback_buttons")
+}
+
+// PressFeedback is user pressing b of a feedback_buttons element of the
+// message ts in channel, over Socket Mode. It returns the envelope's id.
+func (s *Server) PressFeedback(user, channel, ts string, b Button) string {
+	return s.Deliver(Interactive, FeedbackActions(user, channel, ts, b))
+}
+
+func blockActions(user, channel, ts string, b Button, elementType string) []byte {
 	handle := strings.ToLower(strings.TrimPrefix(user, "U-"))
 	payload, err := json.Marshal(map[string]any{
 		"type":       "block_actions",
@@ -85,7 +102,7 @@ func BlockActions(user, channel, ts string, b Button) []byte {
 		"message":      map[string]any{"type": "message", "ts": ts, "text": "…", "user": BotUser, "bot_id": BotID},
 		"state":        map[string]any{"values": map[string]any{}},
 		"response_url": "https://hooks.slack.com/actions/T1/1/fake",
-		"actions": []any{map[string]any{"action_id": b.ActionID, "block_id": "blk", "type": "button",
+		"actions": []any{map[string]any{"action_id": b.ActionID, "block_id": "blk", "type": elementType,
 			"text":  map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
 			"value": b.Value, "action_ts": "1762077600.123456"}},
 	})

@@ -100,7 +100,36 @@ type Block struct {
 		Text     struct {
 			Text string `json:"text"`
 		} `json:"text"`
+		// A feedback_buttons element's two buttons.
+		PositiveButton *feedbackButton `json:"positive_button"`
+		NegativeButton *feedbackButton `json:"negative_button"`
 	} `json:"elements"`
+}
+
+// feedbackButton is one button of a feedback_buttons element.
+type feedbackButton struct {
+	Text struct {
+		Text string `json:"text"`
+	} `json:"text"`
+	Value              string `json:"value"`
+	AccessibilityLabel string `json:"accessibility_label"`
+}
+
+// Feedback returns the 👍 and 👎 buttons of the post's feedback_buttons
+// element (in a context_actions block), and whether it has one.
+func (p Post) Feedback() (up, down Button, ok bool) {
+	for _, b := range p.Blocks {
+		if b.Type != "context_actions" {
+			continue
+		}
+		for _, e := range b.Elements {
+			if e.Type == "feedback_buttons" && e.PositiveButton != nil && e.NegativeButton != nil {
+				return Button{ActionID: e.ActionID, Value: e.PositiveButton.Value, Label: e.PositiveButton.Text.Text},
+					Button{ActionID: e.ActionID, Value: e.NegativeButton.Value, Label: e.NegativeButton.Text.Text}, true
+			}
+		}
+	}
+	return Button{}, Button{}, false
 }
 
 // Section is the text of the post's section blocks.

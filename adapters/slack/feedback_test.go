@@ -1,0 +1,45 @@
+package slack
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/firstlinehq/firstline/bot"
+	"github.com/firstlinehq/firstline/internal/fakeslack"
+	"github.com/firstlinehq/firstline/internal/testkit"
+)
+
+// TestFeedbackButtons: an answer carries Slack's feedback_buttons under
+// it, beside Talk to a person; the customer's 👎 offers a person; another
+// user's press is refused to them alone and counts nothing.
+func TestFeedbackButtons(t *testing.T) {
+	for _, m := range bothModes {
+		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, m, withHarness(testkit.WithEngine(func(c *bot.Config) { c.Feedback = true })))
+			ada := fakeslack.DMChannel("U-ada")
+			since := e.mark()
+			e.dm("U-ada", "status of PAY-1001")
+			answer := e.waitPost(since, "the answer", func(p post) bool { return p.Channel == ada && strings.Contains(p.Section(), "PAY-1001") })
+			up, down, ok := answer.Feedback()
+			if !ok || up.Label != "👍" || down.Label != "👎" || up.ActionID != down.ActionID {
+				t.Fatalf("answer blocks lack feedback buttons: %+v", answer.Blocks)
+			}
+			answer.Button(t, "firstline_talk_to_person") // still there
+
+			since = e.mark()
+			e.pressFeedback("U-grace", ada, answer.TS, down)
+			e.waitPost(since, "the refusal to Grace", func(p post) bool {
+				return p.Method == "chat.postEphemeral" && strings.Contains(p.Text, "another customer")
+			})
+
+			since = e.mark()
+			e.pressFeedback("U-ada", ada, answer.TS, down)
+			offer := e.waitPost(since, "the offer of a person", func(p post) bool { return p.Channel == ada && strings.Contains(p.Section(), "didn't help") })
+			offer.Button(t, "firstline_talk_to_person")
+			if _, _, ok := offer.Feedback(); ok {
+				t.Error("the offer after 👎 asks for feedback too")
+			}
+		})
+	}
+}
