@@ -35,6 +35,7 @@ type Tx interface {
 	ConversationStats
 	Feedbacks
 	TurnLeases
+	Intakes
 }
 
 // Conversations stores conversations.

@@ -49,6 +49,7 @@ const (
 // handoff thread on its lane. It runs in the READY handler, so its queries
 // are made before later events are handled.
 func (a *Adapter) scheduleBackfill(ctx context.Context) {
+	a.replayIntakes(ctx)
 	cursors, err := a.cfg.Engine.Cursors(ctx, bot.Discord)
 	if err != nil {
 		a.log.ErrorContext(ctx, "discord: cannot list open conversations; messages sent while disconnected are not fetched back", "err", err)

@@ -55,6 +55,11 @@ type Engine interface {
 	Rate(ctx context.Context, user string, handoffID int64, score int) error
 	// Feedback is a customer's vote on an answer (the 👍/👎 buttons).
 	Feedback(ctx context.Context, user string, messageID int64, helpful bool) error
+	// Intake, IntakeDone and PendingIntakes keep a mention stored while
+	// its thread is started (intake.go).
+	Intake(ctx context.Context, it bot.Intake) error
+	IntakeDone(ctx context.Context, p bot.Platform, key string) error
+	PendingIntakes(ctx context.Context, p bot.Platform, age time.Duration, limit int) ([]bot.Intake, error)
 	Cursors(ctx context.Context, p bot.Platform) ([]bot.Cursor, error)
 	Edited(ctx context.Context, ed bot.Edit) (bool, error)
 }

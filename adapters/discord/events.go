@@ -138,6 +138,10 @@ func (a *Adapter) startConversation(ctx context.Context, m *discordgo.Message) {
 	if !a.mentionsSelf(m) {
 		return // a reply to an old message of the bot's, not a conversation
 	}
+	// The mention is stored before its thread is started: the thread's id
+	// keys the conversation, and a crash in between must not lose it.
+	a.intake(ctx, m)
+	defer a.intakeDone(ctx, m)
 	thread, err := a.openThread(ctx, m)
 	if err != nil {
 		a.log.WarnContext(ctx, "discord: cannot open a thread for a mention; answering in the channel (does the bot have Create Public Threads here?)",

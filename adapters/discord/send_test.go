@@ -26,9 +26,14 @@ type stubEngine struct {
 func (s *stubEngine) Accept(context.Context, bot.Incoming) (bot.Accepted, error) {
 	return bot.Accepted{}, nil
 }
-func (s *stubEngine) Submit(context.Context, int64)                               {}
-func (s *stubEngine) Active(context.Context, bot.ConversationKey) (bool, error)   { return false, nil }
-func (s *stubEngine) Feedback(context.Context, string, int64, bool) error         { return nil }
+func (s *stubEngine) Submit(context.Context, int64)                             {}
+func (s *stubEngine) Active(context.Context, bot.ConversationKey) (bool, error) { return false, nil }
+func (s *stubEngine) Feedback(context.Context, string, int64, bool) error       { return nil }
+func (s *stubEngine) Intake(context.Context, bot.Intake) error                  { return nil }
+func (s *stubEngine) IntakeDone(context.Context, bot.Platform, string) error    { return nil }
+func (s *stubEngine) PendingIntakes(context.Context, bot.Platform, time.Duration, int) ([]bot.Intake, error) {
+	return nil, nil
+}
 func (s *stubEngine) Rate(context.Context, string, int64, int) error              { return nil }
 func (s *stubEngine) Cursors(context.Context, bot.Platform) ([]bot.Cursor, error) { return nil, nil }
 func (s *stubEngine) Edited(context.Context, bot.Edit) (bool, error)              { return false, nil }

@@ -411,7 +411,11 @@ func (t *tx) PurgeVerifications(ctx context.Context, cutoff time.Time) (int, err
 	if err != nil {
 		return 0, t.errorf("purge verification budgets before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return n + m + b, nil
+	i, err := t.execN(ctx, `DELETE FROM intake WHERE created_at < $1`, stamp(cutoff))
+	if err != nil {
+		return 0, t.errorf("purge intakes before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return n + m + b + i, nil
 }
 
 // Account connection

@@ -695,3 +695,42 @@ func testFeedback(t *testing.T, s Store) {
 		t.Errorf("records after erasure = %+v, %v", recs, err)
 	}
 }
+
+// testIntakes: an intake is stored once, listed when old enough, oldest
+// first and per platform, deleted, and purged by the retention job.
+func testIntakes(t *testing.T, s Store) {
+	ctx := t.Context()
+	put := func(p bot.Platform, key string, age time.Duration) {
+		t.Helper()
+		mustDo(t, s, func(tx bot.Tx) error {
+			return tx.PutIntake(ctx, bot.Intake{Platform: p, Key: key, Payload: []byte(`{"id":"` + key + `"}`), CreatedAt: at(-age)})
+		})
+	}
+	pending := func(p bot.Platform, before time.Time) []string {
+		t.Helper()
+		its := mustTx(t, s, func(tx bot.Tx) ([]bot.Intake, error) { return tx.PendingIntakes(ctx, p, before, 10) })
+		var keys []string
+		for _, it := range its {
+			keys = append(keys, it.Key+":"+string(it.Payload))
+		}
+		return keys
+	}
+	put(bot.Discord, "m2", time.Minute)
+	put(bot.Discord, "m1", 2*time.Minute)
+	put(bot.Discord, "m1", 0) // again: changes nothing
+	put(bot.Slack, "s1", 2*time.Minute)
+	if err := txErr(t, s, func(tx bot.Tx) error { return tx.PutIntake(ctx, bot.Intake{Platform: bot.Discord}) }); err == nil {
+		t.Error("PutIntake without a key: no error")
+	}
+	wantDiff(t, "pending", []string{`m1:{"id":"m1"}`, `m2:{"id":"m2"}`}, pending(bot.Discord, at(0)))
+	wantDiff(t, "pending before a minute ago", []string{`m1:{"id":"m1"}`}, pending(bot.Discord, at(-90*time.Second)))
+	mustDo(t, s, func(tx bot.Tx) error { return tx.DeleteIntake(ctx, bot.Discord, "m1") })
+	mustDo(t, s, func(tx bot.Tx) error { return tx.DeleteIntake(ctx, bot.Discord, "none") })
+	wantDiff(t, "pending after delete", []string{`m2:{"id":"m2"}`}, pending(bot.Discord, at(0)))
+	if n := mustTx(t, s, func(tx bot.Tx) (int, error) { return tx.PurgeVerifications(ctx, at(0)) }); n != 2 {
+		t.Errorf("PurgeVerifications purged %d, want the 2 intakes left", n)
+	}
+	if got := pending(bot.Slack, at(time.Hour)); len(got) != 0 {
+		t.Errorf("intakes after purge: %v", got)
+	}
+}

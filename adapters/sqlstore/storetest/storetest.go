@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Privacy/EraseCustomer", testEraseCustomer},
 		{"Privacy/EraseByAuthor", testEraseByAuthor},
 		{"Privacy/Feedback", testFeedback},
+		{"Privacy/Intakes", testIntakes},
 		{"Privacy/UnlinkIdentity", testUnlinkIdentity},
 		{"Privacy/RetentionMessages", testRetentionMessages},
 		{"Privacy/RetentionOutbox", testRetentionOutbox},
