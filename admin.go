@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/discord"
-	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/slack"
+	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/customerfile"

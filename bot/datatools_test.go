@@ -54,8 +54,8 @@ func ordersAPI(t *testing.T) (*fakeorders.Server, testkit.Option) {
 	srv := fakeorders.New("orders-token")
 	t.Cleanup(srv.Close)
 	srv.Add(fakeorders.Order{Reference: "ORD-1001", CustomerID: "C-1", Status: "shipped", Total: "59.90", Currency: "EUR",
-		Items:    []fakeorders.Item{{Name: "Notebook", Quantity: 2, SKU: "SKU-ADA-9"}},
-		Shipping: fakeorders.Shipping{Carrier: "DHL", Tracking: "TRK-ADA-1", ETA: "2026-12-09", Address: "1 Ada Lane"},
+		Items:     []fakeorders.Item{{Name: "Notebook", Quantity: 2, SKU: "SKU-ADA-9"}},
+		Shipping:  fakeorders.Shipping{Carrier: "DHL", Tracking: "TRK-ADA-1", ETA: "2026-12-09", Address: "1 Ada Lane"},
 		CreatedAt: "2026-12-01T10:00:00Z", InternalNote: "ADA-INTERNAL-NOTE"})
 	srv.Add(fakeorders.Order{Reference: "ORD-2001", CustomerID: "C-2", Status: "processing", Total: "777.77", Currency: "USD",
 		Shipping:  fakeorders.Shipping{Carrier: "SecretCarrier", Tracking: "TRK-GRACE-555", Address: "2 Grace Road"},

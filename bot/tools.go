@@ -163,7 +163,6 @@ func (tb toolbox) dataTool(ctx context.Context, call ToolCall) toolResult {
 	return res.audited(AuditToolCall, tb.customer, record, outcome, reason)
 }
 
-
 func (tb toolbox) paymentStatus(ctx context.Context, ref string) toolResult {
 	action := AuditPaymentLookup
 	if ref == "" {
