@@ -53,6 +53,9 @@ type vword struct {
 	maxDist  uint8  // typos absorbed; 0: exact match only
 	filler   bool   // a filler in some language
 	negation bool   // a negation in some language
+	// listed: a word of the phrase file, not only of a reach table; only
+	// those make a message word known (see Matcher.annotateWord).
+	listed bool
 }
 
 func newVocabulary() *vocabulary {
@@ -72,7 +75,23 @@ func (v *vocabulary) add(w string, fuzzy bool) int32 {
 	if fuzzy {
 		v.words[id].maxDist = tolerance(len(v.words[id].runes))
 	}
+	v.words[id].listed = true
 	return id
+}
+
+// addReach adds a word of a reach table, fuzzy for intent and target words
+// (reachRolesOf narrows the tolerance), without making it a listed word.
+func (v *vocabulary) addReach(w string, fuzzy bool) {
+	id, ok := v.index[w]
+	if !ok {
+		id = int32(len(v.words))
+		v.index[w] = id
+		r := []rune(w)
+		v.words = append(v.words, vword{runes: r, letters: letterSet(r)})
+	}
+	if fuzzy && v.words[id].maxDist == 0 {
+		v.words[id].maxDist = tolerance(len(v.words[id].runes))
+	}
 }
 
 // finish builds the indexes once every word is in.

@@ -56,6 +56,21 @@
 //     human please" but not "No. Human please" or "no, human please"; that
 //     is how a determiner "no" is told from an answer "no" (which is why
 //     English "no" is an Except word, not a negation: "No I want a human").
+//   - Reach and target: when no phrase and no Alone phrase matches, a
+//     built-in rule for en, sv, de, es and fr recognizes a request by its
+//     structure rather than its words: an intent to reach someone
+//     ("contact", "get hold of", "is there", "quiero") followed in the
+//     same clause, across connecting words, by a support person ("human",
+//     "one of your advisors", "customer service", "Mitarbeiter"); a
+//     support person followed by a verb of helping ("can a human call me
+//     back"); a German target followed by its verb ("mit einem Berater
+//     sprechen"); or a short sentence of nothing but targets ("advisor?").
+//     Qualifiers keep other people out ("another person", "someone else",
+//     "my manager", "la persona equivocada"), typos are absorbed on words
+//     of five letters or more, and the negation and Except rules above
+//     apply. It reports the message's words it read as the Phrase. It is on
+//     only for a language whose Alone phrases name one of its targets. See
+//     reach.go for the rules and their limits.
 //   - Long messages: a message of up to 4,000 runes is read whole, a longer
 //     one only as its first and its last 2,000 runes (see windowRunes), so
 //     the cost is bounded whatever a customer pastes.
@@ -79,7 +94,9 @@ type Lang struct {
 	Except    []string // phrases whose occurrence overlapping a match vetoes it ("humane", "human resources", "not human")
 }
 
-// Match tells which language's phrase matched, the phrase as the file spells it.
+// Match tells which language's phrase matched, the phrase as the file spells
+// it; or, for a match of the reach-and-target rule (reach.go), the message's
+// words that it read, normalized ("connect me with one of your advisors").
 type Match struct{ Lang, Phrase string }
 
 // Matcher finds explicit requests for a person. It is immutable once built
@@ -97,8 +114,12 @@ type Matcher struct {
 	// because "humain" is one letter from it.
 	except      [][]int32
 	exceptFirst map[int32][]int32
-	seed        maphash.Seed // for scratch.seen
-	pool        sync.Pool    // of *scratch: Match allocates nothing in the steady state
+	// reach holds the reach tables of the languages that use them, and
+	// reachRoles each vocabulary word's roles in them (see reach.go).
+	reach      []reachLang
+	reachRoles [][]reachRole
+	seed       maphash.Seed // for scratch.seen
+	pool       sync.Pool    // of *scratch: Match allocates nothing in the steady state
 }
 
 // language is a Lang compiled against the Matcher's vocabulary.
@@ -209,9 +230,16 @@ func NewMatcher(langs []Lang) (*Matcher, error) {
 			}
 		}
 	}
+	alone := make([][][]string, len(comp))
+	for i := range comp {
+		alone[i] = comp[i].alone
+	}
+	reach, reachRoles := compileReach(&tk, v, langs, alone)
 	v.finish()
 
 	m := &Matcher{
+		reach:       reach,
+		reachRoles:  reachRoles,
 		langs:       make([]language, len(langs)),
 		vocab:       v,
 		starts:      make([][]ref, len(v.words)),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math"
+	"strings"
 )
 
 // hit is a vocabulary word that a message word matches, and at what distance.
@@ -40,6 +41,7 @@ type scratch struct {
 	rows   []int32 // for distance
 	cands  []candidate
 	places []placement
+	roles  []uint32 // by message word, in one reach table (see reach.go)
 	// Computed on first need in a call.
 	exceptDone  bool
 	exceptSpans []span
@@ -95,6 +97,11 @@ func (m *Matcher) Match(text string) (Match, bool) {
 	m.findAlone(sc)
 	c, ok := m.best(sc)
 	if !ok {
+		// Only when no phrase matched: the reach rule adds matches and
+		// changes none.
+		if r, ok := m.findReach(sc); ok {
+			return Match{Lang: m.langs[r.lang].code, Phrase: sc.spanText(r.start, r.end)}, true
+		}
 		return Match{}, false
 	}
 	l := &m.langs[c.lang]
@@ -103,6 +110,19 @@ func (m *Matcher) Match(text string) (Match, bool) {
 		list = l.alone
 	}
 	return Match{Lang: l.code, Phrase: list[c.idx].text}, true
+}
+
+// spanText returns the message words [s, e), normalized, joined by spaces.
+func (sc *scratch) spanText(s, e int) string {
+	var b strings.Builder
+	b.Grow(int(sc.tk.toks[e-1].end-sc.tk.toks[s].start) + e - s)
+	for i := s; i < e; i++ {
+		if i > s {
+			b.WriteByte(' ')
+		}
+		b.Write(sc.tk.word(i))
+	}
+	return b.String()
 }
 
 // annotate looks every message word up in the vocabulary.
@@ -149,12 +169,18 @@ func (m *Matcher) annotateWord(sc *scratch, i int, w []byte) {
 	if !ok {
 		exact = -1
 	}
+	// A word only of the reach tables is looked up exactly, but the message
+	// word stays unknown to the phrase rules, as before those tables.
+	id := exact
+	if exact >= 0 && !v.words[exact].listed {
+		exact = -1
+	}
 	// A negation only ever matches itself: "keinen" is one edit from
 	// "einen", "nicht" from "nich", and neither may pass for a filler or a
 	// phrase word.
 	neg := exact >= 0 && v.words[exact].negation
 	t.hitLo = int32(len(sc.hits))
-	v.lookup(sc, w, exact, !neg)
+	v.lookup(sc, w, id, !neg)
 	t.hitHi = int32(len(sc.hits))
 	t.exact, t.negation = exact, neg
 	switch {

@@ -22,6 +22,7 @@ type token struct {
 	clause     int32 // clause number; a negation reaches only within its clause
 	sentence   int32 // sentence number; an Alone request may be a sentence of its own
 	seg        int32 // window segment (head or tail); phrases never span two
+	quoted     bool  // between quotation marks: quoted, not said ("it says \"contact support\"")
 
 	// Set by the matcher (see Matcher.annotate).
 	exact        int32 // vocabulary id of exactly this word, or -1
@@ -40,12 +41,16 @@ type tokenizer struct {
 	toks     []token
 	clause   int32
 	sentence int32
+	quoted   bool
+	// quoteFrom is the first token after the last opening quotation mark.
+	quoteFrom int
 }
 
 func (t *tokenizer) reset() {
 	t.buf = t.buf[:0]
 	t.toks = t.toks[:0]
 	t.clause, t.sentence = 0, 0
+	t.quoted = false
 }
 
 // word returns the normalized bytes of token i.
@@ -59,6 +64,7 @@ func (t *tokenizer) run(s string, seg int32) {
 	// A new segment is a new sentence: nothing reads across the cut.
 	t.sentence++
 	t.clause++
+	t.quoted = false
 	s = compatFold(s)
 	inWord := false
 	start := 0
@@ -97,6 +103,11 @@ func (t *tokenizer) run(s string, seg int32) {
 				inWord = false
 			}
 			switch {
+			case isQuote(r):
+				t.quoted = !t.quoted
+				if t.quoted {
+					t.quoteFrom = len(t.toks)
+				}
 			case isSentenceBreak(r):
 				t.sentence++
 				t.clause++
@@ -108,6 +119,13 @@ func (t *tokenizer) run(s string, seg int32) {
 	if inWord {
 		t.add(start, seg)
 	}
+	// A quotation never closed is a stray mark, not a quotation.
+	if t.quoted {
+		for i := t.quoteFrom; i < len(t.toks); i++ {
+			t.toks[i].quoted = false
+		}
+		t.quoted = false
+	}
 }
 
 func (t *tokenizer) add(start int, seg int32) {
@@ -117,6 +135,7 @@ func (t *tokenizer) add(start int, seg int32) {
 		clause:   t.clause,
 		sentence: t.sentence,
 		seg:      seg,
+		quoted:   t.quoted,
 		exact:    -1,
 	})
 }
@@ -301,6 +320,15 @@ func isWordish(r rune) bool { return isWordRune(r) || isIgnorable(r) || isApostr
 func startsWithWordRune(s string) bool {
 	r, _ := utf8.DecodeRuneInString(s)
 	return isWordRune(r)
+}
+
+// isQuote reports quotation marks; an apostrophe is not one.
+func isQuote(r rune) bool {
+	switch r {
+	case '"', '“', '”', '„', '«', '»', '＂':
+		return true
+	}
+	return false
 }
 
 func isApostrophe(r rune) bool {

@@ -76,10 +76,42 @@ const tableMinRequests, tableMinOthers = 120, 80
 // testdata/requests.tsv and checks recall and false handoffs per language.
 // Run with -v to see the numbers and every miss.
 func TestRequestTable(t *testing.T) {
-	m := mustDefaultMatcher(t)
-	type tally struct{ persons, hits, others, falses int }
+	got := mustTally(t, mustDefaultMatcher(t), "testdata/requests.tsv")
+	checkTally(t, got, tableBounds, tableMinRequests, tableMinOthers)
+}
+
+// devBounds is, per language, what TestDevSet accepts on testdata/dev.tsv:
+// a development set of phrasings written before the reach-and-target rule
+// (see reach.go), to make the matcher generalize rather than learn phrases.
+// Before that rule the phrase file found 69–80% of its requests per
+// language (en 53/66, sv 50/64, de 45/65, es 50/65, fr 52/65), with no false
+// handoff; with it, all of them, still with none.
+var devBounds = map[string]struct {
+	minRecall float64
+	maxFalse  int
+}{
+	"en": {0.98, 0},
+	"sv": {0.98, 0},
+	"de": {0.98, 0},
+	"es": {0.98, 0},
+	"fr": {0.98, 0},
+}
+
+// TestDevSet runs the matcher over testdata/dev.tsv, like TestRequestTable.
+func TestDevSet(t *testing.T) {
+	got := mustTally(t, mustDefaultMatcher(t), "testdata/dev.tsv")
+	checkTally(t, got, devBounds, 60, 60)
+}
+
+// tally counts one language's rows and how the matcher did on them.
+type tally struct{ persons, hits, others, falses int }
+
+// mustTally runs m over the table at path, logging every miss and false
+// handoff, and returns the counts by language.
+func mustTally(t *testing.T, m *Matcher, path string) map[string]*tally {
+	t.Helper()
 	got := make(map[string]*tally)
-	for _, c := range mustLoadTable(t, "testdata/requests.tsv") {
+	for _, c := range mustLoadTable(t, path) {
 		tl := got[c.lang]
 		if tl == nil {
 			tl = new(tally)
@@ -102,18 +134,27 @@ func TestRequestTable(t *testing.T) {
 			}
 		}
 	}
-	for _, lang := range slices.Sorted(maps.Keys(tableBounds)) {
-		b, tl := tableBounds[lang], got[lang]
+	return got
+}
+
+// checkTally checks got against bounds and the least rows of each kind.
+func checkTally(t *testing.T, got map[string]*tally, bounds map[string]struct {
+	minRecall float64
+	maxFalse  int
+}, minRequests, minOthers int) {
+	t.Helper()
+	for _, lang := range slices.Sorted(maps.Keys(bounds)) {
+		b, tl := bounds[lang], got[lang]
 		if tl == nil || tl.persons == 0 || tl.others == 0 {
 			t.Errorf("%s: no cases of both kinds in the table", lang)
 			continue
 		}
-		if tl.persons < tableMinRequests || tl.others < tableMinOthers {
+		if tl.persons < minRequests || tl.others < minOthers {
 			t.Errorf("%s: %d requests and %d other questions in the table, want at least %d and %d",
-				lang, tl.persons, tl.others, tableMinRequests, tableMinOthers)
+				lang, tl.persons, tl.others, minRequests, minOthers)
 		}
 		recall := float64(tl.hits) / float64(tl.persons)
-		t.Logf("%s: recall %d/%d = %.2f, false handoffs %d/%d", lang, tl.hits, tl.persons, recall, tl.falses, tl.others)
+		t.Logf("%s: recall %d/%d = %.3f, false handoffs %d/%d", lang, tl.hits, tl.persons, recall, tl.falses, tl.others)
 		if recall < b.minRecall {
 			t.Errorf("%s: recall %.3f, want at least %.3f", lang, recall, b.minRecall)
 		}
