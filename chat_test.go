@@ -36,7 +36,10 @@ func TestChatThroughOpenAICompatibleServer(t *testing.T) {
 				} `json:"function"`
 			} `json:"tools"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model != "local-model" || len(req.Tools) != 2 {
+		// payment_status, handoff_to_human and the shipped help center's
+		// search_help_center.
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model != "local-model" || len(req.Tools) != 3 ||
+			req.Tools[2].Function.Name != "search_help_center" {
 			http.Error(w, "bad request body", http.StatusBadRequest)
 			return
 		}
@@ -127,5 +130,27 @@ func TestChatFeedback(t *testing.T) {
 	out, _, _ = runBinary(t, t.TempDir(), "/good\n", "chat")
 	if !strings.Contains(out, "no answer to vote on yet") {
 		t.Errorf("a vote before any answer: %q", out)
+	}
+}
+
+// With zero configuration, the terminal chat answers a question the FAQ
+// does not cover from the shipped help center, with the article as its
+// source, in the customer's language; a question nothing answers gets an
+// offer of a person, not an invented answer.
+func TestChatAnswersFromTheHelpCenter(t *testing.T) {
+	out, errOut, code := runBinary(t, t.TempDir(), "my card was stolen, what do I do?\nmitt kort är borttappat, vad gör jag?\nwhat is the capital of Peru?\n", "chat", "--as", "none")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"Source: ", "https://help.example.com/en/articles/lost-stolen-card",
+		"https://help.example.com/sv/articles/",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "Source: ") != 2 {
+		t.Errorf("want a source under the two help-center answers only:\n%s", out)
 	}
 }

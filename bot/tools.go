@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -18,8 +21,25 @@ import (
 
 // Tool names the model may call.
 const (
-	ToolPaymentStatus  = "payment_status"
-	ToolHandoffToHuman = "handoff_to_human"
+	ToolPaymentStatus    = "payment_status"
+	ToolHandoffToHuman   = "handoff_to_human"
+	ToolSearchHelpCenter = "search_help_center"
+)
+
+// The help center's answers to one search: a few passages, bounded so
+// that a turn's prompt stays small whatever the size of the help center.
+const (
+	helpHits      = 3
+	helpHitLen    = 700  // characters of one passage's text
+	maxHelpQuery  = 300  // characters of the model's query
+	helpTotalLen  = 2400 // characters of all the passages (about 600 tokens)
+	// minHelpScore is the least relevance (bleve's BM25 score) a passage
+	// needs to be shown: on the shipped help center, passages that answer
+	// a question score 0.5 and more, those that only share a common word
+	// with it ("tell me a joke", "can I get a pizza") 0.15 and less. What
+	// clears no passage reads as nothing found, so the bot says it does
+	// not know rather than answer from an unrelated article.
+	minHelpScore = 0.3
 )
 
 // maxPayments bounds how many payments one tool call returns.
@@ -27,8 +47,18 @@ const maxPayments = 5
 
 // toolDefs are the tools offered to the model: the built-in ones, then the
 // company's data tools of tools.yaml.
-func toolDefs(data *datatools.Set) []ToolDef {
+func toolDefs(set *prompts.Set) []ToolDef {
 	defs := builtinTools()
+	if set.KnowledgeArticles() > 0 {
+		defs = append(defs, ToolDef{
+			Name: ToolSearchHelpCenter,
+			Description: "Search the company's help-center articles. Use it for any question about how things work " +
+				"(refunds, cards, fees, delivery, account, security) before answering. Returns the most relevant " +
+				"passages with the article's title and URL; answer only from them and cite the URL.",
+			Parameters: json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"the customer's question, in their words and language"}},"required":["query"],"additionalProperties":false}`),
+		})
+	}
+	data := set.Tools
 	if data != nil {
 		for _, d := range data.Defs() {
 			defs = append(defs, ToolDef{Name: d.Name, Description: d.Description, Parameters: d.Parameters})
@@ -78,14 +108,18 @@ type toolbox struct {
 	payments PaymentSource
 	// data are the company's data tools (tools.yaml), which scope every
 	// call to customer the same way (bot/datatools).
-	data     *datatools.Set
+	data *datatools.Set
+	// set is the prompt set of the turn: its help center.
+	set      *prompts.Set
+	lang     string
 	customer string // linked customer id, "" when not linked
 	private  bool
 	now      func() time.Time
 }
 
 func (e *Engine) toolbox(conv Conversation, set *prompts.Set) toolbox {
-	return toolbox{payments: e.cfg.Payments, data: set.Tools, customer: conv.CustomerID, private: conv.Private, now: e.now}
+	return toolbox{payments: e.cfg.Payments, data: set.Tools, set: set, lang: conv.Lang,
+		customer: conv.CustomerID, private: conv.Private, now: e.now}
 }
 
 var referenceRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -124,12 +158,68 @@ func (tb toolbox) run(ctx context.Context, call ToolCall) toolResult {
 			Trigger: TriggerModel,
 			Reason:  "The AI assistant handed off: " + reason,
 		}}
+	case ToolSearchHelpCenter:
+		var args struct {
+			Query string `json:"query"`
+		}
+		if err := decodeArgs(call.Arguments, &args); err != nil {
+			return refusal("invalid", "invalid_arguments", err.Error())
+		}
+		return tb.searchHelpCenter(ctx, args.Query)
 	default:
 		if tb.data != nil && tb.data.Has(call.Name) {
 			return tb.dataTool(ctx, call)
 		}
 		return refusal("invalid", "unknown_tool", fmt.Sprintf("there is no tool named %q", truncate(call.Name, 64)))
 	}
+}
+
+// helpPassage is what the model sees of a passage of the help center.
+type helpPassage struct {
+	Title   string `json:"title"`
+	URL     string `json:"url"`
+	Heading string `json:"heading,omitempty"`
+	Text    string `json:"text"`
+	// Relevance is the search's score, rounded: how well the passage
+	// matches, for the model to weigh (above 1 is a close match).
+	Relevance float64 `json:"relevance"`
+}
+
+// searchHelpCenter returns the passages of the help center that best match
+// query, in the customer's language first. It is public information: no
+// customer is needed, and nothing is audited.
+func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult {
+	query = strings.TrimSpace(truncate(cleanReason(query), maxHelpQuery))
+	if query == "" {
+		return refusal("invalid", "invalid_arguments", "query must not be empty")
+	}
+	idx, err := tb.set.Knowledge()
+	if err != nil || idx == nil {
+		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
+	}
+	hits, err := idx.Search(ctx, query, tb.lang, helpHits)
+	if err != nil {
+		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
+	}
+	out := make([]helpPassage, 0, len(hits))
+	total := 0
+	for _, h := range hits {
+		if h.Score < minHelpScore {
+			break // hits come best first
+		}
+		text := truncate(unwrap(h.Passage.Text), helpHitLen)
+		if total+len(text) > helpTotalLen {
+			break
+		}
+		total += len(text)
+		out = append(out, helpPassage{Title: h.Passage.Title, URL: h.Passage.URL, Heading: h.Passage.Heading, Text: text,
+			Relevance: math.Round(h.Score*100) / 100})
+	}
+	if len(out) == 0 {
+		return content("not_found", map[string]any{"results": out,
+			"message": "Nothing in the help center answers this. Say you do not know, and offer a person; do not guess."})
+	}
+	return content("ok", map[string]any{"results": out})
 }
 
 // dataTool runs a data tool of tools.yaml for the conversation's customer.
@@ -319,4 +409,51 @@ func cleanReason(s string) string {
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	return truncate(s, 300)
+}
+
+// helpHosts are the hosts of the help center's articles: the model's
+// answers may link to them (they cite their sources).
+func helpHosts(set *prompts.Set) []string {
+	var hosts []string
+	for _, u := range set.KnowledgeURLs() {
+		if p, err := url.Parse(u); err == nil && p.Hostname() != "" && !slices.Contains(hosts, p.Hostname()) {
+			hosts = append(hosts, p.Hostname())
+		}
+	}
+	return hosts
+}
+
+// unwrap joins the lines of each paragraph of Markdown source, as chat
+// shows text: a line break inside a paragraph would be kept by Slack and
+// Discord. Blank lines and list items stay.
+func unwrap(text string) string {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if i > 0 {
+			prev := strings.TrimSpace(lines[i-1])
+			t := strings.TrimSpace(l)
+			if prev == "" || t == "" || listItem(t) {
+				b.WriteByte('\n')
+			} else {
+				b.WriteByte(' ')
+				l = t
+			}
+		}
+		b.WriteString(l)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// listItem reports whether a line starts a Markdown list item.
+func listItem(l string) bool {
+	if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "+ ") {
+		return true
+	}
+	i := 0
+	for i < len(l) && l[i] >= '0' && l[i] <= '9' {
+		i++
+	}
+	return i > 0 && i < len(l)-1 && (l[i] == '.' || l[i] == ')') && l[i+1] == ' '
 }

@@ -248,16 +248,17 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 	system, err := set.System(prompts.SystemData{
 		Linked:  conv.CustomerID != "",
 		Private: conv.Private,
-		FAQ:     set.FAQ,
-		Today:   e.now().UTC().Format(time.DateOnly),
+		FAQ:        set.FAQ,
+		HelpCenter: set.KnowledgeArticles() > 0,
+		Today:      e.now().UTC().Format(time.DateOnly),
 	})
 	if err != nil {
 		e.log.ErrorContext(ctx, "render system prompt", "err", err)
 		return e.failure(ctx, conv, "The system prompt could not be rendered.", set)
 	}
-	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(set.Tools), Lang: conv.Lang}
+	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(set), Lang: conv.Lang}
 	tools := e.toolbox(conv, set)
-	allow := e.cfg.Links.With(e.hosts.of(system)...)
+	allow := e.cfg.Links.With(e.hosts.of(system)...).With(helpHosts(set)...)
 	verify := false // a payment_status call was refused: not linked
 
 	for round := 0; round <= e.cfg.MaxToolRounds; round++ {

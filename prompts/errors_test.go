@@ -364,7 +364,7 @@ func TestInvalidFolders(t *testing.T) {
 				"You are a bot.",
 				"{{if .Linked}}Linked.{{end}} Today is {{.Todya}}.",
 			)},
-			want: []wantErr{{FileSystem, 7, "unknown variable .Todya (known: .FAQ, .Linked, .Private, .Today)"}},
+			want: []wantErr{{FileSystem, 7, "unknown variable .Todya (known: .FAQ, .HelpCenter, .Linked, .Private, .Today)"}},
 		},
 		{
 			name: "unknown variable inside range in system.md",

@@ -94,7 +94,7 @@ func samplePayment() map[string]any {
 }
 
 func systemSample() any {
-	return SystemData{Linked: true, Private: true, Today: "2026-01-02",
+	return SystemData{Linked: true, Private: true, HelpCenter: true, Today: "2026-01-02",
 		FAQ: []FAQEntry{{ID: "x", Question: "Q?", Keywords: []string{"q"}, Answer: "A."}}}
 }
 

@@ -18,15 +18,21 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"testing/fstest"
 	"text/template"
 
 	"github.com/firstlinehq/firstline/bot/datatools"
+	"github.com/firstlinehq/firstline/knowledge"
 )
 
-//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml tools.yaml
+//go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml tools.yaml knowledge
 var defaultFiles embed.FS
 
 // The files a prompt folder may hold. A file missing from the folder keeps
@@ -40,6 +46,11 @@ const (
 	// FileTools declares the company's data tools (bot/datatools); its
 	// secrets come from the environment at each load.
 	FileTools = "tools.yaml"
+	// FolderKnowledge is the help center (package knowledge): one Markdown
+	// article per file, in sub-folders as admins like. A prompt folder
+	// with its own replaces the embedded example whole; an empty one means
+	// no help center.
+	FolderKnowledge = "knowledge"
 )
 
 // Files lists the prompt files in a stable order.
@@ -57,6 +68,9 @@ type Set struct {
 	Escalation Escalation
 	// Tools are the company's data tools (tools.yaml); none by default.
 	Tools *datatools.Set
+	// help is the help center (the knowledge folder), indexed on first
+	// use (Knowledge).
+	help *helpCenter
 
 	hours Hours
 
@@ -93,7 +107,10 @@ type SystemData struct {
 	Linked  bool
 	Private bool
 	FAQ     []FAQEntry
-	Today   string
+	// HelpCenter is true when the knowledge folder has articles: the
+	// model searches them (search_help_center) instead of reading the FAQ.
+	HelpCenter bool
+	Today      string
 }
 
 // Error is one problem in a prompt file.
@@ -157,10 +174,127 @@ func readAll(dir fs.FS) (contents map[string][]byte, sources map[string]string, 
 		contents[name] = b
 		sources[name] = src
 	}
+	if err := readKnowledge(dir, contents, sources); err != nil {
+		errs = append(errs, Error{File: FolderKnowledge, Msg: err.Error()})
+	}
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
 	return contents, sources, nil
+}
+
+// readKnowledge adds the articles of the knowledge folder to contents, by
+// path ("knowledge/en/refunds.md"): the folder's when dir has one, else
+// the embedded example.
+func readKnowledge(dir fs.FS, contents map[string][]byte, sources map[string]string) error {
+	var from fs.FS = defaultFiles
+	sources[FolderKnowledge] = "default"
+	if dir != nil {
+		if info, err := fs.Stat(dir, FolderKnowledge); err == nil && info.IsDir() {
+			from, sources[FolderKnowledge] = dir, "folder"
+		}
+	}
+	return fs.WalkDir(from, FolderKnowledge, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.EqualFold(path.Ext(p), ".md") {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.Size() > knowledge.MaxFileSize {
+			// Read no further: the knowledge package reports the size.
+			contents[p] = make([]byte, knowledge.MaxFileSize+1)
+			return nil
+		}
+		b, err := fs.ReadFile(from, p)
+		if err != nil {
+			return err
+		}
+		contents[p] = b
+		return nil
+	})
+}
+
+// helpCenter is a set's help center: its articles, checked when the set
+// was built, and their index, built on the first search. Most sets are
+// never searched (a test's, one an admin replaced at once), and indexing
+// costs tens of milliseconds.
+type helpCenter struct {
+	articles []knowledge.Article
+	once     sync.Once
+	idx      *knowledge.Index
+	err      error
+}
+
+// Knowledge returns the help center's index, building it on first use; nil
+// when the knowledge folder has no articles.
+func (s *Set) Knowledge() (*knowledge.Index, error) {
+	h := s.help
+	if h == nil {
+		return nil, nil
+	}
+	h.once.Do(func() {
+		h.idx, h.err = knowledge.Build(h.articles)
+		if h.err == nil {
+			// A reload swaps sets while turns may still search the old
+			// one: its index is closed once nothing holds the help center.
+			runtime.AddCleanup(h, func(x *knowledge.Index) { _ = x.Close() }, h.idx)
+		}
+	})
+	if h.err != nil {
+		return nil, fmt.Errorf("prompts: index the help center: %w", h.err)
+	}
+	return h.idx, nil
+}
+
+// KnowledgeArticles is how many articles the help center has.
+func (s *Set) KnowledgeArticles() int {
+	if s.help == nil {
+		return 0
+	}
+	return len(s.help.articles)
+}
+
+// KnowledgeURLs are the URLs of the help center's articles, for the link
+// allow-list.
+func (s *Set) KnowledgeURLs() []string {
+	if s.help == nil {
+		return nil
+	}
+	urls := make([]string, len(s.help.articles))
+	for i, a := range s.help.articles {
+		urls[i] = a.URL
+	}
+	return urls
+}
+
+// loadKnowledge parses the articles readKnowledge read.
+func loadKnowledge(contents map[string][]byte) (*helpCenter, Errors) {
+	dir := fstest.MapFS{}
+	for name, b := range contents {
+		if strings.HasPrefix(name, FolderKnowledge+"/") {
+			dir[name] = &fstest.MapFile{Data: b}
+		}
+	}
+	if len(dir) == 0 {
+		return nil, nil
+	}
+	articles, err := knowledge.LoadDir(dir, FolderKnowledge)
+	if err != nil {
+		var kes knowledge.Errors
+		if errors.As(err, &kes) {
+			errs := make(Errors, 0, len(kes))
+			for _, e := range kes {
+				errs = append(errs, Error{File: e.File, Line: e.Line, Msg: e.Msg})
+			}
+			return nil, errs
+		}
+		return nil, Errors{{File: FolderKnowledge, Msg: err.Error()}}
+	}
+	if len(articles) == 0 {
+		return nil, nil
+	}
+	return &helpCenter{articles: articles}, nil
 }
 
 // build parses and validates the files readAll read.
@@ -199,6 +333,9 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 			errs = appendErr(errs, FileTools, err)
 		}
 	}
+	var kerrs Errors
+	s.help, kerrs = loadKnowledge(contents)
+	errs = append(errs, kerrs...)
 	if len(errs) > 0 {
 		for i, e := range errs {
 			// The YAML library puts an empty value at the end of a file that
@@ -303,7 +440,7 @@ func readFile(dir fs.FS, name string) ([]byte, string, error) {
 
 func version(contents map[string][]byte) string {
 	h := sha256.New()
-	for _, name := range Files {
+	for _, name := range slices.Sorted(maps.Keys(contents)) {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(contents[name]))
 		h.Write(contents[name])
 	}

@@ -334,6 +334,13 @@ func (w *Watcher) watch(ctx context.Context, fw *fsnotify.Watcher) error {
 				_ = w.Reload()
 				return fmt.Errorf("folder %s: %s", dir, ev.Op)
 			}
+			if ev.Has(fsnotify.Create) {
+				// A new folder of the help center (or the help center
+				// itself) is watched from now on.
+				if info, err := os.Stat(ev.Name); err == nil && info.IsDir() {
+					addTree(fw, ev.Name)
+				}
+			}
 			changed()
 		case err, ok := <-fw.Errors:
 			if !ok {
@@ -355,7 +362,8 @@ func (w *Watcher) watch(ctx context.Context, fw *fsnotify.Watcher) error {
 	}
 }
 
-// watchDir returns an fsnotify watcher of dir.
+// watchDir returns an fsnotify watcher of dir, and of every folder of its
+// help center (fsnotify watches one folder, not its sub-folders).
 func watchDir(dir string) (*fsnotify.Watcher, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -365,7 +373,19 @@ func watchDir(dir string) (*fsnotify.Watcher, error) {
 		fw.Close()
 		return nil, err
 	}
+	addTree(fw, filepath.Join(dir, FolderKnowledge))
 	return fw, nil
+}
+
+// addTree adds root and the folders under it to fw, as far as it can: a
+// folder it cannot watch is still re-read at the next resync.
+func addTree(fw *fsnotify.Watcher, root string) {
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = fw.Add(p)
+		}
+		return nil
+	})
 }
 
 // sleep waits for d, and reports false when ctx is done first.

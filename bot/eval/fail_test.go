@@ -77,7 +77,7 @@ scenarios:
     turns:
       - say: "How long does a refund take?"
         expect: {tool: payment_status}`,
-			want: []string{`turn 1: the model did not call payment_status: it called no tool; reply was: "Refunds are sent back`},
+			want: []string{`turn 1: the model did not call payment_status: it called search_help_center({"query":"How long does a refund take?"})`},
 		},
 		{
 			name: "tool not asked",

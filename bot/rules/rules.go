@@ -52,6 +52,22 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 	}
 	last := req.Messages[len(req.Messages)-1]
 	if last.Role == bot.ChatTool {
+		if r, ok := helpResult(last.Content); ok {
+			// A close match in the help center wins; else an FAQ entry
+			// whose keywords the words have (an answer an admin wrote for
+			// them); else a weaker match; else a person is offered.
+			text := recentCustomerText(toolless(req.Messages))
+			if len(r) > 0 && r[0].Relevance >= closeMatch {
+				return text2(helpAnswer(r)), nil
+			}
+			if e, ok := prompts.MatchFAQ(set.FAQ, text); ok {
+				return text2(e.Answer), nil
+			}
+			if len(r) > 0 {
+				return text2(helpAnswer(r)), nil
+			}
+			return m.withoutTools(set, req.Lang, text, wordsOf(text))
+		}
 		return m.fromTool(set, req.Lang, last.Content)
 	}
 	if last.Role != bot.ChatUser {
@@ -67,6 +83,17 @@ func (m *Model) Complete(ctx context.Context, req bot.ModelRequest) (bot.ModelRe
 	if hasAny(words, paymentWords) {
 		return call(bot.ToolPaymentStatus, map[string]string{}), nil
 	}
+	if offered(req.Tools, bot.ToolSearchHelpCenter) && !(hasAny(words, greetingWords) && len(words) <= 4) {
+		// The help center answers from the same index as for an LLM.
+		return call(bot.ToolSearchHelpCenter, map[string]string{"query": text}), nil
+	}
+	return m.withoutTools(set, req.Lang, text, words)
+}
+
+// withoutTools answers what no tool did: an FAQ entry, a greeting, or an
+// offer of a person.
+func (m *Model) withoutTools(set *prompts.Set, lang, text string, words []string) (bot.ModelResponse, error) {
+	req := bot.ModelRequest{Lang: lang}
 	if e, ok := prompts.MatchFAQ(set.FAQ, text); ok {
 		return text2(e.Answer), nil
 	}
@@ -165,4 +192,60 @@ func hasAny(words, set []string) bool {
 		}
 	}
 	return false
+}
+
+// offered reports whether the engine offers the tool name this turn.
+func offered(tools []bot.ToolDef, name string) bool {
+	for _, t := range tools {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// closeMatch is the relevance from which a help-center passage answers
+// before the FAQ does.
+const closeMatch = 1.1
+
+// helpPassage is one passage of a search_help_center result.
+type helpPassage struct {
+	Title     string  `json:"title"`
+	URL       string  `json:"url"`
+	Text      string  `json:"text"`
+	Relevance float64 `json:"relevance"`
+}
+
+// helpResult reads a search_help_center result; ok is false for another
+// tool's.
+func helpResult(content string) ([]helpPassage, bool) {
+	var res struct {
+		Results *[]helpPassage `json:"results"`
+	}
+	if json.Unmarshal([]byte(content), &res) != nil || res.Results == nil {
+		return nil, false
+	}
+	return *res.Results, true
+}
+
+// toolless drops the tool round at the end of msgs: the customer messages
+// before it are what the round was about.
+func toolless(msgs []bot.ChatMessage) []bot.ChatMessage {
+	for len(msgs) > 0 && (msgs[len(msgs)-1].Role == bot.ChatTool || msgs[len(msgs)-1].Role == bot.ChatAssistant) {
+		msgs = msgs[:len(msgs)-1]
+	}
+	return msgs
+}
+
+// helpAnswer answers from the best article among the passages found: its
+// passages that were found, best first, at most three, and the article as
+// the source.
+func helpAnswer(r []helpPassage) string {
+	var parts []string
+	for _, p := range r {
+		if p.URL == r[0].URL && len(parts) < 3 {
+			parts = append(parts, strings.TrimSpace(p.Text))
+		}
+	}
+	return strings.Join(parts, "\n\n") + "\n\nSource: " + r[0].Title + " " + r[0].URL
 }
