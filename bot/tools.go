@@ -29,10 +29,10 @@ const (
 // The help center's answers to one search: a few passages, bounded so
 // that a turn's prompt stays small whatever the size of the help center.
 const (
-	helpHits      = 3
-	helpHitLen    = 700  // characters of one passage's text
-	maxHelpQuery  = 300  // characters of the model's query
-	helpTotalLen  = 2400 // characters of all the passages (about 600 tokens)
+	helpHits     = 3
+	helpHitLen   = 700  // characters of one passage's text
+	maxHelpQuery = 300  // characters of the model's query
+	helpTotalLen = 2400 // characters of all the passages (about 600 tokens)
 	// minHelpScore is the least relevance (bleve's BM25 score) a passage
 	// needs to be shown: on the shipped help center, passages that answer
 	// a question score 0.5 and more, those that only share a common word

@@ -246,8 +246,8 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 	var called []string
 	defer func() { t.usage, t.called = used, called }()
 	system, err := set.System(prompts.SystemData{
-		Linked:  conv.CustomerID != "",
-		Private: conv.Private,
+		Linked:     conv.CustomerID != "",
+		Private:    conv.Private,
 		FAQ:        set.FAQ,
 		HelpCenter: set.KnowledgeArticles() > 0,
 		Today:      e.now().UTC().Format(time.DateOnly),
