@@ -80,7 +80,9 @@ func (e *Engine) Drain(ctx context.Context) error {
 // ignore.
 func (e *Engine) Active(ctx context.Context, key ConversationKey) (bool, error) {
 	var found bool
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+	// A read: adapters ask it of every message in a channel, and on SQLite
+	// a write transaction would wait for, and hold up, the one writer.
+	err := e.cfg.Store.View(ctx, func(tx Tx) error {
 		conv, err := tx.ActiveConversation(ctx, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -193,7 +195,7 @@ type Cursor struct {
 // down, so after a reconnect the adapter fetches messages after these.
 func (e *Engine) Cursors(ctx context.Context, p Platform) ([]Cursor, error) {
 	var out []Cursor
-	err := e.cfg.Store.WithTx(ctx, func(tx Tx) error {
+	err := e.cfg.Store.View(ctx, func(tx Tx) error {
 		out = nil
 		convs, err := tx.OpenConversations(ctx, p)
 		if err != nil {
