@@ -43,3 +43,35 @@ func TestFeedbackButtons(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpCenterSources: an answer from the help center shows its source
+// as a context block under the text, the link clickable, not inline.
+func TestHelpCenterSources(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, socketMode)
+	ada := fakeslack.DMChannel("U-ada")
+	since := e.mark()
+	e.dm("U-ada", "my card was stolen, what do I do?")
+	answer := e.waitPost(since, "the answer", func(p post) bool { return p.Channel == ada && strings.Contains(p.Context(), "help.example.com") })
+	if strings.Contains(answer.Section(), "Source:") || !strings.Contains(answer.Context(), "lost-stolen-card") {
+		t.Errorf("section %q, context %q; want the source under the text only", answer.Section(), answer.Context())
+	}
+}
+
+func TestSplitSources(t *testing.T) {
+	for _, tc := range []struct {
+		in, body string
+		sources  []string
+	}{
+		{"Freeze the card.\n\nSource: Lost card <https://h/x|https://h/x>", "Freeze the card.", []string{"Lost card <https://h/x|https://h/x>"}},
+		{"a\nSource: A u1\nSource: B u2\n", "a", []string{"A u1", "B u2"}},
+		{"Source: alone", "Source: alone", nil},
+		{"he wrote Source: x\nand more", "he wrote Source: x\nand more", nil},
+		{"no sources", "no sources", nil},
+	} {
+		body, sources := splitSources(tc.in)
+		if body != tc.body || strings.Join(sources, "|") != strings.Join(tc.sources, "|") {
+			t.Errorf("splitSources(%q) = %q, %q; want %q, %q", tc.in, body, sources, tc.body, tc.sources)
+		}
+	}
+}

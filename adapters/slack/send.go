@@ -183,9 +183,17 @@ const (
 // verbatim text objects): the only mentions and links are those in text.
 func (a *Adapter) msgOptions(text string, buttons []bot.Button) []slackapi.MsgOption {
 	var blocks []slackapi.Block
-	if strings.TrimSpace(text) != "" {
+	body, sources := splitSources(text)
+	if strings.TrimSpace(body) != "" {
 		blocks = append(blocks, slackapi.NewSectionBlock(
-			slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, true), nil, nil))
+			slackapi.NewTextBlockObject(slackapi.MarkdownType, body, false, true), nil, nil))
+	}
+	if len(sources) > 0 {
+		elems := make([]slackapi.MixedElement, len(sources))
+		for i, src := range sources {
+			elems[i] = slackapi.NewTextBlockObject(slackapi.MarkdownType, "📄 "+src, false, true)
+		}
+		blocks = append(blocks, slackapi.NewContextBlock("", elems...))
 	}
 	fallback := text
 	// The feedback buttons are Slack's own feedback_buttons element, in a
@@ -373,4 +381,29 @@ func (p *partials) drop(id int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.m, id)
+}
+
+// sourcePrefix starts the line of an answer that cites a help-center
+// article ("Source: TITLE URL", as the system prompt asks and the rules
+// model writes it).
+const sourcePrefix = "Source: "
+
+// splitSources takes the trailing source lines off an answer: Slack shows
+// them as a context block under the text. At most three are taken, and
+// only at the end, so a customer's words quoted with "Source:" inside a
+// message stay where they are.
+func splitSources(text string) (body string, sources []string) {
+	lines := strings.Split(strings.TrimRight(text, "\n "), "\n")
+	for len(lines) > 1 && len(sources) < 3 {
+		last := strings.TrimSpace(lines[len(lines)-1])
+		if !strings.HasPrefix(last, sourcePrefix) {
+			break
+		}
+		sources = append([]string{strings.TrimPrefix(last, sourcePrefix)}, sources...)
+		lines = lines[:len(lines)-1]
+	}
+	if len(sources) == 0 {
+		return text, nil
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n "), sources
 }

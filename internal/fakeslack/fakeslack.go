@@ -97,13 +97,44 @@ type Block struct {
 		Value    string `json:"value"`
 		URL      string `json:"url"` // a link button's
 		Style    string `json:"style"`
-		Text     struct {
-			Text string `json:"text"`
-		} `json:"text"`
+		// Text is a button's label; a context block's text element has
+		// its text as a plain string instead (elementText reads both).
+		Text elementText `json:"text"`
 		// A feedback_buttons element's two buttons.
 		PositiveButton *feedbackButton `json:"positive_button"`
 		NegativeButton *feedbackButton `json:"negative_button"`
 	} `json:"elements"`
+}
+
+// elementText is an element's "text": a text object, or (in a context
+// block's mrkdwn element) a string.
+type elementText struct{ Text string }
+
+func (t *elementText) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &t.Text)
+	}
+	var obj struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	t.Text = obj.Text
+	return nil
+}
+
+// Context is the text of the post's context blocks.
+func (p Post) Context() string {
+	var parts []string
+	for _, b := range p.Blocks {
+		if b.Type == "context" {
+			for _, e := range b.Elements {
+				parts = append(parts, e.Text.Text)
+			}
+		}
+	}
+	return strings.Join(parts, "\n")
 }
 
 // feedbackButton is one button of a feedback_buttons element.
