@@ -138,19 +138,19 @@ func TestChatFeedback(t *testing.T) {
 // source, in the customer's language; a question nothing answers gets an
 // offer of a person, not an invented answer.
 func TestChatAnswersFromTheHelpCenter(t *testing.T) {
-	out, errOut, code := runBinary(t, t.TempDir(), "my card was stolen, what do I do?\nmitt kort är borttappat, vad gör jag?\nwhat is the capital of Peru?\n", "chat", "--as", "none")
+	out, errOut, code := runBinary(t, t.TempDir(), "my card was stolen, what do I do?\nmitt kort är borttappat, vad gör jag?\nhur lång tid tar en återbetalning?\nwhat is the capital of Peru?\n", "chat", "--as", "none")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
 		"Source: ", "https://help.example.com/en/articles/lost-stolen-card",
-		"https://help.example.com/sv/articles/",
+		"https://help.example.com/sv/articles/lost-stolen-card", "https://help.example.com/sv/articles/refund-times",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Count(out, "Source: ") != 2 {
-		t.Errorf("want a source under the two help-center answers only:\n%s", out)
+	if strings.Count(out, "Source: ") != 3 {
+		t.Errorf("want a source under the three help-center answers only:\n%s", out)
 	}
 }

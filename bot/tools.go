@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/firstlinehq/firstline/bot/datatools"
+	"github.com/firstlinehq/firstline/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -197,9 +198,29 @@ func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult
 	if err != nil || idx == nil {
 		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
 	}
-	hits, err := idx.Search(ctx, query, tb.lang, helpHits)
+	// The query's own language when it says which (a customer switching
+	// to Swedish mid-conversation), else the conversation's. A query whose
+	// words only another language's stemming finds (a short Swedish
+	// question in a conversation taken for English) is searched in each
+	// other language too, and the best answer wins.
+	lang := tb.lang
+	if l, ok := DetectLang(query); ok {
+		lang = l
+	}
+	hits, err := idx.Search(ctx, query, lang, helpHits)
 	if err != nil {
 		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
+	}
+	if len(hits) == 0 || hits[0].Score < minHelpScore {
+		for _, other := range knowledge.Languages() {
+			if other == lang {
+				continue
+			}
+			more, err := idx.Search(ctx, query, other, helpHits)
+			if err == nil && len(more) > 0 && (len(hits) == 0 || more[0].Score > hits[0].Score) {
+				hits = more
+			}
+		}
 	}
 	out := make([]helpPassage, 0, len(hits))
 	total := 0
