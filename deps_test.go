@@ -31,6 +31,7 @@ var outside = []string{
 	"github.com/bwmarrin/discordgo",
 	"github.com/gorilla/websocket",
 	"github.com/sashabaranov/go-openai",
+	"github.com/modelcontextprotocol/go-sdk",
 }
 
 // promptLeaves are the packages the prompts package may import: they parse

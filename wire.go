@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/companyapi"
+	"github.com/firstlinehq/firstline/adapters/mcp"
 	"github.com/firstlinehq/firstline/adapters/openai"
 	"github.com/firstlinehq/firstline/adapters/sqlstore"
 	"github.com/firstlinehq/firstline/adapters/verification"
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
+	"github.com/firstlinehq/firstline/bot/datatools"
 	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/bot/retention"
@@ -36,6 +38,8 @@ type product struct {
 	store    app.Store
 	model    bot.Model
 	registry *prometheus.Registry
+	// mcp is the client of the MCP servers of tools.yaml.
+	mcp *mcp.Client
 }
 
 // openProduct loads the prompt files, opens the store (taking it over from
@@ -61,7 +65,8 @@ func openProduct(ctx context.Context, cfg Config, log *slog.Logger) (*product, e
 		st.Close()
 		return nil, err
 	}
-	return &product{cfg: cfg, log: log, prompts: live, watcher: watcher, store: st, model: model, registry: registry}, nil
+	return &product{cfg: cfg, log: log, prompts: live, watcher: watcher, store: st, model: model, registry: registry,
+		mcp: mcp.New(mcp.Options{})}, nil
 }
 
 // assemble builds Firstline on the product with the configured engine and
@@ -103,6 +108,7 @@ func (p *product) assemble(agents app.Agents, senders func(app.Parts) (map[bot.P
 			IdleTimeout: p.cfg.IdleTimeout,
 			Shadow:      p.cfg.Shadow,
 			Feedback:    p.cfg.Feedback,
+			DataTools:   datatools.Options{MCP: p.mcp},
 			Limits:      p.cfg.Privacy.limits(),
 			Verifier:    verifier,
 			Links:       links.New(p.cfg.Privacy.LinkHosts...),
@@ -159,7 +165,10 @@ func hostOf(raw string) string {
 }
 
 // Close closes the store; call it last.
-func (p *product) Close() error { return p.store.Close() }
+func (p *product) Close() error {
+	_ = p.mcp.Close() // it only drops sessions: nothing to report
+	return p.store.Close()
+}
 
 // newModel selects the model: an OpenAI-compatible endpoint when a key or a
 // base URL is set, the offline rules model otherwise.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firstlinehq/firstline/bot/datatools"
 	"github.com/firstlinehq/firstline/bot/links"
 	"github.com/firstlinehq/firstline/prompts"
 )
@@ -72,6 +73,10 @@ type Config struct {
 	// Feedback puts 👍/👎 buttons under every answer of the model
 	// (feedback.go).
 	Feedback bool
+	// DataTools are the options of the company's data tools (tools.yaml):
+	// the MCP client, the HTTP client; the zero value serves HTTP tools with
+	// Go's default client and no MCP server.
+	DataTools datatools.Options
 }
 
 // Engine runs conversations: it stores what customers write, decides whether

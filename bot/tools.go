@@ -48,7 +48,7 @@ const maxPayments = 5
 
 // toolDefs are the tools offered to the model: the built-in ones, then the
 // company's data tools of tools.yaml.
-func toolDefs(set *prompts.Set) []ToolDef {
+func toolDefs(ctx context.Context, set *prompts.Set, data *datatools.Set) []ToolDef {
 	defs := builtinTools()
 	if set.KnowledgeArticles() > 0 {
 		defs = append(defs, ToolDef{
@@ -59,9 +59,8 @@ func toolDefs(set *prompts.Set) []ToolDef {
 			Parameters: json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"the customer's question, in their words and language"}},"required":["query"],"additionalProperties":false}`),
 		})
 	}
-	data := set.Tools
 	if data != nil {
-		for _, d := range data.Defs() {
+		for _, d := range data.DefsContext(ctx) {
 			defs = append(defs, ToolDef{Name: d.Name, Description: d.Description, Parameters: d.Parameters})
 		}
 	}
@@ -119,7 +118,7 @@ type toolbox struct {
 }
 
 func (e *Engine) toolbox(conv Conversation, set *prompts.Set) toolbox {
-	return toolbox{payments: e.cfg.Payments, data: set.Tools, set: set, lang: conv.Lang,
+	return toolbox{payments: e.cfg.Payments, data: e.dataTools(set), set: set, lang: conv.Lang,
 		customer: conv.CustomerID, private: conv.Private, now: e.now}
 }
 
@@ -477,4 +476,13 @@ func listItem(l string) bool {
 		i++
 	}
 	return i > 0 && i < len(l)-1 && (l[i] == '.' || l[i] == ')') && l[i+1] == ' '
+}
+
+// dataTools are the set's data tools with the engine's options (the MCP
+// client): a cheap copy that shares the set's listing cache.
+func (e *Engine) dataTools(set *prompts.Set) *datatools.Set {
+	if set.Tools == nil {
+		return nil
+	}
+	return set.Tools.WithOptions(e.cfg.DataTools)
 }

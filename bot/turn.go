@@ -256,8 +256,8 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 		e.log.ErrorContext(ctx, "render system prompt", "err", err)
 		return e.failure(ctx, conv, "The system prompt could not be rendered.", set)
 	}
-	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(set), Lang: conv.Lang}
 	tools := e.toolbox(conv, set)
+	req := ModelRequest{System: system, Messages: chatHistory(history), Tools: toolDefs(ctx, set, tools.data), Lang: conv.Lang}
 	allow := e.cfg.Links.With(e.hosts.of(system)...).With(helpHosts(set)...)
 	verify := false // a payment_status call was refused: not linked
 

@@ -1,6 +1,7 @@
 // Package datatools runs the data tools admins declare in tools.yaml: HTTP
-// requests to the company's own APIs, each scoped, in Go, to the customer
-// linked to the chat that asks.
+// requests to the company's own APIs, and the allow-listed tools of MCP
+// servers (see MCPCaller), each scoped, in Go, to the customer linked to
+// the chat that asks.
 //
 // What keeps a customer to their own data does not depend on the model:
 //
@@ -40,6 +41,7 @@ type Set struct {
 	byName  map[string]*tool
 	secrets []string
 	opts    Options
+	mcp     *mcpState // shared by the copies WithOptions makes
 }
 
 // Options are what a Set needs from outside to run its tools.
@@ -55,6 +57,11 @@ type Options struct {
 	// MaxContent bounds the JSON given to the model, in bytes (default
 	// 4096); records beyond it are left out with a note.
 	MaxContent int
+	// MCP speaks to the servers of the mcp: section (adapters/mcp); nil
+	// makes their tools fail closed.
+	MCP MCPCaller
+	// Now is the clock of the MCP listing cache (default time.Now).
+	Now func() time.Time
 }
 
 func defaultOptions() Options {
@@ -101,10 +108,23 @@ type Def struct {
 	Parameters  json.RawMessage
 }
 
-// Defs returns the tools for the model, in file order.
-func (s *Set) Defs() []Def {
+// Defs is DefsContext without a deadline but the servers' timeouts.
+func (s *Set) Defs() []Def { return s.DefsContext(context.Background()) }
+
+// DefsContext returns the tools for the model, in file order. An MCP tool
+// is there when its server lists it (listing the server when its listing
+// is older than MCPListTTL, under the server's timeout) with arguments
+// Firstline can check; the tools of a server that is down are left out.
+func (s *Set) DefsContext(ctx context.Context) []Def {
+	mcp := s.mcpDefs(ctx)
 	out := make([]Def, 0, len(s.tools))
 	for _, t := range s.tools {
+		if t.mcp != nil {
+			if d, ok := mcp[t.name]; ok {
+				out = append(out, d)
+			}
+			continue
+		}
 		out = append(out, Def{Name: t.name, Description: t.description, Parameters: t.params.jsonSchema()})
 	}
 	return out
@@ -194,23 +214,21 @@ func (s *Set) Call(ctx context.Context, name string, args json.RawMessage, calle
 			"error": ReasonUnknownTool, "message": fmt.Sprintf("there is no tool named %q", truncate(maskString(name), 64)),
 		})
 	}
+	if t.mcp != nil {
+		r := s.callMCP(ctx, t, args, caller)
+		r.Detail = redact(r.Detail, s.secrets)
+		r.Reason = redact(r.Reason, s.secrets)
+		r.Content = redact(r.Content, s.secrets)
+		return r
+	}
 	params, err := t.params.validate(args)
 	if err != nil {
 		return reply(OutcomeInvalid, ReasonInvalidArguments, map[string]any{
 			"error": ReasonInvalidArguments, "message": maskString(err.Error()),
 		})
 	}
-	if t.linked && caller.CustomerID == "" {
-		return reply(OutcomeRefused, ReasonNotLinked, map[string]any{
-			"error":   ReasonNotLinked,
-			"message": "This chat user is not linked to a customer account, so no account data can be shown. Explain that a person from support can link this chat to their account, and offer a person.",
-		})
-	}
-	if t.private && !caller.Private {
-		return reply(OutcomeRefused, ReasonNotPrivate, map[string]any{
-			"error":   ReasonNotPrivate,
-			"message": "Account data is shown only in a direct message. Ask the customer to continue in a direct message.",
-		})
+	if r, refused := s.checkCaller(t, caller); refused {
+		return r
 	}
 	customer := ""
 	if t.linked {
@@ -221,6 +239,23 @@ func (s *Set) Call(ctx context.Context, name string, args json.RawMessage, calle
 	r.Reason = redact(r.Reason, s.secrets)
 	r.Content = redact(r.Content, s.secrets)
 	return r
+}
+
+// checkCaller refuses a caller that does not meet the tool's requirements.
+func (s *Set) checkCaller(t *tool, caller Caller) (Result, bool) {
+	if t.linked && caller.CustomerID == "" {
+		return reply(OutcomeRefused, ReasonNotLinked, map[string]any{
+			"error":   ReasonNotLinked,
+			"message": "This chat user is not linked to a customer account, so no account data can be shown. Explain that a person from support can link this chat to their account, and offer a person.",
+		}), true
+	}
+	if t.private && !caller.Private {
+		return reply(OutcomeRefused, ReasonNotPrivate, map[string]any{
+			"error":   ReasonNotPrivate,
+			"message": "Account data is shown only in a direct message. Ask the customer to continue in a direct message.",
+		}), true
+	}
+	return Result{}, false
 }
 
 func reply(outcome, reason string, v any) Result {
@@ -277,6 +312,8 @@ type tool struct {
 	owner   []string // path of the owner's customer id
 	id      []string // path of the record's id, for the audit
 	fields  fieldTree
+
+	mcp *mcpTool // nil for an HTTP tool
 }
 
 type header struct {

@@ -109,10 +109,23 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) {
 //	      id: reference               # field naming the record, for the audit
 //	      fields: [reference, status, shipping.carrier]
 //
-// A top-level mcp: section is left to the MCP client and not read here.
+// MCP servers, whose tools are data tools too (see MCPCaller):
+//
+//	mcp:
+//	  - name: billing                 # ^[a-z][a-z0-9_]{0,31}$
+//	    url: "${BILLING_MCP_URL}"     # streamable HTTP endpoint
+//	    token: "${BILLING_MCP_TOKEN}" # sent as Authorization: Bearer
+//	    timeout: 10s                  # the default; at most 30s
+//	    tools:                        # the allow-list: nothing else is offered
+//	      - name: get_subscription    # the tool's name on the server
+//	        as: subscription_status   # the model's name; default billing_get_subscription
+//	        description: …            # default: the server's
+//	        customer_argument: customer   # filled by Firstline, hidden from the model
+//	        requires: {linked: true, private: true}
+//	        response: {records: subscriptions, owner: customer_id, id: id, fields: [id, plan, status]}
 func Parse(name string, data []byte, env func(string) string) (*Set, error) {
 	p := &parser{file: name, env: env}
-	s := &Set{byName: make(map[string]*tool), opts: defaultOptions()}
+	s := &Set{byName: make(map[string]*tool), opts: defaultOptions(), mcp: &mcpState{listings: make(map[string]*mcpListing)}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line := 0
@@ -152,7 +165,14 @@ func Parse(name string, data []byte, env func(string) string) (*Set, error) {
 				s.tools = append(s.tools, t)
 			}
 		case "mcp":
-			// Read by the MCP client.
+			for _, t := range p.mcpSection(kv.val) {
+				if _, dup := s.byName[t.name]; dup {
+					p.errf(t.mcp.node, "mcp tool %q: the name is used twice (set as: to another name)", t.name)
+					continue
+				}
+				s.byName[t.name] = t
+				s.tools = append(s.tools, t)
+			}
 		default:
 			p.errf(kv.key, "unknown key %q (expected tools, mcp)", kv.key.Value)
 		}

@@ -186,6 +186,15 @@ type transportErr struct{ err error }
 func (e transportErr) Error() string { return e.err.Error() }
 func (e transportErr) Unwrap() error { return e.err }
 
+// where names what a tool asks, for the operator's log: the method and
+// host of an HTTP tool, the server and tool of an MCP tool.
+func (t *tool) where() string {
+	if t.mcp != nil {
+		return "mcp " + t.mcp.server.name + "/" + t.mcp.remote
+	}
+	return t.method + " " + t.url.host
+}
+
 // mapResponse finds the records, keeps the caller's, projects them to the
 // declared fields and masks them.
 func (s *Set) mapResponse(t *tool, d data, body []byte) Result {
@@ -193,12 +202,12 @@ func (s *Set) mapResponse(t *tool, d data, body []byte) Result {
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil || dec.More() {
-		return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s %s: the response is not one JSON value", t.method, t.url.host))
+		return unavailable(ReasonUpstreamInvalid, t.where()+": the response is not one JSON value")
 	}
 	if t.records == nil {
 		obj, ok := doc.(map[string]any)
 		if !ok {
-			return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s %s: the response is not a JSON object", t.method, t.url.host))
+			return unavailable(ReasonUpstreamInvalid, t.where()+": the response is not a JSON object")
 		}
 		if t.owner != nil && !owned(obj, t.owner, d.customer) {
 			// Reads exactly like a 404: the customer must not learn the
@@ -210,7 +219,7 @@ func (s *Set) mapResponse(t *tool, d data, body []byte) Result {
 		rec := mapValue(t.fields.project(obj))
 		out, ok := s.bound(map[string]any{"record": rec})
 		if !ok {
-			return unavailable(ReasonTooLarge, fmt.Sprintf("%s %s: one record is larger than what the model may see", t.method, t.url.host))
+			return unavailable(ReasonTooLarge, t.where()+": one record is larger than what the model may see")
 		}
 		r := Result{Outcome: OutcomeOK, Content: out}
 		if id, ok := idOf(obj, t.id); ok {
@@ -224,10 +233,10 @@ func (s *Set) mapResponse(t *tool, d data, body []byte) Result {
 		list = v
 	case nil:
 		if _, present := lookupPresent(doc, t.records); !present {
-			return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s %s: the response has no %s", t.method, t.url.host, strings.Join(t.records, ".")))
+			return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s: the response has no %s", t.where(), strings.Join(t.records, ".")))
 		}
 	default:
-		return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s %s: %s is not a list", t.method, t.url.host, strings.Join(t.records, ".")))
+		return unavailable(ReasonUpstreamInvalid, fmt.Sprintf("%s: %s is not a list", t.where(), strings.Join(t.records, ".")))
 	}
 	var recs []any
 	var ids []string

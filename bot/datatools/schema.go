@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +19,9 @@ const (
 	typeString  paramType = "string"
 	typeInteger paramType = "integer"
 	typeBoolean paramType = "boolean"
+	// typeNumber is only for MCP tools' arguments: an HTTP tool's
+	// parameters are string, integer or boolean.
+	typeNumber paramType = "number"
 )
 
 // Bounds of parameters.
@@ -231,6 +235,12 @@ func (p *param) check(raw json.RawMessage) (value, error) {
 			return value{typ: typeBoolean, b: false}, nil
 		}
 		return value{}, errors.New("must be true or false")
+	case typeNumber:
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) || !json.Valid(raw) || math.IsInf(f, 0) {
+			return value{}, errors.New("must be a number")
+		}
+		return value{typ: typeNumber, s: string(raw)}, nil
 	}
 	return value{}, errors.New("has an unknown type")
 }

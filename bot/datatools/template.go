@@ -1,6 +1,7 @@
 package datatools
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -220,6 +221,8 @@ func (v value) text() string {
 
 func (v value) jsonValue() any {
 	switch v.typ {
+	case typeNumber:
+		return json.Number(v.s)
 	case typeInteger:
 		return v.i
 	case typeBoolean:
