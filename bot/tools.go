@@ -193,10 +193,6 @@ func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult
 	if query == "" {
 		return refusal("invalid", "invalid_arguments", "query must not be empty")
 	}
-	idx, err := tb.set.Knowledge()
-	if err != nil || idx == nil {
-		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
-	}
 	// The query's own language when it says which (a customer switching
 	// to Swedish mid-conversation), else the conversation's. A query whose
 	// words only another language's stemming finds (a short Swedish
@@ -206,7 +202,7 @@ func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult
 	if l, ok := DetectLang(query); ok {
 		lang = l
 	}
-	hits, err := idx.Search(ctx, query, lang, helpHits)
+	hits, err := tb.set.SearchKnowledge(ctx, query, lang, helpHits)
 	if err != nil {
 		return refusal("error", "unavailable", "The help center cannot be searched right now. Say you do not know, and offer a person.")
 	}
@@ -215,7 +211,7 @@ func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult
 			if other == lang {
 				continue
 			}
-			more, err := idx.Search(ctx, query, other, helpHits)
+			more, err := tb.set.SearchKnowledge(ctx, query, other, helpHits)
 			if err == nil && len(more) > 0 && (len(hits) == 0 || more[0].Score > hits[0].Score) {
 				hits = more
 			}

@@ -1,17 +1,21 @@
 // Package prompts loads the files admins edit to shape the bot: the system
 // prompt, the FAQ, the customer-facing messages, the handoff phrases, the
 // agent-channel summary, the business hours, the automatic escalation
-// rules and the company's data tools (tools.yaml, parsed by bot/datatools). Defaults are embedded in the binary; a folder
-// overrides them file by file. Every file is validated as a whole, and errors
-// carry file:line so an admin can fix them. A Watcher keeps the set of a
-// folder live while admins edit it: a valid change goes live without a
-// restart, an invalid one is rejected and the last good set stays. Of the
-// project it imports only bot/datatools, which checks tools.yaml.
+// rules, the company's data tools (tools.yaml, parsed by bot/datatools)
+// and the help center (the knowledge folder, parsed and searched by
+// package knowledge). Defaults are embedded in the binary; a folder
+// overrides them file by file (the help center as a whole). Every file is
+// validated as a whole, and errors carry file:line so an admin can fix
+// them. A Watcher keeps the set of a folder live while admins edit it: a
+// valid change goes live without a restart, an invalid one is rejected and
+// the last good set stays. Of the project it imports only the parsers of
+// its own files (bot/datatools, knowledge).
 package prompts
 
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -227,7 +231,9 @@ type helpCenter struct {
 }
 
 // Knowledge returns the help center's index, building it on first use; nil
-// when the knowledge folder has no articles.
+// when the knowledge folder has no articles. The index is closed once the
+// set is unreachable: keep the set alive while using it (runtime.KeepAlive),
+// or search with SearchKnowledge.
 func (s *Set) Knowledge() (*knowledge.Index, error) {
 	h := s.help
 	if h == nil {
@@ -245,6 +251,19 @@ func (s *Set) Knowledge() (*knowledge.Index, error) {
 		return nil, fmt.Errorf("prompts: index the help center: %w", h.err)
 	}
 	return h.idx, nil
+}
+
+// SearchKnowledge searches the help center (Knowledge), keeping the set,
+// and so its index, alive until the search is done: the index is closed
+// once the set is unreachable, which may be mid-search for a caller that
+// holds only the index. No help center finds nothing.
+func (s *Set) SearchKnowledge(ctx context.Context, q, lang string, k int) ([]knowledge.Hit, error) {
+	defer runtime.KeepAlive(s)
+	idx, err := s.Knowledge()
+	if err != nil || idx == nil {
+		return nil, err
+	}
+	return idx.Search(ctx, q, lang, k)
 }
 
 // KnowledgeArticles is how many articles the help center has.
