@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/customerfile"
 	"github.com/firstlinehq/firstline/bot/stats"
+	"github.com/firstlinehq/firstline/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -481,6 +483,120 @@ func cmdPrompts(_ context.Context, args []string, sys stdio) error {
 		fmt.Fprintf(sys.out, "  %-14s %s\n", name, set.Source(name))
 	}
 	return nil
+}
+
+// cmdKnowledge manages the help center: "knowledge import DIR".
+func cmdKnowledge(ctx context.Context, args []string, sys stdio) error {
+	const synopsis = "knowledge import DIR [--out FOLDER] [--lang en] [--base-url URL] [--force]"
+	if len(args) == 0 {
+		return fmt.Errorf("%w: firstline %s", errUsage, synopsis)
+	}
+	switch args[0] {
+	case "import":
+		return cmdKnowledgeImport(ctx, args[1:], sys)
+	case "-h", "--help", "help":
+		fmt.Fprintf(sys.err, "Usage: firstline %s\n", synopsis)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown knowledge command %q; want import", errUsage, args[0])
+}
+
+func cmdKnowledgeImport(_ context.Context, args []string, sys stdio) error {
+	flags := newFlagSet("knowledge import", "knowledge import DIR [--out FOLDER] [--lang en] [--base-url URL] [--force]\n\n"+
+		"Turns the HTML and Markdown pages under DIR (a help-center export) into article files with\n"+
+		"front matter in the knowledge folder: the title from the page's <h1> or <title> (Markdown: its\n"+
+		"front matter or first # heading), the url from its canonical link or og:url, else --base-url\n"+
+		"and the page's path, the language from <html lang>, else --lang. Lists every file skipped\n"+
+		"and why; never replaces an existing article unless --force.", sys)
+	promptsDir := sys.getenv("FIRSTLINE_PROMPTS_DIR")
+	if promptsDir == "" {
+		promptsDir = "prompts"
+	}
+	out := flags.String("out", filepath.Join(promptsDir, prompts.FolderKnowledge), "the knowledge folder to write the articles to")
+	lang := flags.String("lang", knowledge.DefaultLanguage, "the language of pages that do not say: "+strings.Join(knowledge.Languages(), ", "))
+	baseURL := flags.String("base-url", "", "the URL the export's paths are under, for pages with no canonical link (https://help.example.com/en/articles)")
+	force := flags.Bool("force", false, "replace articles that exist")
+	dirs, err := parseArgs(flags, args, 1)
+	if err != nil {
+		return fmt.Errorf("%w (the folder of the export)", err)
+	}
+	if !slices.Contains(knowledge.Languages(), *lang) {
+		return fmt.Errorf("%w: --lang %q: want one of %s", errUsage, *lang, strings.Join(knowledge.Languages(), ", "))
+	}
+	if *baseURL != "" {
+		if u, err := url.Parse(*baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: --base-url %q: want an absolute http:// or https:// URL", errUsage, *baseURL)
+		}
+	}
+	src := dirs[0]
+	if info, err := os.Stat(src); err != nil {
+		return fmt.Errorf("knowledge import: %w", err)
+	} else if !info.IsDir() {
+		return fmt.Errorf("knowledge import: %s is not a folder", src)
+	}
+	pages, skipped, err := knowledge.Import(os.DirFS(src), ".", knowledge.ImportOptions{Lang: *lang, BaseURL: *baseURL})
+	if err != nil {
+		return err
+	}
+	// The articles already there: their URLs must not be used twice.
+	existing := map[string]string{} // URL: file
+	if _, err := os.Stat(*out); err == nil {
+		articles, _ := knowledge.LoadDir(os.DirFS(*out), ".")
+		for _, a := range articles {
+			existing[normalURLKey(a.URL)] = filepath.Join(*out, a.File)
+		}
+	}
+	type written struct{ file, source string }
+	var done []written
+	for _, p := range pages {
+		target := filepath.Join(*out, filepath.FromSlash(p.File))
+		source := filepath.Join(src, filepath.FromSlash(p.Source))
+		if f, ok := existing[normalURLKey(p.URL)]; ok && f != target {
+			skipped = append(skipped, knowledge.SkippedPage{Source: p.Source, Reason: fmt.Sprintf("duplicate url %s: %s has it", p.URL, f)})
+			continue
+		}
+		if _, err := os.Stat(target); err == nil && !*force {
+			skipped = append(skipped, knowledge.SkippedPage{Source: p.Source, Reason: fmt.Sprintf("%s exists (--force replaces it)", target)})
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("knowledge import: %w", err)
+		}
+		if err := os.WriteFile(target, p.Data, 0o644); err != nil {
+			return fmt.Errorf("knowledge import: %w", err)
+		}
+		done = append(done, written{target, source})
+	}
+	slices.SortStableFunc(skipped, func(a, b knowledge.SkippedPage) int { return cmp.Compare(a.Source, b.Source) })
+	for _, s := range skipped {
+		if s.First != "" {
+			s.Reason = strings.Replace(s.Reason, s.First, filepath.Join(src, filepath.FromSlash(s.First)), 1)
+		}
+		fmt.Fprintf(sys.err, "%s: skipped: %s\n", filepath.Join(src, filepath.FromSlash(s.Source)), s.Reason)
+	}
+	for _, w := range done {
+		fmt.Fprintf(sys.out, "%s <- %s\n", w.file, w.source)
+	}
+	fmt.Fprintf(sys.out, "imported %d articles into %s, skipped %d files\n", len(done), *out, len(skipped))
+	if len(done) > 0 {
+		// What was written must be a help center the bot loads.
+		if _, err := knowledge.LoadDir(os.DirFS(*out), "."); err != nil {
+			return fmt.Errorf("the knowledge folder %s has errors now (run \"firstline prompts check\"): %w", *out, err)
+		}
+	}
+	if len(done) == 0 && len(pages)+len(skipped) > 0 {
+		return fmt.Errorf("nothing imported from %s: %d files skipped (listed above)", src, len(skipped))
+	}
+	return nil
+}
+
+// normalURLKey is how article URLs are compared for duplicates: without a
+// fragment or a trailing slash, in lower case.
+func normalURLKey(s string) string {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(strings.ToLower(s), "/")
 }
 
 // errPromptsInvalid is returned after the problems were printed.

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/firstlinehq/firstline/adapters/console"
@@ -17,6 +20,7 @@ import (
 	"github.com/firstlinehq/firstline/bot/eval"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/handoff"
+	"github.com/firstlinehq/firstline/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 
@@ -190,10 +194,21 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return err
 	}
-	flags := newFlagSet("eval", "eval [--json] [--parallel N] [--prompts DIR] [FILES or FOLDERS]\n\nRuns conversation scenarios (YAML, default: the evals folder of the prompt files) against the\nconfigured model and prompt files, each on a fresh demo database. Prints a\npass/fail table; exit 1 when any scenario fails.", sys)
+	flags := newFlagSet("eval", "eval [--json] [--parallel N] [--prompts DIR] [FILES or FOLDERS]\n"+
+		"       firstline eval --retrieval [--cases FILE] [--min-recall3 R] [--prompts DIR]\n\n"+
+		"Runs conversation scenarios (YAML, default: the evals folder of the prompt files) against the\n"+
+		"configured model and prompt files, each on a fresh demo database. Prints a\n"+
+		"pass/fail table; exit 1 when any scenario fails.\n\n"+
+		"With --retrieval, searches the help center (the knowledge folder of the prompt files) for\n"+
+		"the questions of the retrieval cases (default: evals/retrieval/cases.yaml of the prompt\n"+
+		"folder) and prints recall@1, recall@3 and MRR, overall and per language, and the misses;\n"+
+		"exit 1 when recall@3 is below --min-recall3.", sys)
 	asJSON := flags.Bool("json", false, "print the report as JSON (for CI)")
 	parallel := flags.Int("parallel", eval.DefaultParallel, "scenarios run at once")
 	promptsDir := flags.String("prompts", "", "prompt folder (FIRSTLINE_PROMPTS_DIR)")
+	retrieval := flags.Bool("retrieval", false, "measure help-center retrieval instead of running conversations")
+	casesFile := flags.String("cases", "", "with --retrieval: the retrieval cases (default: evals/retrieval/cases.yaml in the prompt folder)")
+	minRecall3 := flags.Float64("min-recall3", 0.9, "with --retrieval: the lowest recall@3 that passes")
 	if err := flags.Parse(args); err != nil {
 		return usageOrHelp(err)
 	}
@@ -202,6 +217,18 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if *retrieval {
+		if *asJSON || flags.NArg() > 0 {
+			return fmt.Errorf("%w: --retrieval takes no --json and no FILES (name the cases with --cases)", errUsage)
+		}
+		if *minRecall3 < 0 || *minRecall3 > 1 {
+			return fmt.Errorf("%w: --min-recall3 %g: want a share from 0 to 1", errUsage, *minRecall3)
+		}
+		return evalRetrieval(ctx, cfg, *casesFile, *minRecall3, sys)
+	}
+	if *casesFile != "" || flagSet(flags, "min-recall3") {
+		return fmt.Errorf("%w: --cases and --min-recall3 go with --retrieval", errUsage)
 	}
 	paths := flags.Args()
 	if len(paths) == 0 {
@@ -251,6 +278,75 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 }
 
 var errEvalFailed = fmt.Errorf("scenarios failed (see the table above)")
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// evalRetrieval runs the retrieval cases in file (default: those of the
+// prompt folder) against the help center of the configured prompt files,
+// prints the figures and the misses, and fails below minRecall3.
+func evalRetrieval(ctx context.Context, cfg Config, file string, minRecall3 float64, sys stdio) error {
+	if file == "" {
+		file = filepath.Join(cfg.PromptsDir, "evals", "retrieval", "cases.yaml")
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no retrieval cases at %s (in the evals folder of FIRSTLINE_PROMPTS_DIR); name a file with --cases", file)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("retrieval cases: %w", err)
+	}
+	cases, err := knowledge.ParseCases(file, data)
+	if err != nil {
+		return fmt.Errorf("retrieval cases: %w", err)
+	}
+	if len(cases) == 0 {
+		return fmt.Errorf("retrieval cases: %s has no cases", file)
+	}
+	current, _, err := loadPrompts(cfg, newLogger(sys.err, "error", false), newPromptMetrics(noRegistry{}))
+	if err != nil {
+		return err
+	}
+	set := current()
+	idx, err := set.Knowledge()
+	if err != nil {
+		return fmt.Errorf("help center: %w", err)
+	}
+	if idx == nil {
+		return fmt.Errorf("the prompt folder has no help center: no articles in its %s folder", prompts.FolderKnowledge)
+	}
+	// A case naming an article the help center does not have can never
+	// pass: say so, since the cases may have been written for another one.
+	known := map[string]bool{}
+	for _, u := range set.KnowledgeURLs() {
+		known[strings.TrimSuffix(strings.ToLower(u), "/")] = true
+	}
+	for _, c := range cases {
+		for _, u := range c.URLs {
+			if !known[strings.TrimSuffix(strings.ToLower(u), "/")] {
+				fmt.Fprintf(sys.err, "%s:%d: %s is not an article of the help center\n", file, c.Line, u)
+			}
+		}
+	}
+	fmt.Fprintf(sys.err, "Searching %d questions in %d articles (%d passages).\n", len(cases), idx.Articles(), idx.Len())
+	r, err := knowledge.Evaluate(ctx, idx, cases)
+	// The set closes its index once it is unreachable (a cleanup in package
+	// prompts): it must outlive the searches.
+	runtime.KeepAlive(set)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(sys.out, r)
+	if r.Overall.RecallAt3 < minRecall3 {
+		return fmt.Errorf("recall@3 is %.3f, below --min-recall3 %.3f (the misses are listed above)", r.Overall.RecallAt3, minRecall3)
+	}
+	fmt.Fprintf(sys.out, "recall@3 %.3f >= %.3f: ok\n", r.Overall.RecallAt3, minRecall3)
+	return nil
+}
 
 func modelName(cfg Config, m bot.Model) string {
 	if cfg.UsesLLM() {

@@ -44,10 +44,12 @@ Usage:
 Commands:
   serve     run the configured adapters, the HTTP server and the handoff timers
   chat      a local customer conversation in the terminal (zero configuration)
-  eval      runs conversation scenarios against the model and prompts (exit 1 on failures)
+  eval      runs conversation scenarios against the model and prompts (exit 1 on failures);
+            "eval --retrieval" measures help-center search (recall@1, recall@3, MRR)
   link      link a chat identity to a customer; --list, --unlink
   customers "customers import FILE", "customers list", "customers remove" (the customers table)
   prompts   "prompts check [DIR]" validates the prompt files (exit 1 on errors)
+  knowledge "knowledge import DIR" turns a help-center export (HTML, Markdown) into articles
   discord   "discord invite" prints the URL that adds the bot to a Discord server
   migrate   applies the database migrations ahead of a deploy
   forget    "forget --customer ID" erases everything stored about a customer
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, sys stdio) int {
 		err = cmdCustomers(ctx, args[1:], sys)
 	case "prompts":
 		err = cmdPrompts(ctx, args[1:], sys)
+	case "knowledge":
+		err = cmdKnowledge(ctx, args[1:], sys)
 	case "discord":
 		err = cmdDiscord(ctx, args[1:], sys)
 	case "migrate":

@@ -71,7 +71,24 @@
 // # Evaluation
 //
 // [Evaluate] runs retrieval cases (questions with the URLs of the articles
-// that answer them, see testdata/retrieval.yaml and [ParseCases]) and
-// reports recall@1, recall@3 and MRR, overall and per language, counting
-// articles rather than passages.
+// that answer them, see prompts/evals/retrieval/cases.yaml and
+// [ParseCases]) and reports recall@1, recall@3 and MRR, overall and per
+// language, counting articles rather than passages.
+//
+// # Import
+//
+// [Import] turns a help-center export, a folder of HTML and Markdown pages,
+// into article files. The title is an HTML page's first <h1> (dropped from
+// the text) or else its <title>, a Markdown page's front matter title or
+// else its first # heading; the url its <link rel="canonical"> or og:url,
+// else [ImportOptions.BaseURL] and the page's path; the language its
+// <html lang> (or front matter), else [ImportOptions.Lang]. The text of
+// <main>, else <article>, else <body>, becomes simple Markdown: headings
+// (h4 to h6 in bold, which do not start passages), paragraphs, nested
+// lists, links (made absolute when the page's URL is known), emphasis,
+// code, table rows as "cell | cell"; scripts, styles, navigation, headers,
+// footers, asides, forms and buttons are dropped. Pages with no title, no
+// text, no URL, an unsupported language or the URL of an earlier page,
+// and files that are not pages, are returned as skipped, with the reason.
+// Every article returned parses with [ParseArticle].
 package knowledge

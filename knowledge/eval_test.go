@@ -22,13 +22,17 @@ func mustLoadShipped(t testing.TB) *Index {
 	return idx
 }
 
+// shippedCases is the shipped retrieval suite: it lives with the prompt
+// files, so that "firstline eval --retrieval" finds it there.
+const shippedCases = "../prompts/evals/retrieval/cases.yaml"
+
 func mustLoadCases(t testing.TB) []Case {
 	t.Helper()
-	data, err := os.ReadFile("testdata/retrieval.yaml")
+	data, err := os.ReadFile(shippedCases)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := ParseCases("testdata/retrieval.yaml", data)
+	cases, err := ParseCases(shippedCases, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func TestRetrievalQuality(t *testing.T) {
 	for _, c := range cases {
 		for _, u := range c.URLs {
 			if !urls[u] {
-				t.Errorf("testdata/retrieval.yaml:%d: %s is not a shipped article", c.Line, u)
+				t.Errorf("%s:%d: %s is not a shipped article", shippedCases, c.Line, u)
 			}
 		}
 	}

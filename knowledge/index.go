@@ -25,7 +25,7 @@ const MaxQuery = 1000
 const MaxHits = 50
 
 // The weights of the parts of a passage, and of the fields, in a search.
-// They were chosen on testdata/retrieval.yaml, where recall@3 stayed between
+// They were chosen on prompts/evals/retrieval/cases.yaml, where recall@3 stayed between
 // 0.91 and 0.95 for any reasonable choice; the structure (per-language fields,
 // a folded field, typo matching, the heading searched with the text rather
 // than in a field of its own) mattered more than the numbers.

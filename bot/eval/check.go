@@ -81,6 +81,36 @@ func (s *session) check(t Turn, tr *TurnResult) []string {
 	if e.NoReply && tr.Reply != "" {
 		fail("the customer received a reply, expected none%s", replyWas())
 	}
+	if len(e.Cites) > 0 {
+		links := linksIn(tr.Reply)
+		var uncited []string
+		for _, c := range e.Cites {
+			if !slices.ContainsFunc(links, func(l string) bool { return containsFold(l, c) }) {
+				uncited = append(uncited, strconv.Quote(c))
+			}
+		}
+		if len(uncited) > 0 {
+			if len(links) == 0 {
+				fail("reply cites no link, expected one to %s%s", strings.Join(uncited, ", "), replyWas())
+			} else {
+				fail("reply does not cite %s: its links are %s", strings.Join(uncited, ", "), strings.Join(links, " "))
+			}
+		}
+	}
+	if e.SaysUnknown != nil {
+		links := linksIn(tr.Reply)
+		unknown := len(links) == 0 && (tr.cannotHelp || tr.Handoff)
+		switch {
+		case *e.SaysUnknown && tr.Reply == "" && !tr.Handoff:
+			fail("the customer received nothing, expected a reply saying the bot does not know")
+		case *e.SaysUnknown && len(links) > 0:
+			fail("reply cites %s, expected it to say the bot does not know%s", strings.Join(links, " "), replyWas())
+		case *e.SaysUnknown && !unknown:
+			fail("reply answers, expected it to say the bot does not know (the cannot-help marker, an offer of a person or a handoff)%s", replyWas())
+		case !*e.SaysUnknown && unknown:
+			fail("reply says the bot does not know, expected an answer%s", replyWas())
+		}
+	}
 	if e.Lang != "" {
 		switch got, ok := bot.DetectLang(tr.Reply); {
 		case tr.Reply == "":
@@ -218,6 +248,23 @@ func listCalls(calls []ToolCall) string {
 // containsFold reports whether sub is in s, ignoring case.
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// linkRe finds the http(s) links in a reply, bare or in Markdown, Slack or
+// HTML markup.
+var linkRe = regexp.MustCompile(`(?i)\bhttps?://[^\s<>()\[\]"'|]+`)
+
+// cannotHelpRe finds the cannot-help marker as models write it (see
+// bot.CannotHelpMarker).
+var cannotHelpRe = regexp.MustCompile(`(?i)\[\s*cannot[\s_-]?help\s*\]`)
+
+// linksIn lists the links in s, without trailing punctuation.
+func linksIn(s string) []string {
+	links := linkRe.FindAllString(s, -1)
+	for i, l := range links {
+		links[i] = strings.TrimRight(l, ".,;:!?*_`")
+	}
+	return links
 }
 
 var referenceRe = regexp.MustCompile(`(?i)\bPAY-\d+\b`)

@@ -221,6 +221,50 @@ scenarios:
 			want: []string{`turn 1: the customer received a reply, expected none; reply was: "Hello! How can I help you today?"`},
 		},
 		{
+			name: "cites: another article",
+			yaml: `
+scenarios:
+  - name: s
+    customer: C-1001
+    turns:
+      - say: "my card was stolen, what do I do?"
+        expect: {cites: [/en/articles/fees, lost-stolen-card]}`,
+			want: []string{`turn 1: reply does not cite "/en/articles/fees": its links are https://help.example.com/en/articles/lost-stolen-card`},
+		},
+		{
+			name: "cites: no link at all",
+			yaml: `
+scenarios:
+  - name: s
+    customer: C-1001
+    turns:
+      - say: "can you recommend a good pizza place?"
+        expect: {cites: lost-stolen-card}`,
+			want: []string{`turn 1: reply cites no link, expected one to "lost-stolen-card"; reply was: "I'm not sure I can help`},
+		},
+		{
+			name: "says_unknown: the bot answered",
+			yaml: `
+scenarios:
+  - name: s
+    customer: C-1001
+    turns:
+      - say: "my card was stolen, what do I do?"
+        expect: {says_unknown: true}`,
+			want: []string{`turn 1: reply cites https://help.example.com/en/articles/lost-stolen-card, expected it to say the bot does not know; reply was:`},
+		},
+		{
+			name: "says_unknown false: the bot did not know",
+			yaml: `
+scenarios:
+  - name: s
+    customer: C-1001
+    turns:
+      - say: "can you recommend a good pizza place?"
+        expect: {says_unknown: false}`,
+			want: []string{`turn 1: reply says the bot does not know, expected an answer; reply was: "I'm not sure I can help`},
+		},
+		{
 			name: "an agent action without a handoff stops the scenario",
 			yaml: `
 scenarios:
@@ -285,6 +329,38 @@ scenarios:
       - say: "hello"`)
 	if res.Passed {
 		t.Error("an unlinked chat user received a demo customer's data, and the scenario passed")
+	}
+}
+
+// TestSaysUnknown: an answer with no source is not "I don't know" unless
+// the model says it cannot help; a model that says so, in its own words
+// with the marker, passes.
+func TestSaysUnknown(t *testing.T) {
+	answer := func(text string) func(func() *prompts.Set) (bot.Model, error) {
+		return func(func() *prompts.Set) (bot.Model, error) {
+			return modelFunc(func(context.Context, bot.ModelRequest) (bot.ModelResponse, error) {
+				return bot.ModelResponse{Text: text}, nil
+			}), nil
+		}
+	}
+	const sc = `
+scenarios:
+  - name: s
+    customer: C-1001
+    turns:
+      - say: "what is the capital of Peru?"
+        expect: {says_unknown: true}`
+	res := mustRunOne(t, Config{OpenStore: openSQLite, NewModel: answer("Lima, I believe.")}, sc)
+	if got := strings.Join(res.Failures(), "\n"); res.Passed || !strings.Contains(got, `turn 1: reply answers, expected it to say the bot does not know`) {
+		t.Errorf("an invented answer passed says_unknown, or failed otherwise:\n%s", got)
+	}
+	res = mustRunOne(t, Config{OpenStore: openSQLite, NewModel: answer("I don't know that one; a colleague can help. [Cannot-Help]")}, sc)
+	if !res.Passed {
+		t.Errorf("an LLM's own words with the marker failed says_unknown:\n%s", strings.Join(res.Failures(), "\n"))
+	}
+	res = mustRunOne(t, Config{OpenStore: openSQLite, NewModel: answer("Not sure, see https://help.example.com/en/articles/fees [cannot_help]")}, sc)
+	if got := strings.Join(res.Failures(), "\n"); res.Passed || !strings.Contains(got, "reply cites https://help.example.com/en/articles/fees") {
+		t.Errorf("a reply with a link passed says_unknown:\n%s", got)
 	}
 }
 

@@ -681,6 +681,12 @@ func (p *parser) expect(n *yaml.Node, kind TurnKind, num int, prev []Turn) Expec
 			}
 		},
 		"no_reply": func(_, v *yaml.Node) { e.NoReply, _ = p.boolean(v, "no_reply") },
+		"cites":    func(_, v *yaml.Node) { e.Cites, _ = p.strs(v, "cites") },
+		"says_unknown": func(_, v *yaml.Node) {
+			if b, ok := p.boolean(v, "says_unknown"); ok {
+				e.SaysUnknown = &b
+			}
+		},
 		"lang": func(_, v *yaml.Node) {
 			l, ok := p.str(v, "lang")
 			if ok && !langRe.MatchString(l) {
@@ -740,8 +746,10 @@ func (p *parser) expect(n *yaml.Node, kind TurnKind, num int, prev []Turn) Expec
 		p.errorf(n, "tool and no_tool: true contradict each other")
 	case e.Tool != "" && slices.Contains(e.NoTool, e.Tool):
 		p.errorf(n, "tool %s is both expected and forbidden (no_tool)", e.Tool)
-	case e.NoReply && (len(e.Contains) > 0 || len(e.Matches) > 0 || e.Lang != "" || e.SameReplyAs > 0 || e.Relay != nil):
+	case e.NoReply && (len(e.Contains) > 0 || len(e.Matches) > 0 || e.Lang != "" || e.SameReplyAs > 0 || e.Relay != nil || len(e.Cites) > 0 || e.SaysUnknown != nil):
 		p.errorf(n, "no_reply contradicts the expectations about the reply's content")
+	case len(e.Cites) > 0 && e.SaysUnknown != nil && *e.SaysUnknown:
+		p.errorf(n, "cites and says_unknown: true contradict each other: a reply that cites a source knows")
 	case e.Relay != nil && e.NoRelay:
 		p.errorf(n, "relay and no_relay contradict each other")
 	}

@@ -169,7 +169,7 @@ scenarios:
     turns:
       - say: hi
         expect: {handof: true}
-`, []string{`test.yaml:7: unknown key "handof" in expect (known keys: contains, handoff,`}},
+`, []string{`test.yaml:7: unknown key "handof" in expect (known keys: cites, contains, handoff,`}},
 		{"bad expectation values", `
 scenarios:
   - name: s
@@ -251,6 +251,30 @@ scenarios:
   - {name: s, customer: none, turns: [{say: hi}]}
   - {name: s, customer: none, turns: [{say: hi}]}
 `, []string{`test.yaml:4: scenario name "s" is used before, on line 3`}},
+		{"cites and says_unknown", `
+scenarios:
+  - name: s
+    customer: none
+    turns:
+      - say: hi
+        expect: {cites: lost-stolen-card, says_unknown: true}
+`, []string{`test.yaml:7: cites and says_unknown: true contradict each other`}},
+		{"empty cites, says_unknown not a boolean", `
+scenarios:
+  - name: s
+    customer: none
+    turns:
+      - say: hi
+        expect: {cites: "", says_unknown: maybe}
+`, []string{`test.yaml:7: cites is empty`, `test.yaml:7: says_unknown must be true or false`}},
+		{"no_reply and cites", `
+scenarios:
+  - name: s
+    customer: none
+    turns:
+      - say: hi
+        expect: {no_reply: true, cites: x}
+`, []string{`test.yaml:7: no_reply contradicts the expectations about the reply's content`}},
 		{"duplicate key", `
 scenarios:
   - name: s
@@ -284,8 +308,8 @@ func TestLoadFiles(t *testing.T) {
 	_, err := LoadFiles(filepath.Join("testdata", "dup"), filepath.Join("testdata", "broken"))
 	want := strings.Join([]string{
 		filepath.Join("testdata", "broken", "syntax.yaml") + ":5: invalid YAML: found unexpected end of stream",
-		filepath.Join("testdata", "broken", "typo.yaml") + `:7: unknown key "handof" in expect (known keys: contains, handoff, lang, matches, no_foreign_data, no_relay, no_reply, no_tool, not_contains, outcome, relay, same_reply_as, state, thread_contains, tool, tool_args)`,
-		filepath.Join("testdata", "broken", "typo.yaml") + `:10: unknown key "contain" in expect (known keys: contains, handoff, lang, matches, no_foreign_data, no_relay, no_reply, no_tool, not_contains, outcome, relay, same_reply_as, state, thread_contains, tool, tool_args)`,
+		filepath.Join("testdata", "broken", "typo.yaml") + `:7: unknown key "handof" in expect (known keys: cites, contains, handoff, lang, matches, no_foreign_data, no_relay, no_reply, no_tool, not_contains, outcome, relay, same_reply_as, says_unknown, state, thread_contains, tool, tool_args)`,
+		filepath.Join("testdata", "broken", "typo.yaml") + `:10: unknown key "contain" in expect (known keys: cites, contains, handoff, lang, matches, no_foreign_data, no_relay, no_reply, no_tool, not_contains, outcome, relay, same_reply_as, says_unknown, state, thread_contains, tool, tool_args)`,
 		filepath.Join("testdata", "dup", "b.yaml") + `:7: scenario name "same name" is used before, at ` + filepath.Join("testdata", "dup", "a.yaml") + ":2",
 	}, "\n")
 	if err == nil || err.Error() != want {

@@ -100,6 +100,7 @@ type TurnResult struct {
 
 	delivered  []string // every text the customer received, greeting included
 	modelAsked bool     // the model was called in this turn
+	cannotHelp bool     // an answer of the model carried the cannot-help marker
 }
 
 // ToolCall is a tool call the model made.

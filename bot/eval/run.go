@@ -404,6 +404,9 @@ func (s *session) observe(ctx context.Context, tr *TurnResult, sent []bot.Outgoi
 		if c.err != nil {
 			tr.Notes = append(tr.Notes, "the model failed: "+oneLine(c.err.Error(), 200))
 		}
+		if cannotHelpRe.MatchString(c.resp.Text) {
+			tr.cannotHelp = true
+		}
 		for _, tc := range c.resp.ToolCalls {
 			tr.ToolCalls = append(tr.ToolCalls, ToolCall{Name: tc.Name, Arguments: tc.Arguments})
 		}

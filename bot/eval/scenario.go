@@ -124,6 +124,13 @@ type Expect struct {
 	Matches     []*regexp.Regexp
 	// NoReply says the customer received nothing in this turn.
 	NoReply bool
+	// Cites are URLs, or parts of URLs, that links in the reply must
+	// include, case-insensitively: one link for each ("lost-stolen-card").
+	Cites []string
+	// SaysUnknown, when set, says whether the reply says the bot does not
+	// know: no link to a source, and the model said it cannot help (the
+	// cannot-help marker), a person was offered, or a handoff was opened.
+	SaysUnknown *bool
 	// Lang is the language the reply must be in, as package lang detects it.
 	Lang string
 	// NoForeignData says no message delivered to the customer in this turn
