@@ -135,7 +135,7 @@ func (e *Engine) weighAnswer(ctx context.Context, conv Conversation, t turn, sig
 	if conv.Misses >= rules.Offers {
 		// The model was asked: its tokens and tool calls still count.
 		et := e.escalated(ctx, conv, *sig)
-		et.usage, et.called = t.usage, t.called
+		et.usage, et.called, et.helped = t.usage, t.called, t.helped
 		return et
 	}
 	if sig.offer != "" && !cannot {

@@ -93,6 +93,8 @@ type toolResult struct {
 	// audit, when set, is the access to account data this call made or
 	// was refused: the engine records it before the model sees content.
 	audit *AuditEntry
+	// article is a help-center search's best article (its URL).
+	article string
 }
 
 // audited returns r with the audit entry of a payment_status call.
@@ -235,7 +237,9 @@ func (tb toolbox) searchHelpCenter(ctx context.Context, query string) toolResult
 		return content("not_found", map[string]any{"results": out,
 			"message": "Nothing in the help center answers this. Say you do not know, and offer a person; do not guess."})
 	}
-	return content("ok", map[string]any{"results": out})
+	r := content("ok", map[string]any{"results": out})
+	r.article = out[0].URL
+	return r
 }
 
 // dataTool runs a data tool of tools.yaml for the conversation's customer.

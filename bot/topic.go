@@ -24,7 +24,25 @@ const (
 	TopicOther = "other"
 	// TopicFAQPrefix starts the label of an FAQ entry: "faq:refund-time".
 	TopicFAQPrefix = "faq:"
+	// TopicHelpPrefix starts the label of a help-center article that
+	// answered ("help:refund-times", the last part of its URL);
+	// TopicHelpNone is a question the help center had nothing for: the
+	// content gaps a support lead wants to fill.
+	TopicHelpPrefix = "help:"
+	TopicHelpNone   = "help:none"
 )
+
+// HelpTopic is the topic of a help-center article, by its URL.
+func HelpTopic(articleURL string) string {
+	u := strings.TrimRight(articleURL, "/")
+	if i := strings.LastIndex(u, "/"); i >= 0 {
+		u = u[i+1:]
+	}
+	if u == "" || u == "none" {
+		u = "article"
+	}
+	return TopicHelpPrefix + u
+}
 
 // FAQTopic is the topic of an FAQ entry.
 func FAQTopic(id string) string { return TopicFAQPrefix + id }
@@ -47,12 +65,18 @@ func TopicRank(topic string) int {
 }
 
 // turnTopic labels a model turn: payments when the model looked payments
-// up, the first FAQ entry whose keywords the customer's words match, other
-// otherwise.
+// up, the best article of a help-center search that found one, the first
+// FAQ entry whose keywords the customer's words match, help:none when the
+// help center was searched and had nothing, other otherwise.
 func turnTopic(t turn, pending []Message, set *prompts.Set) string {
 	for _, name := range t.called {
 		if name == ToolPaymentStatus {
 			return TopicPayments
+		}
+	}
+	for _, u := range t.helped {
+		if u != "" {
+			return HelpTopic(u)
 		}
 	}
 	texts := make([]string, 0, len(pending))
@@ -61,6 +85,9 @@ func turnTopic(t turn, pending []Message, set *prompts.Set) string {
 	}
 	if e, ok := prompts.MatchFAQ(set.FAQ, strings.Join(texts, "\n")); ok {
 		return FAQTopic(e.ID)
+	}
+	if len(t.helped) > 0 {
+		return TopicHelpNone
 	}
 	return TopicOther
 }

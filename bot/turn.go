@@ -32,6 +32,9 @@ type turn struct {
 	usage Usage
 	// called names the tools the model called (topic.go labels by them).
 	called []string
+	// helped is, for each help-center search of the turn, the URL of the
+	// best article found, "" when nothing was (topic.go).
+	helped []string
 	// misses, when set, is the conversation's new Misses (escalate.go).
 	misses *int
 }
@@ -243,8 +246,8 @@ func (e *Engine) runTurn(ctx context.Context, conv Conversation, history []Messa
 // handed to a person with a reason agents can read.
 func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Message, set *prompts.Set) (t turn) {
 	var used Usage
-	var called []string
-	defer func() { t.usage, t.called = used, called }()
+	var called, helped []string
+	defer func() { t.usage, t.called, t.helped = used, called, helped }()
 	system, err := set.System(prompts.SystemData{
 		Linked:     conv.CustomerID != "",
 		Private:    conv.Private,
@@ -287,6 +290,9 @@ func (e *Engine) modelTurn(ctx context.Context, conv Conversation, history []Mes
 		for _, call := range resp.ToolCalls {
 			called = append(called, call.Name)
 			res, notLinked := e.screenTool(ctx, conv, tools.run(ctx, call), allow)
+			if call.Name == ToolSearchHelpCenter && (res.outcome == "ok" || res.outcome == "not_found") {
+				helped = append(helped, res.article)
+			}
 			verify = verify || notLinked
 			e.metrics.toolCall(call.Name, res.outcome)
 			if res.outcome == "error" && res.handoff != nil {
