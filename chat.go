@@ -194,7 +194,7 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	if err != nil {
 		return err
 	}
-	flags := newFlagSet("eval", "eval [--json] [--parallel N] [--prompts DIR] [FILES or FOLDERS]\n"+
+	flags := newFlagSet("eval", "eval [--json] [--parallel N] [--repeat K] [--prompts DIR] [FILES or FOLDERS]\n"+
 		"       firstline eval --retrieval [--cases FILE] [--min-recall3 R] [--prompts DIR]\n\n"+
 		"Runs conversation scenarios (YAML, default: the evals folder of the prompt files) against the\n"+
 		"configured model and prompt files, each on a fresh demo database. Prints a\n"+
@@ -209,6 +209,7 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 	retrieval := flags.Bool("retrieval", false, "measure help-center retrieval instead of running conversations")
 	casesFile := flags.String("cases", "", "with --retrieval: the retrieval cases (default: evals/retrieval/cases.yaml in the prompt folder)")
 	minRecall3 := flags.Float64("min-recall3", 0.9, "with --retrieval: the lowest recall@3 that passes")
+	repeat := flags.Int("repeat", 1, "run each scenario K times; a scenario passes when every run does (pass^k)")
 	if err := flags.Parse(args); err != nil {
 		return usageOrHelp(err)
 	}
@@ -226,6 +227,9 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 			return fmt.Errorf("%w: --min-recall3 %g: want a share from 0 to 1", errUsage, *minRecall3)
 		}
 		return evalRetrieval(ctx, cfg, *casesFile, *minRecall3, sys)
+	}
+	if *repeat < 1 || *repeat > 100 {
+		return fmt.Errorf("%w: --repeat %d: want 1 to 100", errUsage, *repeat)
 	}
 	if *casesFile != "" || flagSet(flags, "min-recall3") {
 		return fmt.Errorf("%w: --cases and --min-recall3 go with --retrieval", errUsage)
@@ -262,6 +266,7 @@ func cmdEval(ctx context.Context, args []string, sys stdio) error {
 		Parallel: *parallel,
 		TempDir:  fastTempDir(),
 		Logger:   slog.New(slog.DiscardHandler),
+		Repeat:   *repeat,
 	}, scenarios)
 	if *asJSON {
 		err = report.WriteJSON(sys.out)

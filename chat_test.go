@@ -102,6 +102,15 @@ func TestEvalDefaultFolder(t *testing.T) {
 	if code := run(context.Background(), []string{"eval"}, sys); code != 0 || !strings.Contains(out.String(), "1 passed") {
 		t.Errorf("eval of the folder's evals: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
+	// --repeat K runs each scenario K times and reports pass^k.
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"eval", "--repeat", "3"}, sys); code != 0 || !strings.Contains(out.String(), "pass^3 1.000") {
+		t.Errorf("eval --repeat 3: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if code := run(context.Background(), []string{"eval", "--repeat", "0"}, sys); code != 2 {
+		t.Errorf("eval --repeat 0: exit %d, want the usage error", code)
+	}
 }
 
 // A customer in the terminal votes on an answer; a 👎 offers a person, and

@@ -15,6 +15,34 @@ type Report struct {
 	Passed, Failed int
 	Tokens         TokenTotals
 	Duration       time.Duration
+	// Repeat is how many times each scenario ran; Passed counts the
+	// scenarios that passed every run.
+	Repeat int
+}
+
+// PassAt1 is the share of all runs that passed: the chance that one run of
+// a scenario passes.
+func (r Report) PassAt1() float64 {
+	runs, passes := 0, 0
+	for _, res := range r.Results {
+		runs += max(res.Runs, 1)
+		if res.Runs == 0 && res.Passed {
+			passes++
+		}
+		passes += res.Passes
+	}
+	if runs == 0 {
+		return 0
+	}
+	return float64(passes) / float64(runs)
+}
+
+// PassHatK is the share of scenarios that passed all their runs.
+func (r Report) PassHatK() float64 {
+	if len(r.Results) == 0 {
+		return 0
+	}
+	return float64(r.Passed) / float64(len(r.Results))
 }
 
 // OK reports whether every scenario passed.
@@ -35,6 +63,10 @@ type Result struct {
 	Turns    []TurnResult
 	Tokens   Usage
 	Duration time.Duration
+	// Runs is how many times the scenario ran (Config.Repeat) and Passes
+	// how many of them passed; Turns and the failures are those of the
+	// first failing run.
+	Runs, Passes int
 }
 
 // Failures returns the reasons the scenario failed, each prefixed with its
@@ -210,6 +242,15 @@ func (r Report) WriteTable(w io.Writer) error {
 		ew.printf("tokens: %d prompt + %d completion in %d model calls; per scenario %.0f + %.0f\n",
 			r.Tokens.Prompt, r.Tokens.Completion, r.Tokens.ModelCalls, r.Tokens.PromptPerScenario, r.Tokens.CompletionPerScenario)
 	}
+	if r.Repeat > 1 {
+		ew.printf("each scenario ran %d times: pass@1 %.3f (runs that passed), pass^%d %.3f (scenarios that passed every run)\n",
+			r.Repeat, r.PassAt1(), r.Repeat, r.PassHatK())
+		for _, res := range r.Results {
+			if res.Passes > 0 && res.Passes < res.Runs {
+				ew.printf("      flaky: %s passed %d of %d runs\n", oneLine(res.Name, maxNameWidth), res.Passes, res.Runs)
+			}
+		}
+	}
 	ew.printf("%d passed, %d failed (%d scenarios in %s)\n", r.Passed, r.Failed, len(r.Results), roundDuration(r.Duration))
 	return ew.err
 }
@@ -244,6 +285,9 @@ type (
 		Failed     int          `json:"failed"`
 		DurationMS int64        `json:"duration_ms"`
 		Tokens     TokenTotals  `json:"tokens"`
+		Repeat     int          `json:"repeat"`
+		PassAt1    float64      `json:"pass_at_1"`
+		PassHatK   float64      `json:"pass_hat_k"`
 		Results    []jsonResult `json:"results"`
 	}
 	jsonResult struct {
@@ -255,6 +299,8 @@ type (
 		Failures   []string     `json:"failures,omitempty"`
 		DurationMS int64        `json:"duration_ms"`
 		Tokens     Usage        `json:"tokens"`
+		Runs       int          `json:"runs"`
+		Passes     int          `json:"passes"`
 		Turns      []TurnResult `json:"turns"`
 	}
 )
@@ -265,7 +311,8 @@ type (
 func (r Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{
 		Passed: r.Passed, Failed: r.Failed, DurationMS: r.Duration.Milliseconds(),
-		Tokens: r.Tokens, Results: make([]jsonResult, len(r.Results)),
+		Tokens: r.Tokens, Repeat: max(r.Repeat, 1), PassAt1: r.PassAt1(), PassHatK: r.PassHatK(),
+		Results: make([]jsonResult, len(r.Results)),
 	}
 	for i, res := range r.Results {
 		turns := res.Turns
@@ -274,7 +321,8 @@ func (r Report) WriteJSON(w io.Writer) error {
 		}
 		out.Results[i] = jsonResult{
 			Name: res.Name, File: res.File, Line: res.Line, Passed: res.Passed, Error: res.Error,
-			Failures: res.Failures(), DurationMS: res.Duration.Milliseconds(), Tokens: res.Tokens, Turns: turns,
+			Failures: res.Failures(), DurationMS: res.Duration.Milliseconds(), Tokens: res.Tokens,
+			Runs: max(res.Runs, 1), Passes: res.Passes, Turns: turns,
 		}
 	}
 	enc := json.NewEncoder(w)

@@ -46,6 +46,10 @@ type Config struct {
 	// Logger receives the engine's logs, with the scenario's name; nil
 	// discards them.
 	Logger *slog.Logger
+	// Repeat runs each scenario this many times (at least once): a model
+	// that answers right once in a while passes pass@1 often and pass^k
+	// rarely (the reliability measure of τ-bench).
+	Repeat int
 }
 
 func (c Config) withDefaults() Config {
@@ -71,27 +75,56 @@ func (c Config) withDefaults() Config {
 // reason; scenarios not started when ctx is done fail as not run.
 func Run(ctx context.Context, cfg Config, scenarios []Scenario) Report {
 	cfg = cfg.withDefaults()
+	repeat := max(cfg.Repeat, 1)
 	start := time.Now()
-	results := make([]Result, len(scenarios))
+	runs := make([][]Result, len(scenarios))
+	for i := range runs {
+		runs[i] = make([]Result, repeat)
+	}
 	sem := make(chan struct{}, cfg.Parallel)
 	var wg sync.WaitGroup
 	for i, sc := range scenarios {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-			}
-			if err := ctx.Err(); err != nil {
-				results[i] = newResult(sc)
-				results[i].Error = "not run: " + err.Error()
-				return
-			}
-			results[i] = runScenario(ctx, cfg, sc)
-		})
+		for k := range repeat {
+			wg.Go(func() {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+				}
+				if err := ctx.Err(); err != nil {
+					runs[i][k] = newResult(sc)
+					runs[i][k].Error = "not run: " + err.Error()
+					return
+				}
+				runs[i][k] = runScenario(ctx, cfg, sc)
+			})
+		}
 	}
 	wg.Wait()
-	return newReport(results, time.Since(start))
+	results := make([]Result, len(scenarios))
+	for i, rs := range runs {
+		results[i] = merge(rs)
+	}
+	r := newReport(results, time.Since(start))
+	r.Repeat = repeat
+	return r
+}
+
+// merge makes one result of a scenario's runs: it passed when every run
+// did (pass^k); it shows the first failing run, else the first.
+func merge(rs []Result) Result {
+	out := rs[0]
+	passes := 0
+	for _, r := range rs {
+		if r.Passed {
+			passes++
+		} else if out.Passed {
+			out = r
+		}
+	}
+	out.Runs, out.Passes = len(rs), passes
+	out.Passed = passes == len(rs)
+	return out
 }
 
 func newResult(sc Scenario) Result {
