@@ -43,6 +43,8 @@ func newHandlerWith(t *testing.T, mod func(*Config)) *Handler {
 			AutomationRate: 0.7, HandoffRate: 0.3, FirstResponseP50: 2 * time.Second, FirstResponseP90: 9 * time.Second,
 			TimeToClaimP50: 4 * time.Minute, ResolutionP50: 35 * time.Minute, CSATAverage: 4.25, CSATCount: 12,
 			RepeatRate: 0.05, TokensPerConversation: 812, Helpful: 9, NotHelpful: 3, HelpfulRate: 0.75, Days: days,
+			HelpArticles: []stats.TopicCount{{Topic: "help:refund-times", Conversations: 6, HandedOff: 1, Helpful: 4}},
+			HelpGaps:     4,
 		},
 		queue: []QueueItem{
 			{HandoffID: 7, Platform: "slack", Customer: "C-1001", Reason: "The customer asked for a person.", Since: now.Add(-12 * time.Minute)},
@@ -150,7 +152,8 @@ func TestPageContent(t *testing.T) {
 	walk(doc)
 	all := strings.Join(texts, " | ")
 	for _, want := range []string{"70", "70%", "30%", "2.0s", "9.0s", "4m00s", "35m00s", "4.2 / 5", "5%", "812", "75%", "9 👍, 3 👎",
-		"claimed by Alex", "waiting", "12m00s", "C-1001", "not linked", `<script>alert("x")</script>`} {
+		"claimed by Alex", "waiting", "12m00s", "C-1001", "not linked", `<script>alert("x")</script>`,
+		"help:refund-times", "4 conversations found nothing in the help center"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("page text lacks %q", want)
 		}
@@ -158,8 +161,8 @@ func TestPageContent(t *testing.T) {
 	if counts["svg"] != 2 || counts["polyline"] != 1 || counts["rect"] == 0 || counts["circle"] != 7 {
 		t.Errorf("charts: %d svg, %d polyline, %d rect, %d circle", counts["svg"], counts["polyline"], counts["rect"], counts["circle"])
 	}
-	if counts["tr"] != 3 {
-		t.Errorf("%d table rows; want a header and 2 handoffs", counts["tr"])
+	if counts["tr"] != 5 {
+		t.Errorf("%d table rows; want a header and 2 handoffs, a header and 1 article", counts["tr"])
 	}
 }
 

@@ -8,7 +8,15 @@ package stats
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
+)
+
+// The topics of the help center, as the engine labels them
+// (bot.TopicHelpPrefix, bot.TopicHelpNone).
+const (
+	topicHelpPrefix = "help:"
+	topicHelpNone   = "help:none"
 )
 
 // RepeatWindow is how soon a new conversation by the same customer on the
@@ -83,6 +91,11 @@ type Report struct {
 	PromptTokens          int
 	CompletionTokens      int
 	TokensPerConversation float64
+	// The help center: how many conversations each article answered
+	// (topic help:<article>, most first) and how many found nothing there
+	// (help:none, the content gaps).
+	HelpArticles []TopicCount
+	HelpGaps     int
 	// Feedback on the bot's answers: votes in conversations opened in the
 	// period.
 	Helpful     int
@@ -169,6 +182,14 @@ func Compute(history []Conversation, since, until time.Time, idle time.Duration)
 	r.RepeatRate = ratio(r.Repeats, r.Conversations)
 	r.TokensPerConversation = ratio(r.PromptTokens+r.CompletionTokens, r.Closed)
 	r.HelpfulRate = ratio(r.Helpful, r.Helpful+r.NotHelpful)
+	for _, tc := range Topics(history, since, until) {
+		switch {
+		case tc.Topic == topicHelpNone:
+			r.HelpGaps = tc.Conversations
+		case strings.HasPrefix(tc.Topic, topicHelpPrefix):
+			r.HelpArticles = append(r.HelpArticles, tc)
+		}
+	}
 	if r.CSATCount > 0 {
 		r.CSATAverage = float64(ratingSum) / float64(r.CSATCount)
 	}

@@ -80,3 +80,25 @@ func TestRepeatsAgreeWithAScan(t *testing.T) {
 		}
 	}
 }
+
+// The help center's figures: conversations per article that answered, and
+// those that found nothing (the content gaps), in the period only.
+func TestHelpCenterFigures(t *testing.T) {
+	history := []Conversation{
+		{ID: 1, Customer: "C-1", Topic: "help:refund-times", OpenedAt: at(1, 10, 0, 0)},
+		{ID: 2, Customer: "C-2", Topic: "help:refund-times", OpenedAt: at(2, 10, 0, 0), Handoffs: []Handoff{{CreatedAt: at(2, 10, 1, 0)}}},
+		{ID: 3, Customer: "C-3", Topic: "help:fees", OpenedAt: at(3, 10, 0, 0)},
+		{ID: 4, Customer: "C-4", Topic: "help:none", OpenedAt: at(3, 11, 0, 0)},
+		{ID: 5, Customer: "C-5", Topic: "help:none", OpenedAt: at(4, 11, 0, 0)},
+		{ID: 6, Customer: "C-6", Topic: "help:none", OpenedAt: at(9, 11, 0, 0)}, // after the period
+		{ID: 7, Customer: "C-7", Topic: "payments", OpenedAt: at(4, 12, 0, 0)},
+	}
+	r := Compute(history, at(1, 0, 0, 0), at(8, 0, 0, 0), time.Hour)
+	want := []TopicCount{
+		{Topic: "help:refund-times", Conversations: 2, HandedOff: 1, Repeats: 0},
+		{Topic: "help:fees", Conversations: 1},
+	}
+	if diff := cmp.Diff(want, r.HelpArticles); diff != "" || r.HelpGaps != 2 {
+		t.Errorf("articles (-want +got):\n%s\ngaps %d, want 2", diff, r.HelpGaps)
+	}
+}
