@@ -23,8 +23,8 @@ import (
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/customerfile"
+	"github.com/firstlinehq/firstline/bot/knowledge"
 	"github.com/firstlinehq/firstline/bot/stats"
-	"github.com/firstlinehq/firstline/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

@@ -18,9 +18,9 @@ import (
 	"github.com/firstlinehq/firstline/bot"
 	"github.com/firstlinehq/firstline/bot/app"
 	"github.com/firstlinehq/firstline/bot/eval"
+	"github.com/firstlinehq/firstline/bot/knowledge"
 	"github.com/firstlinehq/firstline/bot/outbox"
 	"github.com/firstlinehq/firstline/handoff"
-	"github.com/firstlinehq/firstline/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

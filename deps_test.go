@@ -37,7 +37,7 @@ var outside = []string{
 // promptLeaves are the packages the prompts package may import: they parse
 // files of the prompt folder and import nothing of the project but each
 // other.
-var promptLeaves = []string{"bot/datatools", "bot/mask", "knowledge"}
+var promptLeaves = []string{"bot/datatools", "bot/knowledge", "bot/mask"}
 
 // listedPackage is what go list -json says of a package.
 type listedPackage struct {
@@ -163,7 +163,7 @@ func TestImportViolations(t *testing.T) {
 		{module + "/adapters/sqlstore", []string{module + "/adapters/sqlstore/storetest", module + "/bot", "database/sql", "github.com/jackc/pgx/v5"}},
 		{module + "/adapters/slack", []string{module + "/bot", module + "/handoff", module + "/bot/outbox", "github.com/slack-go/slack"}},
 		{module + "/bot/app", []string{module + "/bot", module + "/handoff", module + "/prompts"}},
-		{module + "/prompts", []string{module + "/bot/datatools", module + "/bot/mask", module + "/knowledge"}},
+		{module + "/prompts", []string{module + "/bot/datatools", module + "/bot/mask", module + "/bot/knowledge"}},
 		{module, []string{module + "/adapters/slack", module + "/bot"}},
 	}
 	if got := importViolations(allowed); len(got) != 0 {

@@ -16,7 +16,7 @@ import (
 	"unicode"
 
 	"github.com/firstlinehq/firstline/bot/datatools"
-	"github.com/firstlinehq/firstline/knowledge"
+	"github.com/firstlinehq/firstline/bot/knowledge"
 	"github.com/firstlinehq/firstline/prompts"
 )
 

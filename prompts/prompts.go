@@ -33,7 +33,7 @@ import (
 	"text/template"
 
 	"github.com/firstlinehq/firstline/bot/datatools"
-	"github.com/firstlinehq/firstline/knowledge"
+	"github.com/firstlinehq/firstline/bot/knowledge"
 )
 
 //go:embed system.md faq.yaml messages.yaml phrases.yaml summary.md hours.yaml escalation.yaml tools.yaml knowledge

@@ -10,7 +10,7 @@ import (
 // mustLoadShipped indexes the shipped help center, prompts/knowledge.
 func mustLoadShipped(t testing.TB) *Index {
 	t.Helper()
-	articles, err := LoadDir(os.DirFS(".."), "prompts/knowledge")
+	articles, err := LoadDir(os.DirFS("../.."), "prompts/knowledge")
 	if err != nil {
 		t.Fatalf("the shipped help center is invalid:\n%v", err)
 	}
@@ -24,7 +24,7 @@ func mustLoadShipped(t testing.TB) *Index {
 
 // shippedCases is the shipped retrieval suite: it lives with the prompt
 // files, so that "firstline eval --retrieval" finds it there.
-const shippedCases = "../prompts/evals/retrieval/cases.yaml"
+const shippedCases = "../../prompts/evals/retrieval/cases.yaml"
 
 func mustLoadCases(t testing.TB) []Case {
 	t.Helper()
