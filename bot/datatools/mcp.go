@@ -284,20 +284,7 @@ func (p *parser) mcpTool(srv *mcpServer, n *yaml.Node) *tool {
 		case "customer_argument":
 			custNode = kv.val
 		case "requires":
-			for _, r := range p.mapping(kv.val, "requires") {
-				switch r.key.Value {
-				case "linked":
-					if b, ok := p.boolean(r.val, "requires.linked"); ok {
-						t.linked = b
-					}
-				case "private":
-					if b, ok := p.boolean(r.val, "requires.private"); ok {
-						t.private = b
-					}
-				default:
-					p.errf(r.key, "requires: unknown key %q (expected linked, private)", r.key.Value)
-				}
-			}
+			p.requires(kv.val, t)
 		case "response":
 			respNode, respKey = kv.val, kv.key
 		default:

@@ -289,20 +289,7 @@ func (p *parser) tool(n *yaml.Node) *tool {
 		case "parameters":
 			paramsNode = kv.val
 		case "requires":
-			for _, r := range p.mapping(kv.val, "requires") {
-				switch r.key.Value {
-				case "linked":
-					if b, ok := p.boolean(r.val, "requires.linked"); ok {
-						t.linked = b
-					}
-				case "private":
-					if b, ok := p.boolean(r.val, "requires.private"); ok {
-						t.private = b
-					}
-				default:
-					p.errf(r.key, "requires: unknown key %q (expected linked, private)", r.key.Value)
-				}
-			}
+			p.requires(kv.val, t)
 		case "request":
 			reqNode = kv.val
 		case "response":
@@ -750,4 +737,23 @@ func sampleData(params map[string]*param) data {
 		d.params[name] = value{typ: p.typ, s: "x", i: 1, b: true}
 	}
 	return d
+}
+
+// requires reads a tool's requires: section into t (linked and private,
+// both true unless the file says otherwise).
+func (p *parser) requires(n *yaml.Node, t *tool) {
+	for _, r := range p.mapping(n, "requires") {
+		switch r.key.Value {
+		case "linked":
+			if b, ok := p.boolean(r.val, "requires.linked"); ok {
+				t.linked = b
+			}
+		case "private":
+			if b, ok := p.boolean(r.val, "requires.private"); ok {
+				t.private = b
+			}
+		default:
+			p.errf(r.key, "requires: unknown key %q (expected linked, private)", r.key.Value)
+		}
+	}
 }
