@@ -197,21 +197,10 @@ func (a *Adapter) overwriteCommands(ctx context.Context, app, guild string) erro
 // thinking), which the answer then replaces.
 func (a *Adapter) handleCommand(ctx context.Context, i *discordgo.Interaction) {
 	ctx = context.WithoutCancel(ctx)
-	done := make(chan string, 1)
-	a.goBackground(func() {
-		actx, cancel := context.WithTimeout(ctx, actionTimeout)
-		defer cancel()
-		done <- a.command(actx, i)
-	})
-	timer := time.NewTimer(a.ackAfter)
-	defer timer.Stop()
-	select {
-	case answer := <-done:
-		a.respondMessage(ctx, i, answer)
-	case <-timer.C:
-		a.deferMessage(ctx, i)
-		a.editOriginal(ctx, i, <-done)
-	}
+	a.answerInTime(ctx, a.command, i,
+		func(answer string) { a.respondMessage(ctx, i, answer) },
+		func() { a.deferMessage(ctx, i) },
+		func(answer string) { a.editOriginal(ctx, i, answer) })
 }
 
 // command runs an application command and returns what to tell the caller.

@@ -69,25 +69,39 @@ func (a *Adapter) onInteractionCreate(_ *discordgo.Session, e *discordgo.Interac
 // as a message only the presser sees, when the action is done in time;
 // otherwise with a deferred update at once, and the feedback follows.
 func (a *Adapter) handleComponent(ctx context.Context, i *discordgo.Interaction) {
-	// A click being handled is finished even when the adapter is stopping:
-	// the person is waiting for it.
+	ctx = context.WithoutCancel(ctx)
+	a.answerInTime(ctx, a.act, i,
+		func(feedback string) { a.respond(ctx, i, feedback) },
+		func() { a.respond(ctx, i, "") },
+		func(feedback string) {
+			if feedback != "" {
+				a.followUp(ctx, i, feedback)
+			}
+		})
+}
+
+// answerInTime runs work for an interaction and answers it within
+// Discord's three seconds: with inTime(result) when work is done by
+// ackAfter; otherwise with early() at once, and late(result) when work is
+// done. Work being handled is finished even when the adapter is stopping:
+// the person is waiting for it.
+func (a *Adapter) answerInTime(ctx context.Context, work func(context.Context, *discordgo.Interaction) string,
+	i *discordgo.Interaction, inTime func(string), early func(), late func(string)) {
 	ctx = context.WithoutCancel(ctx)
 	done := make(chan string, 1)
 	a.goBackground(func() {
 		actx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		done <- a.act(actx, i)
+		done <- work(actx, i)
 	})
 	timer := time.NewTimer(a.ackAfter)
 	defer timer.Stop()
 	select {
-	case feedback := <-done:
-		a.respond(ctx, i, feedback)
+	case result := <-done:
+		inTime(result)
 	case <-timer.C:
-		a.respond(ctx, i, "")
-		if feedback := <-done; feedback != "" {
-			a.followUp(ctx, i, feedback)
-		}
+		early()
+		late(<-done)
 	}
 }
 
