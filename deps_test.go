@@ -37,7 +37,7 @@ var outside = []string{
 // promptLeaves are the packages the prompts package may import: they parse
 // files of the prompt folder and import nothing of the project but each
 // other.
-var promptLeaves = []string{"bot/datatools", "bot/knowledge", "bot/mask"}
+var promptLeaves = []string{"bot/datatools", "bot/fileerr", "bot/knowledge", "bot/mask"}
 
 // listedPackage is what go list -json says of a package.
 type listedPackage struct {

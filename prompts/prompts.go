@@ -14,7 +14,6 @@ package prompts
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -33,6 +32,7 @@ import (
 	"text/template"
 
 	"github.com/firstlinehq/firstline/bot/datatools"
+	"github.com/firstlinehq/firstline/bot/fileerr"
 	"github.com/firstlinehq/firstline/bot/knowledge"
 )
 
@@ -117,30 +117,12 @@ type SystemData struct {
 	Today      string
 }
 
-// Error is one problem in a prompt file.
-type Error struct {
-	File string
-	Line int // 0 when the problem concerns the whole file
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// Errors is every problem found in a prompt folder, one per line.
-type Errors []Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+// Error is one problem in a prompt file; Errors is every problem found
+// in a prompt folder, one per line.
+type (
+	Error  = fileerr.Error
+	Errors = fileerr.Errors
+)
 
 // Default returns the embedded prompt files. They are tested to be valid, so
 // an error here is a build defect.
@@ -300,15 +282,7 @@ func loadKnowledge(contents map[string][]byte) (*helpCenter, Errors) {
 	}
 	articles, err := knowledge.LoadDir(dir, FolderKnowledge)
 	if err != nil {
-		var kes knowledge.Errors
-		if errors.As(err, &kes) {
-			errs := make(Errors, 0, len(kes))
-			for _, e := range kes {
-				errs = append(errs, Error{File: e.File, Line: e.Line, Msg: e.Msg})
-			}
-			return nil, errs
-		}
-		return nil, Errors{{File: FolderKnowledge, Msg: err.Error()}}
+		return nil, appendErr(nil, FolderKnowledge, err)
 	}
 	if len(articles) == 0 {
 		return nil, nil
@@ -343,14 +317,7 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 		errs = appendErr(errs, FileEscalation, err)
 	}
 	if s.Tools, err = datatools.Parse(FileTools, contents[FileTools], os.Getenv); err != nil {
-		var des datatools.Errors
-		if errors.As(err, &des) {
-			for _, e := range des {
-				errs = append(errs, Error(e))
-			}
-		} else {
-			errs = appendErr(errs, FileTools, err)
-		}
+		errs = appendErr(errs, FileTools, err)
 	}
 	var kerrs Errors
 	s.help, kerrs = loadKnowledge(contents)
@@ -361,9 +328,7 @@ func build(contents map[string][]byte, sources map[string]string) (*Set, error) 
 			// lacks a final line break on the line after the last one.
 			errs[i].Line = min(e.Line, countLines(contents[e.File]))
 		}
-		slices.SortStableFunc(errs, func(a, b Error) int {
-			return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
-		})
+		errs.Sort()
 		return nil, errs
 	}
 	return s, nil

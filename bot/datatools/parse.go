@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/firstlinehq/firstline/bot/fileerr"
 )
 
 // Limits of a tool's request.
@@ -38,31 +40,12 @@ var builtinNames = []string{"payment_status", "handoff_to_human", "search_help_c
 // {{.Customer.ID}}, bound by Firstline, and never a parameter the model sets.
 var customerParamRe = regexp.MustCompile(`^(customer|customer_?id|cust_?id|client_?id|user_?id|account_?id|owner|owner_?id)$`)
 
-// Error is one problem in a tools file.
-type Error struct {
-	File string
-	Line int // 0 when it concerns the whole file
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// Errors is every problem found in a tools file, one per line, in line
-// order.
-type Errors []Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+// Error is one problem in a tools file; Errors is every problem found in
+// it, one per line, in line order.
+type (
+	Error  = fileerr.Error
+	Errors = fileerr.Errors
+)
 
 type parser struct {
 	file    string

@@ -9,13 +9,14 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 	"gopkg.in/yaml.v3"
+
+	"github.com/firstlinehq/firstline/bot/fileerr"
 )
 
 // MaxFileSize is the largest article file read, in bytes.
@@ -56,39 +57,12 @@ type Passage struct {
 	Line     int // line of the heading (or of the text when there is none)
 }
 
-// An Error is a problem in an article file.
-type Error struct {
-	File string
-	Line int // 0 when the problem concerns the whole file
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// Errors are all the problems found, in file and line order.
-type Errors []Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (es Errors) sort() {
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].File != es[j].File {
-			return es[i].File < es[j].File
-		}
-		return es[i].Line < es[j].Line
-	})
-}
+// An Error is a problem in an article file; Errors are all the problems
+// found, in file and line order.
+type (
+	Error  = fileerr.Error
+	Errors = fileerr.Errors
+)
 
 // LoadDir reads every article under dir in fsys (sub-folders included). It
 // returns the articles that are valid and, when some are not, an [Errors]
@@ -139,7 +113,7 @@ func LoadDir(fsys fs.FS, dir string) ([]Article, error) {
 	articles, dup := dedupe(articles)
 	errs = append(errs, dup...)
 	if len(errs) > 0 {
-		errs.sort()
+		errs.Sort()
 		return articles, errs
 	}
 	return articles, nil
